@@ -1,0 +1,506 @@
+/*
+ * config - rblmilter.conf: flat "name = value" lines, like Postfix main.cf.
+ *
+ * libinih splits lines; everything else is ours.  A reader callback
+ * counts lines and sees their raw text, which inih does not expose: that
+ * gives FILE:LINE for value errors found after the file was read, tells a
+ * main.cf-style continuation line (leading white space) from a repeated
+ * name, and catches lines longer than inih's fixed 200-byte buffer, which
+ * inih would otherwise split silently.
+ *
+ * Each parameter is one row of config_keys[]; its default goes through the
+ * same parser as a configured value, so defaults cannot drift from rules.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "lib/addr.h"
+#include "conf/config.h"
+#include "dnsbl/site.h"
+
+/* inih's compiled-in line buffer (Debian: INI_MAX_LINE 200). */
+#define CONFIG_MAX_LINE	INI_MAX_LINE
+
+struct config_key;
+
+/* Parse value into the field of config that key names; 0 or -1 with err. */
+typedef int config_parse_fn(struct config *config, const struct config_key *key,
+			    const char *value, char *err, size_t errlen);
+
+struct config_key {
+	const char *name;
+	const char *fallback;		/* default; NULL: must be set */
+	config_parse_fn *parse;
+	size_t	offset;			/* of the field in struct config */
+	long	min;			/* bounds, in the field's unit */
+	long	max;
+	unsigned unit_ms;		/* durations: 1 (ms) or 1000 (s) */
+};
+
+static config_parse_fn config_int, config_duration, config_bool;
+static config_parse_fn config_servers, config_sites;
+
+#define FIELD(f)	offsetof(struct config, f)
+
+static const struct config_key config_keys[] = {
+	{"dns_servers", "", config_servers, FIELD(dns_servers), 0, 0, 0},
+	{"dnsbl_sites", NULL, config_sites, FIELD(dnsbl_sites), 0, 0, 0},
+	{"dnsbl_threshold", "1", config_int, FIELD(dnsbl_threshold),
+	 1, 1000000, 0},
+	{"dnsbl_allowlist_threshold", "0", config_int,
+	 FIELD(dnsbl_allowlist_threshold), -1000000, 0, 0},
+	{"dnsbl_timeout", "2s", config_duration, FIELD(dnsbl_timeout),
+	 10, 60000, 1},
+	{"dnsbl_min_ttl", "60s", config_duration, FIELD(dnsbl_min_ttl),
+	 0, 86400, 1000},
+	{"dnsbl_max_ttl", "1h", config_duration, FIELD(dnsbl_max_ttl),
+	 1, 7 * 86400, 1000},
+	{"dnsbl_reply_text", "no", config_bool, FIELD(dnsbl_reply_text),
+	 0, 0, 0},
+};
+
+#define CONFIG_KEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
+
+/* Values as written, for config_print() and line numbers in errors. */
+struct config_text {
+	char   *value[CONFIG_KEYS];	/* NULL when not in the file */
+	int	line[CONFIG_KEYS];	/* where the name appeared */
+};
+
+/* State while inih reads one file. */
+struct config_reader {
+	FILE   *fp;
+	const char *path;
+	struct config_text *text;
+	int	line;			/* number of the line just read */
+	bool	indented;		/* it began with white space */
+	int	key;			/* last name seen, for continuations */
+	int	err_line;		/* first error, 0 when none */
+	char   *err;
+	size_t	errlen;
+};
+
+/* Index of the parameter called name. */
+static size_t
+config_key_index(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < CONFIG_KEYS; i++)
+		if (strcmp(name, config_keys[i].name) == 0)
+			break;
+	return i;
+}
+
+/* Address of key's field inside config. */
+static void *
+config_field(struct config *config, const struct config_key *key)
+{
+	return (char *) config + key->offset;
+}
+
+/* Integer within the key's bounds. */
+static int
+config_int(struct config *config, const struct config_key *key,
+	   const char *value, char *err, size_t errlen)
+{
+	char   *end;
+	long	number;
+
+	errno = 0;
+	number = strtol(value, &end, 10);
+	if (*value == 0 || *end != 0 || errno != 0) {
+		snprintf(err, errlen, "%s = \"%s\": not an integer",
+			 key->name, value);
+		return -1;
+	}
+	if (number < key->min || number > key->max) {
+		snprintf(err, errlen, "%s = %ld: must be from %ld to %ld",
+			 key->name, number, key->min, key->max);
+		return -1;
+	}
+	*(int *) config_field(config, key) = (int) number;
+	return 0;
+}
+
+/*
+ * Time value with a Postfix unit (s default, m, h, d, w) or "ms", stored
+ * in the key's unit (milliseconds or whole seconds).
+ */
+static int
+config_duration(struct config *config, const struct config_key *key,
+		const char *value, char *err, size_t errlen)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t ms;
+	} units[] = {
+		{"ms", 1}, {"", 1000}, {"s", 1000}, {"m", 60000},
+		{"h", 3600000}, {"d", 86400000}, {"w", 604800000},
+	};
+	const char *cp = value;
+	uint64_t number = 0;
+	uint64_t ms;
+	size_t	i;
+
+	/* Saturate: a huge number is out of range, not a syntax error. */
+	for (; isdigit((unsigned char) *cp); cp++)
+		if ((number = number * 10 + (uint64_t) (*cp - '0')) > UINT32_MAX)
+			number = UINT32_MAX;
+	for (i = 0; cp > value && i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(cp, units[i].suffix) == 0)
+			break;
+	if (cp == value || i == sizeof(units) / sizeof(units[0])) {
+		snprintf(err, errlen, "%s = \"%s\": not a time; write a number "
+			 "with an optional unit: ms, s, m, h, d or w",
+			 key->name, value);
+		return -1;
+	}
+	ms = number * units[i].ms;
+	if (ms % key->unit_ms != 0) {
+		snprintf(err, errlen, "%s = %s: use whole seconds",
+			 key->name, value);
+		return -1;
+	}
+	if (ms / key->unit_ms < (uint64_t) key->min
+	    || ms / key->unit_ms > (uint64_t) key->max) {
+		snprintf(err, errlen, "%s = %s: must be from %ld%s to %ld%s",
+			 key->name, value, key->min,
+			 key->unit_ms == 1 ? "ms" : "s", key->max,
+			 key->unit_ms == 1 ? "ms" : "s");
+		return -1;
+	}
+	*(unsigned *) config_field(config, key) = (unsigned) (ms / key->unit_ms);
+	return 0;
+}
+
+/* yes or no, as in main.cf. */
+static int
+config_bool(struct config *config, const struct config_key *key,
+	    const char *value, char *err, size_t errlen)
+{
+	bool   *field = config_field(config, key);
+
+	if (strcasecmp(value, "yes") == 0) {
+		*field = true;
+	} else if (strcasecmp(value, "no") == 0) {
+		*field = false;
+	} else {
+		snprintf(err, errlen, "%s = \"%s\": write yes or no",
+			 key->name, value);
+		return -1;
+	}
+	return 0;
+}
+
+/* Append one "ip[:port]" or "[v6]:port" server to csv as c-ares wants it. */
+static int
+config_server(const char *entry, char *csv, size_t size, char *err,
+	      size_t errlen)
+{
+	struct addr addr;
+	char	copy[ADDR_TEXT_SIZE + 8];
+	char   *host = copy;
+	char   *port = NULL;
+	char   *end;
+	char	text[ADDR_TEXT_SIZE];
+	long	number = 53;
+
+	if (strlen(entry) >= sizeof(copy))
+		goto bad;
+	strcpy(copy, entry);
+	if (*host == '[') {
+		host++;
+		if ((end = strchr(host, ']')) == NULL
+		    || (end[1] != 0 && end[1] != ':'))
+			goto bad;
+		*end = 0;
+		port = end[1] == ':' ? end + 2 : NULL;
+	} else if ((end = strchr(host, ':')) != NULL
+		   && strchr(end + 1, ':') == NULL) {
+		*end = 0;
+		port = end + 1;
+	}
+	if (addr_parse(host, &addr) < 0)
+		goto bad;
+	if (port != NULL) {
+		number = strtol(port, &end, 10);
+		if (!isdigit((unsigned char) *port) || *end != 0
+		    || number < 1 || number > 65535)
+			goto bad;
+	}
+	addr_format(&addr, text);
+	snprintf(csv + strlen(csv), size - strlen(csv),
+		 addr.family == AF_INET6 ? "%s[%s]:%ld" : "%s%s:%ld",
+		 *csv ? "," : "", text, number);
+	return 0;
+
+bad:
+	snprintf(err, errlen, "dns_servers: \"%s\" is not ip[:port] or "
+		 "[ipv6]:port", entry);
+	return -1;
+}
+
+/* dns_servers: list of resolvers; empty means /etc/resolv.conf. */
+static int
+config_servers(struct config *config, const struct config_key *key,
+	       const char *value, char *err, size_t errlen)
+{
+	char  **field = config_field(config, key);
+	/* Entries are 2+ bytes apart; each needs at most "[addr]:65535,". */
+	size_t	size = (strlen(value) / 2 + 1) * (ADDR_TEXT_SIZE + 10);
+	char   *copy;
+	char   *csv;
+	char   *entry;
+	char   *save;
+	int	status = 0;
+
+	copy = strdup(value);
+	csv = calloc(1, size);
+	if (copy == NULL || csv == NULL) {
+		free(copy);
+		free(csv);
+		snprintf(err, errlen, "%s: out of memory", key->name);
+		return -1;
+	}
+	for (entry = strtok_r(copy, ", \t", &save); entry != NULL && status == 0;
+	     entry = strtok_r(NULL, ", \t", &save))
+		status = config_server(entry, csv, size, err, errlen);
+	free(copy);
+	if (status < 0) {
+		free(csv);
+		return -1;
+	}
+	free(*field);
+	*field = csv;
+	return 0;
+}
+
+/* dnsbl_sites: postscreen_dnsbl_sites syntax. */
+static int
+config_sites(struct config *config, const struct config_key *key,
+	     const char *value, char *err, size_t errlen)
+{
+	struct dnsbl_sites **field = config_field(config, key);
+	struct dnsbl_sites *sites;
+
+	if (dnsbl_sites_parse(value, &sites, err, errlen) < 0)
+		return -1;
+	dnsbl_sites_free(*field);
+	*field = sites;
+	return 0;
+}
+
+/* Record the reader's first error, with its line number. */
+static void
+config_fail(struct config_reader *reader, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (reader->err_line != 0)
+		return;
+	reader->err_line = reader->line;
+	va_start(ap, fmt);
+	vsnprintf(reader->err, reader->errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* inih reader: one line per call, like fgets, with our bookkeeping. */
+static char *
+config_read_line(char *buf, int size, void *stream)
+{
+	struct config_reader *reader = stream;
+	int	len = 0;
+	int	ch;
+
+	while ((ch = getc(reader->fp)) != EOF && ch != '\n') {
+		if (len < size - 2)
+			buf[len] = (char) ch;
+		len++;
+	}
+	if (ch == EOF && len == 0)
+		return NULL;
+	reader->line++;
+	reader->indented = len > 0 && (buf[0] == ' ' || buf[0] == '\t');
+	if (len > size - 2) {
+		config_fail(reader, "line longer than %d bytes; continue a "
+			    "long value on the next line, indented", size - 2);
+		len = 0;
+	}
+	buf[len] = '\n';
+	buf[len + 1] = 0;
+	return buf;
+}
+
+/* inih handler: remember each value as written, joining continuations. */
+static int
+config_on_value(void *user, const char *section, const char *name,
+		const char *value)
+{
+	struct config_reader *reader = user;
+	struct config_text *text = reader->text;
+	char   *joined;
+	size_t	key;
+
+	if (*section != 0) {
+		config_fail(reader, "sections like [%s] are not supported; "
+			    "write plain \"name = value\" lines", section);
+		return 0;
+	}
+	if (reader->indented && reader->key >= 0
+	    && strcmp(name, config_keys[reader->key].name) == 0) {
+		key = (size_t) reader->key;
+		if (asprintf(&joined, "%s%s%s", text->value[key],
+			     *text->value[key] ? " " : "", value) < 0) {
+			config_fail(reader, "out of memory");
+			return 0;
+		}
+		free(text->value[key]);
+		text->value[key] = joined;
+		return 1;
+	}
+	if ((key = config_key_index(name)) == CONFIG_KEYS) {
+		config_fail(reader, "unknown parameter \"%s\"", name);
+		return 0;
+	}
+	if (text->value[key] != NULL) {
+		config_fail(reader, "%s is set twice (first on line %d)",
+			    name, text->line[key]);
+		return 0;
+	}
+	if ((text->value[key] = strdup(value)) == NULL) {
+		config_fail(reader, "out of memory");
+		return 0;
+	}
+	text->line[key] = reader->line;
+	reader->key = (int) key;
+	return 1;
+}
+
+/* Read the file into config->text; -1 with "FILE:LINE: ..." in err. */
+static int
+config_read(struct config *config, const char *path, char *err, size_t errlen)
+{
+	struct config_reader reader;
+	char	msg[CONFIG_ERR_SIZE];
+	int	status;
+
+	memset(&reader, 0, sizeof(reader));
+	reader.path = path;
+	reader.text = config->text;
+	reader.key = -1;
+	reader.err = msg;
+	reader.errlen = sizeof(msg);
+	if ((reader.fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	status = ini_parse_stream(config_read_line, &reader, config_on_value,
+				  &reader);
+	if (ferror(reader.fp)) {
+		snprintf(err, errlen, "%s: read error: %s", path,
+			 strerror(errno));
+		fclose(reader.fp);
+		return -1;
+	}
+	fclose(reader.fp);
+	if (status > 0 && (reader.err_line == 0 || status < reader.err_line)) {
+		snprintf(err, errlen, "%s:%d: syntax error: expected "
+			 "\"name = value\"", path, status);
+		return -1;
+	}
+	if (reader.err_line != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, reader.err_line, msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Settings fine alone but not together: the key to blame, or CONFIG_KEYS. */
+static size_t
+config_cross_check(const struct config *config, char *msg, size_t size)
+{
+	if (config->dnsbl_min_ttl > config->dnsbl_max_ttl) {
+		snprintf(msg, size, "dnsbl_min_ttl (%us) is above dnsbl_max_ttl "
+			 "(%us)", config->dnsbl_min_ttl, config->dnsbl_max_ttl);
+		return config_key_index("dnsbl_min_ttl");
+	}
+	return CONFIG_KEYS;
+}
+
+int
+config_load(const char *path, struct config **result, char *err, size_t errlen)
+{
+	const struct config_key *key;
+	struct config *config;
+	const char *value;
+	char	msg[CONFIG_ERR_SIZE];
+	size_t	i;
+
+	if ((config = calloc(1, sizeof(*config))) == NULL
+	    || (config->text = calloc(1, sizeof(*config->text))) == NULL) {
+		free(config);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	if (config_read(config, path, err, errlen) < 0)
+		goto fail;
+	for (i = 0; i < CONFIG_KEYS; i++) {
+		key = config_keys + i;
+		if ((value = config->text->value[i]) == NULL)
+			value = key->fallback;
+		if (value == NULL) {
+			snprintf(err, errlen, "%s: %s is not set", path,
+				 key->name);
+			goto fail;
+		}
+		if (key->parse(config, key, value, msg, sizeof(msg)) < 0)
+			goto bad_value;
+	}
+	if ((i = config_cross_check(config, msg, sizeof(msg))) < CONFIG_KEYS)
+		goto bad_value;
+	*result = config;
+	return 0;
+
+bad_value:
+	if (config->text->value[i] != NULL)
+		snprintf(err, errlen, "%s:%d: %s", path, config->text->line[i], msg);
+	else
+		snprintf(err, errlen, "%s: %s", path, msg);
+fail:
+	config_free(config);
+	return -1;
+}
+
+void
+config_free(struct config *config)
+{
+	size_t	i;
+
+	if (config == NULL)
+		return;
+	for (i = 0; i < CONFIG_KEYS; i++)
+		free(config->text->value[i]);
+	free(config->text);
+	free(config->dns_servers);
+	dnsbl_sites_free(config->dnsbl_sites);
+	free(config);
+}
+
+void
+config_print(const struct config *config, FILE *out)
+{
+	size_t	i;
+
+	for (i = 0; i < CONFIG_KEYS; i++)
+		if (config->text->value[i] != NULL)
+			fprintf(out, "%s = %s\n", config_keys[i].name,
+				config->text->value[i]);
+}

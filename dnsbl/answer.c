@@ -1,0 +1,238 @@
+/*
+ * answer - turn one DNS reply for a DNSBL query into a zone outcome.
+ *
+ * c-ares parses A and TXT records.  It has no call for the negative TTL
+ * of an NXDOMAIN (the SOA in the authority section, RFC 2308), so a small
+ * bounds-checked walker here finds it; every read is checked against the
+ * reply length because the reply comes from the network.
+ */
+#include <ares.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnsbl/answer.h"
+#include "dnsbl/site.h"
+#include "dnsbl/verdict.h"
+
+/* Longest TXT explanation kept; longer ones are cut. */
+#define ANSWER_MAX_TEXT	512
+
+/* A records read from one reply; more are ignored. */
+#define ANSWER_MAX_A	32
+
+#define ANSWER_TYPE_SOA	6
+
+/* Big-endian 16 and 32-bit reads; callers check the bounds. */
+static unsigned
+answer_u16(const unsigned char *p)
+{
+	return (unsigned) p[0] << 8 | p[1];
+}
+
+static uint32_t
+answer_u32(const unsigned char *p)
+{
+	return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+	    | (uint32_t) p[2] << 8 | p[3];
+}
+
+/* RFC 2181: a TTL with the top bit set is treated as zero. */
+static unsigned
+answer_ttl(uint32_t ttl)
+{
+	return ttl > INT32_MAX ? 0 : (unsigned) ttl;
+}
+
+/* Step over a (possibly compressed) name at *pos, not beyond end. */
+static int
+answer_skip_name(const unsigned char *reply, int end, int *pos)
+{
+	unsigned label;
+
+	while (*pos < end) {
+		label = reply[*pos];
+		if ((label & 0xc0) == 0xc0) {
+			*pos += 2;
+			return *pos <= end ? 0 : -1;
+		}
+		if (label & 0xc0)
+			return -1;
+		*pos += (int) label + 1;
+		if (label == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* Negative TTL: min(SOA TTL, SOA MINIMUM) of the authority SOA; 0 or -1. */
+static int
+answer_negative_ttl(const unsigned char *reply, int len, unsigned *ttl)
+{
+	unsigned questions;
+	unsigned records;
+	unsigned answers;
+	unsigned rdlen;
+	unsigned i;
+	int	pos = 12;
+	int	rdata;
+
+	if (reply == NULL || len < 12)
+		return -1;
+	questions = answer_u16(reply + 4);
+	answers = answer_u16(reply + 6);
+	records = answers + answer_u16(reply + 8);
+	for (i = 0; i < questions; i++) {
+		if (answer_skip_name(reply, len, &pos) < 0 || (pos += 4) > len)
+			return -1;
+	}
+	for (i = 0; i < records; i++) {
+		if (answer_skip_name(reply, len, &pos) < 0 || pos + 10 > len)
+			return -1;
+		rdlen = answer_u16(reply + pos + 8);
+		rdata = pos + 10;
+		if (rdata + (int) rdlen > len)
+			return -1;
+		if (i >= answers
+		    && answer_u16(reply + pos) == ANSWER_TYPE_SOA) {
+			*ttl = answer_ttl(answer_u32(reply + pos + 4));
+			pos = rdata;
+			if (answer_skip_name(reply, rdata + (int) rdlen, &pos) < 0
+			    || answer_skip_name(reply, rdata + (int) rdlen,
+						&pos) < 0
+			    || pos + 20 > rdata + (int) rdlen)
+				return -1;
+			if (answer_ttl(answer_u32(reply + pos + 16)) < *ttl)
+				*ttl = answer_ttl(answer_u32(reply + pos + 16));
+			return 0;
+		}
+		pos = rdata + (int) rdlen;
+	}
+	return -1;
+}
+
+/* Short reason for a c-ares status that gave no usable answer. */
+static const char *
+answer_reason(int status)
+{
+	switch (status) {
+	case ARES_ETIMEOUT:
+		return "timeout";
+	case ARES_ESERVFAIL:
+		return "servfail";
+	case ARES_EREFUSED:
+		return "refused";
+	case ARES_ECONNREFUSED:
+		return "unreachable";
+	case ARES_EBADRESP:
+	case ARES_EFORMERR:
+		return "bad-reply";
+	default:
+		return "error";
+	}
+}
+
+/* RFC 5782 listings are in 127/8; 127.255.255/24 means "query refused". */
+static int
+answer_is_listing(const unsigned char a[4])
+{
+	return a[0] == 127 && !(a[1] == 255 && a[2] == 255);
+}
+
+/* Keep the valid answers of a parsed A reply and score them. */
+static void
+answer_a_records(const struct ares_addrttl *records, int count,
+		 const struct dnsbl_sites *sites, size_t zone_index,
+		 struct verdict_zone *zone, unsigned char bogus[4],
+		 bool *has_bogus)
+{
+	const unsigned char *a;
+	unsigned ttl;
+	int	i;
+
+	for (i = 0; i < count; i++) {
+		a = (const unsigned char *) &records[i].ipaddr;
+		if (!answer_is_listing(a)) {
+			if (!*has_bogus)
+				memcpy(bogus, a, 4);
+			*has_bogus = true;
+			continue;
+		}
+		ttl = records[i].ttl < 0 ? 0 : (unsigned) records[i].ttl;
+		if (!zone->has_ttl || ttl < zone->ttl)
+			zone->ttl = ttl;
+		zone->has_ttl = true;
+		if (zone->answer_count < VERDICT_MAX_ANSWERS)
+			memcpy(zone->answer[zone->answer_count++], a, 4);
+	}
+	if (zone->answer_count == 0) {
+		snprintf(zone->reason, sizeof(zone->reason), "%u.%u.%u.%u",
+			 bogus[0], bogus[1], bogus[2], bogus[3]);
+		return;
+	}
+	zone->state = dnsbl_sites_score(sites, zone_index,
+					(const unsigned char (*)[4]) zone->answer,
+					zone->answer_count, &zone->score) ?
+	    VERDICT_ZONE_LISTED : VERDICT_ZONE_PASS;
+}
+
+void
+dnsbl_answer_a(int status, const unsigned char *reply, int len,
+	       const struct dnsbl_sites *sites, size_t zone_index,
+	       struct verdict_zone *zone, unsigned char bogus[4],
+	       bool *has_bogus)
+{
+	struct ares_addrttl records[ANSWER_MAX_A];
+	int	count = ANSWER_MAX_A;
+
+	*has_bogus = false;
+	zone->state = VERDICT_ZONE_UNKNOWN;
+	zone->has_ttl = false;
+	zone->answer_count = 0;
+	zone->score = 0;
+	if (status == ARES_SUCCESS) {
+		status = ares_parse_a_reply(reply, len, NULL, records, &count);
+		if (status == ARES_SUCCESS && count > 0) {
+			answer_a_records(records, count, sites, zone_index,
+					 zone, bogus, has_bogus);
+			return;
+		}
+		if (status == ARES_SUCCESS)
+			status = ARES_ENODATA;
+	}
+	if (status == ARES_ENOTFOUND || status == ARES_ENODATA) {
+		zone->state = VERDICT_ZONE_PASS;
+		zone->has_ttl = answer_negative_ttl(reply, len, &zone->ttl) == 0;
+		return;
+	}
+	snprintf(zone->reason, sizeof(zone->reason), "%s",
+		 answer_reason(status));
+}
+
+char   *
+dnsbl_answer_txt(const unsigned char *reply, int len)
+{
+	struct ares_txt_ext *records;
+	struct ares_txt_ext *txt;
+	size_t	used = 0;
+	size_t	take;
+	char   *text;
+
+	if (ares_parse_txt_reply_ext(reply, len, &records) != ARES_SUCCESS)
+		return NULL;
+	if ((text = malloc(ANSWER_MAX_TEXT + 1)) != NULL) {
+		for (txt = records; txt != NULL; txt = txt->next) {
+			if (txt != records && txt->record_start)
+				break;
+			take = txt->length;
+			if (take > ANSWER_MAX_TEXT - used)
+				take = ANSWER_MAX_TEXT - used;
+			memcpy(text + used, txt->txt, take);
+			used += take;
+		}
+		text[used] = 0;
+	}
+	ares_free_data(records);
+	return text;
+}

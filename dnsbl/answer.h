@@ -1,0 +1,30 @@
+/*
+ * answer - turn one DNS reply for a DNSBL query into a zone outcome.
+ *
+ * Pure functions of the reply bytes, so they can be tested and fuzzed
+ * without a network.  Sending queries and timing them out is engine.c's
+ * business, not this module's.
+ */
+#ifndef RBL_ANSWER_H
+#define RBL_ANSWER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct dnsbl_sites;
+struct verdict_zone;
+
+/*
+ * Fill zone from the c-ares status and reply of an A query.  Answers
+ * outside 127/8 or inside 127.255.255/24 are operator errors, not
+ * listings: the first is copied to bogus and *has_bogus set.
+ */
+void	dnsbl_answer_a(int status, const unsigned char *reply, int len,
+		       const struct dnsbl_sites *sites, size_t zone_index,
+		       struct verdict_zone *zone, unsigned char bogus[4],
+		       bool *has_bogus);
+
+/* The first TXT record of a reply, its strings joined (malloc'd), or NULL. */
+char   *dnsbl_answer_txt(const unsigned char *reply, int len);
+
+#endif

@@ -1,0 +1,300 @@
+/*
+ * engine - look one client IP up in every DNSBL/DNSWL zone at once.
+ *
+ * A lookup owns its outstanding queries.  c-ares 1.18 cannot cancel one
+ * query, so when the deadline ends a lookup first, its queries are
+ * detached (their lookup pointer cleared) and freed by their late
+ * callback, which then touches nothing else.  A listing zone's TXT record
+ * is asked for only after its A answer matched, under the same deadline;
+ * a missing TXT never makes a verdict incomplete.
+ */
+#include <arpa/nameser.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/addr.h"
+#include "dnsbl/answer.h"
+#include "dnsbl/engine.h"
+#include "lib/msg.h"
+#include "dnsbl/resolver.h"
+#include "dnsbl/site.h"
+#include "dnsbl/verdict.h"
+
+/* A zone that answers nonsense is reported at most this often (seconds). */
+#define ENGINE_WARN_INTERVAL	60
+
+struct dnsbl_engine {
+	struct event_base *base;
+	struct resolver *resolver;
+	struct dnsbl_options options;
+	time_t *warned;			/* per zone: last bogus-answer warning */
+	unsigned active;		/* lookups in flight */
+};
+
+struct dnsbl_query;
+
+struct dnsbl_lookup {
+	struct dnsbl_engine *engine;
+	struct addr addr;
+	struct verdict *verdict;	/* filled as answers arrive */
+	struct event *deadline;		/* ends the lookup; also used to
+					 * finish from the loop */
+	struct timespec started;
+	struct dnsbl_query *queries;	/* outstanding */
+	unsigned busy;			/* inside a call that may send */
+	dnsbl_done_fn *done;
+	void   *arg;
+};
+
+struct dnsbl_query {
+	struct dnsbl_lookup *lookup;	/* NULL once the lookup has ended */
+	struct dnsbl_query *next;	/* in lookup->queries */
+	size_t	zone;			/* index into the site list's zones */
+	int	type;			/* ns_t_a or ns_t_txt */
+};
+
+static void engine_on_reply(void *, int, int, unsigned char *, int);
+
+/* Monotonic seconds or milliseconds since an arbitrary point. */
+static struct timespec
+engine_now(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now;
+}
+
+static unsigned
+engine_ms_since(const struct timespec *then)
+{
+	struct timespec now = engine_now();
+
+	return (unsigned) ((now.tv_sec - then->tv_sec) * 1000
+			   + (now.tv_nsec - then->tv_nsec) / 1000000);
+}
+
+/* Say loudly, but once a minute per zone, that a zone answers nonsense. */
+static void
+engine_warn_bogus(struct dnsbl_engine *engine, size_t zone,
+		  const struct addr *addr, const unsigned char bogus[4])
+{
+	time_t	now = engine_now().tv_sec;
+	char	ip[ADDR_TEXT_SIZE];
+
+	if (engine->warned[zone] != 0
+	    && now - engine->warned[zone] < ENGINE_WARN_INTERVAL)
+		return;
+	engine->warned[zone] = now;
+	msg_warn("dnsbl zone %s answered %u.%u.%u.%u for %s: not a listing; %s",
+		 dnsbl_sites_zone(engine->options.sites, zone),
+		 bogus[0], bogus[1], bogus[2], bogus[3],
+		 addr_format(addr, ip),
+		 bogus[0] == 127 ? "the list refuses queries from this resolver "
+		 "or over its limit (use a local recursive resolver, "
+		 "check the DQS key)" : "answers outside 127.0.0.0/8 mean a "
+		 "dead or wildcarded zone: remove it from dnsbl_sites");
+}
+
+/* Send one query of the lookup; on no memory the zone stays unknown. */
+static void
+engine_send(struct dnsbl_lookup *lookup, size_t zone, int type)
+{
+	struct dnsbl_engine *engine = lookup->engine;
+	struct dnsbl_query *query;
+	char	reverse[ADDR_REVERSE_SIZE];
+	char	name[ADDR_REVERSE_SIZE + 256];
+
+	if ((query = calloc(1, sizeof(*query))) == NULL) {
+		snprintf(lookup->verdict->zone[zone].reason, VERDICT_REASON_SIZE,
+			 "no-memory");
+		return;
+	}
+	query->lookup = lookup;
+	query->zone = zone;
+	query->type = type;
+	query->next = lookup->queries;
+	lookup->queries = query;
+	addr_reverse(&lookup->addr, reverse);
+	snprintf(name, sizeof(name), "%s.%s", reverse,
+		 dnsbl_sites_zone(engine->options.sites, zone));
+	resolver_query(engine->resolver, name, type, engine_on_reply, query);
+}
+
+/* Sum up, hand the verdict to the caller, and free the lookup. */
+static void
+engine_finish(struct dnsbl_lookup *lookup)
+{
+	struct dnsbl_engine *engine = lookup->engine;
+	struct verdict *verdict = lookup->verdict;
+	const struct verdict_zone *zone;
+	bool	has_ttl = false;
+	size_t	i;
+
+	verdict->score = 0;
+	verdict->complete = true;
+	verdict->ttl = engine->options.min_ttl;
+	for (i = 0; i < verdict->zone_count; i++) {
+		zone = verdict->zone + i;
+		verdict->score += zone->score;
+		if (zone->state == VERDICT_ZONE_UNKNOWN)
+			verdict->complete = false;
+		else if (zone->has_ttl && (!has_ttl || zone->ttl < verdict->ttl)) {
+			verdict->ttl = zone->ttl;
+			has_ttl = true;
+		}
+	}
+	if (verdict->ttl < engine->options.min_ttl)
+		verdict->ttl = engine->options.min_ttl;
+	if (verdict->ttl > engine->options.max_ttl)
+		verdict->ttl = engine->options.max_ttl;
+	verdict->dns_ms = engine_ms_since(&lookup->started);
+	event_free(lookup->deadline);
+	engine->active--;
+	lookup->done(verdict, lookup->arg);
+	free(lookup);
+}
+
+/* The deadline passed (or every query ended during submit): finish now. */
+static void
+engine_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct dnsbl_lookup *lookup = arg;
+	struct dnsbl_query *query;
+
+	(void) fd;
+	(void) what;
+	for (query = lookup->queries; query != NULL; query = query->next)
+		query->lookup = NULL;
+	lookup->queries = NULL;
+	engine_finish(lookup);
+}
+
+/* Take query off its lookup's outstanding list. */
+static void
+engine_unlink(struct dnsbl_lookup *lookup, struct dnsbl_query *query)
+{
+	struct dnsbl_query **link;
+
+	for (link = &lookup->queries; *link != query; link = &(*link)->next)
+		;
+	*link = query->next;
+}
+
+/* c-ares callback for one query of a lookup. */
+static void
+engine_on_reply(void *arg, int status, int timeouts, unsigned char *reply,
+		int len)
+{
+	struct dnsbl_query *query = arg;
+	struct dnsbl_lookup *lookup = query->lookup;
+	struct verdict_zone *zone;
+	unsigned char bogus[4];
+	bool	has_bogus;
+
+	(void) timeouts;
+	if (lookup == NULL) {
+		free(query);
+		return;
+	}
+	engine_unlink(lookup, query);
+	zone = lookup->verdict->zone + query->zone;
+	lookup->busy++;
+	if (query->type == ns_t_txt) {
+		if (status == ARES_SUCCESS)
+			zone->text = dnsbl_answer_txt(reply, len);
+	} else {
+		dnsbl_answer_a(status, reply, len, lookup->engine->options.sites,
+			       query->zone, zone, bogus, &has_bogus);
+		if (has_bogus)
+			engine_warn_bogus(lookup->engine, query->zone,
+					  &lookup->addr, bogus);
+		if (zone->state == VERDICT_ZONE_LISTED && zone->score > 0
+		    && lookup->engine->options.reply_text)
+			engine_send(lookup, query->zone, ns_t_txt);
+	}
+	free(query);
+	if (--lookup->busy == 0 && lookup->queries == NULL)
+		engine_finish(lookup);
+}
+
+int
+dnsbl_submit(struct dnsbl_engine *engine, const struct addr *addr,
+	     dnsbl_done_fn *done, void *arg)
+{
+	struct dnsbl_lookup *lookup;
+	struct timeval timeout;
+	size_t	zones = dnsbl_sites_zone_count(engine->options.sites);
+	size_t	i;
+
+	if ((lookup = calloc(1, sizeof(*lookup))) == NULL)
+		return -1;
+	lookup->verdict = verdict_create(zones);
+	lookup->deadline = evtimer_new(engine->base, engine_on_deadline, lookup);
+	if (lookup->verdict == NULL || lookup->deadline == NULL) {
+		verdict_free(lookup->verdict);
+		if (lookup->deadline)
+			event_free(lookup->deadline);
+		free(lookup);
+		return -1;
+	}
+	lookup->engine = engine;
+	lookup->addr = *addr;
+	lookup->done = done;
+	lookup->arg = arg;
+	lookup->started = engine_now();
+	timeout.tv_sec = engine->options.timeout_ms / 1000;
+	timeout.tv_usec = (engine->options.timeout_ms % 1000) * 1000;
+	evtimer_add(lookup->deadline, &timeout);
+	engine->active++;
+	lookup->busy++;
+	for (i = 0; i < zones; i++)
+		engine_send(lookup, i, ns_t_a);
+	/* Replies that failed at once must not finish before we return. */
+	if (--lookup->busy == 0 && lookup->queries == NULL)
+		event_active(lookup->deadline, EV_TIMEOUT, 1);
+	return 0;
+}
+
+struct dnsbl_engine *
+dnsbl_engine_create(struct event_base *base,
+		    const struct dnsbl_options *options,
+		    char *err, size_t errlen)
+{
+	struct dnsbl_engine *engine;
+	unsigned try_ms;
+
+	if ((engine = calloc(1, sizeof(*engine))) == NULL
+	    || (engine->warned = calloc(dnsbl_sites_zone_count(options->sites),
+					sizeof(time_t))) == NULL) {
+		free(engine);
+		snprintf(err, errlen, "dnsbl engine: out of memory");
+		return NULL;
+	}
+	engine->base = base;
+	engine->options = *options;
+	/* Two tries fit in the deadline: one retransmission of a lost UDP packet. */
+	try_ms = options->timeout_ms / 2 < 50 ? 50 : options->timeout_ms / 2;
+	engine->resolver = resolver_create(base, options->dns_servers, try_ms,
+					   err, errlen);
+	if (engine->resolver == NULL) {
+		free(engine->warned);
+		free(engine);
+		return NULL;
+	}
+	return engine;
+}
+
+void
+dnsbl_engine_free(struct dnsbl_engine *engine)
+{
+	if (engine->active != 0)
+		msg_panic("dnsbl_engine_free: %u lookups in flight",
+			  engine->active);
+	resolver_free(engine->resolver);
+	free(engine->warned);
+	free(engine);
+}

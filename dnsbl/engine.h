@@ -1,0 +1,48 @@
+/*
+ * engine - look one client IP up in every DNSBL/DNSWL zone at once.
+ *
+ * For each lookup, one query per zone goes out through one c-ares channel
+ * on the caller's libevent loop, under one deadline, so a lookup costs
+ * about the slowest zone, not the sum.  The engine is single-threaded: all
+ * calls, and all callbacks, happen on the loop's thread.  Caching and
+ * cross-thread hand-off are other modules' work.
+ */
+#ifndef RBL_ENGINE_H
+#define RBL_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct addr;
+struct dnsbl_engine;
+struct dnsbl_sites;
+struct event_base;
+struct verdict;
+
+struct dnsbl_options {
+	const struct dnsbl_sites *sites;	/* must outlive the engine */
+	const char *dns_servers;	/* "ip:port,[v6]:port" or "" */
+	unsigned timeout_ms;		/* deadline of a whole lookup */
+	unsigned min_ttl;		/* seconds, verdict TTL clamp */
+	unsigned max_ttl;
+	bool	reply_text;		/* fetch TXT of listing zones */
+};
+
+/* The lookup is over; the callee owns verdict (verdict_free()). */
+typedef void dnsbl_done_fn(struct verdict *verdict, void *arg);
+
+struct dnsbl_engine *dnsbl_engine_create(struct event_base *base,
+					 const struct dnsbl_options *options,
+					 char *err, size_t errlen);
+
+/* Only when no lookup is in flight. */
+void	dnsbl_engine_free(struct dnsbl_engine *engine);
+
+/*
+ * Start a lookup.  done runs later, from the loop, exactly once - also
+ * when every query failed at once.  -1 only when out of memory.
+ */
+int	dnsbl_submit(struct dnsbl_engine *engine, const struct addr *addr,
+		     dnsbl_done_fn *done, void *arg);
+
+#endif

@@ -1,0 +1,276 @@
+/*
+ * site - the dnsbl_sites list, in postscreen_dnsbl_sites syntax.
+ *
+ * As in postscreen, the weight follows the last "*" and the filter the
+ * first "="; a missing weight is 1 and a missing filter matches any answer.
+ * Zone names are checked here, at configuration time, so that the lookup
+ * engine can build query names without failing: a zone must leave room for
+ * the 64-byte reversed IPv6 prefix within DNS's 253-byte name limit.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnsbl/filter.h"
+#include "dnsbl/site.h"
+
+/* Longest zone that still fits an IPv6 query name (253 - 64). */
+#define SITE_MAX_ZONE	189
+
+struct site {
+	size_t	zone;			/* index into dnsbl_sites.zone */
+	char   *filter_text;		/* as written, or NULL for none */
+	struct dnsbl_filter filter;	/* compiled filter_text */
+	int	weight;			/* added once when the filter matches */
+};
+
+struct dnsbl_sites {
+	struct site site[DNSBL_MAX_SITES];	/* in configuration order */
+	size_t	site_count;
+	char   *zone[DNSBL_MAX_SITES];	/* distinct, lower case, no final dot */
+	size_t	zone_count;
+};
+
+void
+dnsbl_sites_free(struct dnsbl_sites *sites)
+{
+	size_t	i;
+
+	if (sites == NULL)
+		return;
+	for (i = 0; i < sites->site_count; i++)
+		free(sites->site[i].filter_text);
+	for (i = 0; i < sites->zone_count; i++)
+		free(sites->zone[i]);
+	free(sites);
+}
+
+/* Validate and normalise a zone name in place; 0 or -1 with err. */
+static int
+site_zone_check(char *zone, const char *entry, char *err, size_t errlen)
+{
+	size_t	len = strlen(zone);
+	size_t	label = 0;
+	char   *cp;
+
+	if (len > 0 && zone[len - 1] == '.')
+		zone[--len] = 0;
+	if (len == 0) {
+		snprintf(err, errlen, "dnsbl_sites entry \"%s\": missing zone "
+			 "name", entry);
+		return -1;
+	}
+	if (len > 253) {
+		snprintf(err, errlen, "dnsbl_sites entry \"%.40s...\": zone "
+			 "name is %zu bytes, over the 253-byte DNS limit",
+			 entry, len);
+		return -1;
+	}
+	if (len > SITE_MAX_ZONE) {
+		snprintf(err, errlen, "dnsbl_sites entry \"%.40s...\": zone "
+			 "name is %zu bytes; with a reversed IPv6 address the "
+			 "query name would exceed 253 bytes (limit %d)",
+			 entry, len, SITE_MAX_ZONE);
+		return -1;
+	}
+	for (cp = zone; *cp; cp++) {
+		if (*cp == '.') {
+			if (label == 0)
+				goto empty_label;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char) *cp) && *cp != '-' && *cp != '_') {
+			snprintf(err, errlen, "dnsbl_sites entry \"%s\": "
+				 "invalid character '%c' in zone name",
+				 entry, *cp);
+			return -1;
+		}
+		if (++label > 63) {
+			snprintf(err, errlen, "dnsbl_sites entry \"%s\": zone "
+				 "label longer than 63 bytes", entry);
+			return -1;
+		}
+		*cp = (char) tolower((unsigned char) *cp);
+	}
+	if (label == 0)
+		goto empty_label;
+	return 0;
+
+empty_label:
+	snprintf(err, errlen, "dnsbl_sites entry \"%s\": empty label in zone "
+		 "name", entry);
+	return -1;
+}
+
+/* Parse "*weight" text; 0 or -1 with err. */
+static int
+site_weight(const char *text, const char *entry, int *weight,
+	    char *err, size_t errlen)
+{
+	char   *end;
+	long	value;
+
+	errno = 0;
+	value = strtol(text, &end, 10);
+	if (*text == 0 || *end != 0 || errno != 0) {
+		snprintf(err, errlen, "dnsbl_sites entry \"%s\": weight \"%s\" "
+			 "is not an integer", entry, text);
+		return -1;
+	}
+	if (value > DNSBL_MAX_WEIGHT || value < -DNSBL_MAX_WEIGHT) {
+		snprintf(err, errlen, "dnsbl_sites entry \"%s\": weight %ld is "
+			 "outside -%d..%d", entry, value, DNSBL_MAX_WEIGHT,
+			 DNSBL_MAX_WEIGHT);
+		return -1;
+	}
+	*weight = (int) value;
+	return 0;
+}
+
+/* Index of zone in the distinct-zone table, adding it (taking ownership). */
+static size_t
+site_zone_index(struct dnsbl_sites *sites, char *zone)
+{
+	size_t	i;
+
+	for (i = 0; i < sites->zone_count; i++) {
+		if (strcmp(sites->zone[i], zone) == 0) {
+			free(zone);
+			return i;
+		}
+	}
+	sites->zone[sites->zone_count] = zone;
+	return sites->zone_count++;
+}
+
+/* Parse one "zone[=filter][*weight]" entry; it is modified.  0 or -1. */
+static int
+site_add(struct dnsbl_sites *sites, char *entry, char *err, size_t errlen)
+{
+	struct site *site;
+	char   *copy;
+	char   *star;
+	char   *equals;
+	char   *zone;
+
+	if (sites->site_count >= DNSBL_MAX_SITES) {
+		snprintf(err, errlen, "dnsbl_sites: more than %d entries",
+			 DNSBL_MAX_SITES);
+		return -1;
+	}
+	/* Messages quote the entry as written. */
+	if ((copy = strdup(entry)) == NULL)
+		goto nomem;
+	site = sites->site + sites->site_count;
+	site->weight = 1;
+	if ((star = strrchr(entry, '*')) != NULL) {
+		*star = 0;
+		if (site_weight(star + 1, copy, &site->weight, err, errlen) < 0)
+			goto fail;
+	}
+	if ((equals = strchr(entry, '=')) != NULL) {
+		*equals = 0;
+		if (equals[1] == 0) {
+			snprintf(err, errlen, "dnsbl_sites entry \"%s\": empty "
+				 "filter after \"=\"", copy);
+			goto fail;
+		}
+		if (dnsbl_filter_parse(equals + 1, &site->filter,
+				       err, errlen) < 0)
+			goto fail;
+		if ((site->filter_text = strdup(equals + 1)) == NULL)
+			goto nomem;
+	}
+	if (site_zone_check(entry, copy, err, errlen) < 0)
+		goto fail;
+	if ((zone = strdup(entry)) == NULL)
+		goto nomem;
+	site->zone = site_zone_index(sites, zone);
+	sites->site_count++;
+	free(copy);
+	return 0;
+
+nomem:
+	snprintf(err, errlen, "dnsbl_sites: out of memory");
+fail:
+	free(sites->site[sites->site_count].filter_text);
+	sites->site[sites->site_count].filter_text = NULL;
+	free(copy);
+	return -1;
+}
+
+int
+dnsbl_sites_parse(const char *text, struct dnsbl_sites **result,
+		  char *err, size_t errlen)
+{
+	static const char separators[] = ", \t\r\n";
+	struct dnsbl_sites *sites;
+	char   *copy;
+	char   *entry;
+	char   *save;
+
+	if ((sites = calloc(1, sizeof(*sites))) == NULL
+	    || (copy = strdup(text)) == NULL) {
+		free(sites);
+		snprintf(err, errlen, "dnsbl_sites: out of memory");
+		return -1;
+	}
+	for (entry = strtok_r(copy, separators, &save); entry != NULL;
+	     entry = strtok_r(NULL, separators, &save)) {
+		if (site_add(sites, entry, err, errlen) < 0) {
+			free(copy);
+			dnsbl_sites_free(sites);
+			return -1;
+		}
+	}
+	free(copy);
+	if (sites->site_count == 0) {
+		snprintf(err, errlen, "dnsbl_sites is empty: name at least one "
+			 "DNSBL or DNSWL zone");
+		dnsbl_sites_free(sites);
+		return -1;
+	}
+	*result = sites;
+	return 0;
+}
+
+size_t
+dnsbl_sites_zone_count(const struct dnsbl_sites *sites)
+{
+	return sites->zone_count;
+}
+
+const char *
+dnsbl_sites_zone(const struct dnsbl_sites *sites, size_t zone)
+{
+	return sites->zone[zone];
+}
+
+bool
+dnsbl_sites_score(const struct dnsbl_sites *sites, size_t zone,
+		  const unsigned char (*answers)[4], size_t count, int *score)
+{
+	const struct site *site;
+	bool	matched = false;
+	size_t	i;
+	size_t	j;
+
+	*score = 0;
+	for (i = 0; i < sites->site_count; i++) {
+		site = sites->site + i;
+		if (site->zone != zone)
+			continue;
+		for (j = 0; j < count; j++) {
+			if (site->filter_text == NULL
+			    || dnsbl_filter_match(&site->filter, answers[j])) {
+				*score += site->weight;
+				matched = true;
+				break;
+			}
+		}
+	}
+	return matched;
+}

@@ -1,0 +1,40 @@
+/*
+ * site - the dnsbl_sites list, in postscreen_dnsbl_sites syntax.
+ *
+ * "zone[=filter][*weight]", separated by commas or white space.  The same
+ * zone may appear with several filters; it is still queried once, and each
+ * of its sites adds its weight once when any answer matches its filter.
+ * This module parses and scores; it sends no query.
+ */
+#ifndef RBL_SITE_H
+#define RBL_SITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* More sites than this is a configuration mistake, not a policy. */
+#define DNSBL_MAX_SITES		64
+
+/* Weights beyond this could overflow a score; postscreen uses far less. */
+#define DNSBL_MAX_WEIGHT	1000000
+
+struct dnsbl_sites;
+
+/* Parse a site list; on error -1 and a message naming the bad entry. */
+int	dnsbl_sites_parse(const char *text, struct dnsbl_sites **sites,
+			  char *err, size_t errlen);
+void	dnsbl_sites_free(struct dnsbl_sites *sites);
+
+/* Distinct zones, in order of first appearance. */
+size_t	dnsbl_sites_zone_count(const struct dnsbl_sites *sites);
+const char *dnsbl_sites_zone(const struct dnsbl_sites *sites, size_t zone);
+
+/*
+ * Score one zone's valid answers (4-byte IPv4 each): the sum of the weights
+ * of its sites whose filter matches any answer.  Returns whether any did.
+ */
+bool	dnsbl_sites_score(const struct dnsbl_sites *sites, size_t zone,
+			  const unsigned char (*answers)[4], size_t count,
+			  int *score);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * verdict - what the DNSBL/DNSWL zones said about one client IP.
+ *
+ * A verdict is a plain value: the engine fills it, front ends rank and
+ * print it, the cache (later) stores it.  It holds each zone's outcome,
+ * the summed score, the TTL it may be reused for, and whether every zone
+ * answered.  It does not know about allow/deny/relay lists or actions.
+ */
+#ifndef RBL_VERDICT_H
+#define RBL_VERDICT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct dnsbl_sites;
+struct kvline;
+
+/* Answers kept per zone; DNSBLs return one to a few. */
+#define VERDICT_MAX_ANSWERS	8
+
+/* "timeout", "servfail", or a bogus answer such as "127.255.255.254". */
+#define VERDICT_REASON_SIZE	24
+
+enum verdict_state {
+	VERDICT_ZONE_UNKNOWN,		/* no usable answer (reason says why) */
+	VERDICT_ZONE_PASS,		/* NXDOMAIN, or no filter matched */
+	VERDICT_ZONE_LISTED,		/* a site's filter matched an answer */
+};
+
+struct verdict_zone {
+	enum verdict_state state;
+	int	score;			/* weights of the matching sites */
+	bool	has_ttl;		/* the answer carried a usable TTL */
+	unsigned ttl;			/* seconds, when has_ttl */
+	size_t	answer_count;		/* valid 127/8 answers kept */
+	unsigned char answer[VERDICT_MAX_ANSWERS][4];
+	char	reason[VERDICT_REASON_SIZE];	/* when UNKNOWN */
+	char   *text;			/* TXT explanation, or NULL */
+};
+
+struct verdict {
+	int	score;			/* sum of the zone scores */
+	bool	complete;		/* no zone is UNKNOWN */
+	unsigned ttl;			/* seconds, clamped to min/max TTL */
+	unsigned dns_ms;		/* wall time of the lookup */
+	size_t	zone_count;		/* as dnsbl_sites_zone_count() */
+	struct verdict_zone zone[];	/* same order as the zones */
+};
+
+enum verdict_rank {
+	VERDICT_PASS,			/* below the threshold */
+	VERDICT_REJECT,			/* score >= dnsbl_threshold */
+	VERDICT_ALLOW,			/* score <= allowlist threshold */
+};
+
+/* A verdict whose zones are all UNKNOWN "timeout", until they answer. */
+struct verdict *verdict_create(size_t zone_count);
+void	verdict_free(struct verdict *verdict);
+
+/*
+ * Rank by score as postscreen does; allowlist_threshold takes effect only
+ * when negative (0, the default, turns it off).
+ */
+enum verdict_rank verdict_rank(const struct verdict *verdict, int threshold,
+			       int allowlist_threshold);
+const char *verdict_rank_name(enum verdict_rank rank);
+
+/* Append "score= listed= unknown= ttl= dns_ms=" and any "text=". */
+void	verdict_format(const struct verdict *verdict,
+		       const struct dnsbl_sites *sites, struct kvline *line);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * addr - one client IP address, parsed and canonical.
+ *
+ * Every IP that reaches a DNS name, a cache key or a log line goes through
+ * addr_parse() and comes out of addr_format(), so hostile or odd spellings
+ * ("::ffff:1.2.3.4", "0:0::1") never reach those places as typed.  CIDR
+ * prefixes are not handled here.
+ */
+#ifndef RBL_ADDR_H
+#define RBL_ADDR_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* inet_ntop's longest IPv6 text and its NUL. */
+#define ADDR_TEXT_SIZE	INET6_ADDRSTRLEN
+
+/* Reversed name without zone: 32 nibbles and dots for IPv6, plus NUL. */
+#define ADDR_REVERSE_SIZE	64
+
+struct addr {
+	int	family;			/* AF_INET or AF_INET6 */
+	unsigned char bytes[16];	/* network order; IPv4 uses 4 */
+};
+
+/* Parse IPv4 or IPv6 text; IPv4-mapped IPv6 becomes IPv4.  0 or -1. */
+int	addr_parse(const char *text, struct addr *addr);
+
+/* Canonical text (inet_ntop) into buf of ADDR_TEXT_SIZE bytes. */
+const char *addr_format(const struct addr *addr, char *buf);
+
+/* RFC 5782 reversed form: "2.0.0.127" or 32 dotted nibbles. */
+void	addr_reverse(const struct addr *addr, char *buf);
+
+#endif

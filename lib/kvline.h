@@ -1,0 +1,32 @@
+/*
+ * kvline - build one "key=value key=value" line for logs and --check.
+ *
+ * Values that come from outside (DNS TXT records, later SMTP data) are
+ * added with kvline_quote(), which escapes anything that could split the
+ * line or fake a field.  Memory errors are sticky: the line reports them
+ * once, at kvline_text().
+ */
+#ifndef RBL_KVLINE_H
+#define RBL_KVLINE_H
+
+#include <stddef.h>
+
+struct kvline;
+
+struct kvline *kvline_create(void);
+void	kvline_free(struct kvline *line);
+
+/* Start a new "key=" field (a space first unless the line is empty). */
+void	kvline_key(struct kvline *line, const char *key);
+
+/* Append printf text as is: callers promise it has no space or quote. */
+void	kvline_printf(struct kvline *line, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Append a string as a double-quoted, escaped value. */
+void	kvline_quote(struct kvline *line, const char *text);
+
+/* The line so far, or NULL if memory ran out while building it. */
+const char *kvline_text(const struct kvline *line);
+
+#endif

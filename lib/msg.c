@@ -1,0 +1,83 @@
+/*
+ * msg - diagnostics with severity tiers, to stderr and/or syslog.
+ *
+ * The destination is process state, like syslog's own openlog(): it is set
+ * once by msg_open() before threads start and only read afterwards, so the
+ * loggers need no lock.  Nothing here allocates memory, so running out of
+ * it never silences a message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <syslog.h>
+
+#include "lib/msg.h"
+
+/* Destinations and the program name, fixed by msg_open(). */
+static struct {
+	int	dest;
+	const char *ident;
+} msg_sink = { MSG_STDERR, "rblmilter" };
+
+/* Set destinations; syslog uses the mail facility like Postfix. */
+void
+msg_open(const char *ident, int dest)
+{
+	msg_sink.ident = ident;
+	msg_sink.dest = dest;
+	if (dest & MSG_SYSLOG)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+/* Write one message with a severity prefix to every destination. */
+static void
+msg_vlog(int priority, const char *label, const char *fmt, va_list ap)
+{
+	char	text[2048];
+
+	vsnprintf(text, sizeof(text), fmt, ap);
+	if (msg_sink.dest & MSG_STDERR)
+		fprintf(stderr, "%s: %s%s\n", msg_sink.ident, label, text);
+	if (msg_sink.dest & MSG_SYSLOG)
+		syslog(priority, "%s%s", label, text);
+}
+
+void
+msg_info(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	msg_vlog(LOG_INFO, "", fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_warn(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	msg_vlog(LOG_WARNING, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_error(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	msg_vlog(LOG_ERR, "error: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+msg_panic(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	msg_vlog(LOG_CRIT, "panic: ", fmt, ap);
+	va_end(ap);
+	abort();
+}

@@ -1,0 +1,22 @@
+/*
+ * check - "rblmilter --check": the engine's verdict on IPs, one line each.
+ *
+ * For administrators and tests: no cache, no lists, no milter, just what
+ * the configured zones say now.
+ */
+#ifndef RBL_CHECK_H
+#define RBL_CHECK_H
+
+#include <stdio.h>
+
+struct config;
+
+/*
+ * Check the count IPs in ips, or when count is 0 the IPs on in (one per
+ * line, # comments).  Prints to out; returns the exit status: 0 all pass,
+ * 1 one would be rejected, 2 an error (bad IP, engine failure).
+ */
+int	check_run(const struct config *config, char **ips, int count,
+		  FILE *in, FILE *out);
+
+#endif

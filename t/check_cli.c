@@ -1,0 +1,291 @@
+/*
+ * check_cli - the rblmilter command as an administrator runs it: --check
+ * lines and exit statuses against a real rbldnsd, -n, and the refusal of
+ * bad configurations and command lines.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "t/tenv.h"
+
+static const char zone4[] =
+	"$TTL 300\n"
+	":127.0.0.2:Listed, see https://bl.test/?$\n"
+	"127.0.0.2\n"
+	"192.0.2.10 :127.0.0.3:\n";
+static const char zone6[] =
+	"$TTL 300\n"
+	"2001:db8::2\n";
+static const char *const datasets[] = {
+	"bl.test:ip4set:zone4", "bl.test:ip6trie:zone6", NULL,
+};
+
+static struct {
+	char   *dir;
+	pid_t	rbldnsd;
+	char   *config;			/* a good configuration */
+} env;
+
+/* What one run of the command did. */
+struct run {
+	int	status;			/* exit status */
+	char	out[65536];		/* standard output, dns_ms cut */
+	char	err[4096];		/* standard error */
+};
+
+static void
+start_servers(void)
+{
+	char	text[512];
+	int	port;
+
+	env.dir = tenv_mkdir();
+	free(tenv_write(env.dir, "zone4", zone4));
+	free(tenv_write(env.dir, "zone6", zone6));
+	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &port);
+	snprintf(text, sizeof(text),
+		 "# test configuration\n"
+		 "dns_servers = 127.0.0.1:%d\n"
+		 "dnsbl_sites = bl.test=127.0.0.2*3,\n"
+		 "    bl.test=127.0.0.3\n"
+		 "dnsbl_threshold = 2\n"
+		 "dnsbl_timeout = 1s\n", port);
+	env.config = tenv_write(env.dir, "rblmilter.conf", text);
+}
+
+static void
+stop_servers(void)
+{
+	tenv_stop(env.rbldnsd);
+	free(env.config);
+	tenv_rmdir(env.dir);
+}
+
+/* Read a whole small file into buf. */
+static void
+slurp(const char *path, char *buf, size_t size)
+{
+	FILE   *fp;
+	size_t	len;
+
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	len = fread(buf, 1, size - 1, fp);
+	buf[len] = 0;
+	fclose(fp);
+}
+
+/* Drop the " dns_ms=N" fields, the only ones that vary between runs. */
+static void
+cut_dns_ms(char *text)
+{
+	char   *cp;
+	size_t	skip;
+
+	while ((cp = strstr(text, " dns_ms=")) != NULL) {
+		skip = 8 + strspn(cp + 8, "0123456789");
+		memmove(cp, cp + skip, strlen(cp + skip) + 1);
+	}
+}
+
+/* Run "$RBLMILTER args" with input on standard input. */
+static void
+run(struct run *r, const char *args, const char *input)
+{
+	const char *program = getenv("RBLMILTER");
+	char   *in = tenv_write(env.dir, "stdin", input);
+	char	command[4096];
+	char	out[512];
+	char	err[512];
+	int	status;
+
+	ck_assert_msg(program != NULL, "RBLMILTER is not set (run via make "
+		      "check)");
+	snprintf(out, sizeof(out), "%s/stdout", env.dir);
+	snprintf(err, sizeof(err), "%s/stderr", env.dir);
+	snprintf(command, sizeof(command), "'%s' %s <'%s' >'%s' 2>'%s'",
+		 program, args, in, out, err);
+	status = system(command);
+	ck_assert(WIFEXITED(status));
+	r->status = WEXITSTATUS(status);
+	slurp(out, r->out, sizeof(r->out));
+	slurp(err, r->err, sizeof(r->err));
+	cut_dns_ms(r->out);
+	free(in);
+}
+
+/* Run with the good configuration and "--check args". */
+static void
+check(struct run *r, const char *args, const char *input)
+{
+	char	full[1024];
+
+	snprintf(full, sizeof(full), "-c '%s' --check %s", env.config, args);
+	run(r, full, input);
+}
+
+START_TEST(test_listed)
+{
+	struct run r;
+
+	check(&r, "127.0.0.2", "");
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject score=3 "
+			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n");
+	check(&r, "2001:db8:0::2", "");
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, "ip=2001:db8::2 action=reject score=3 "
+			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n");
+}
+END_TEST
+
+START_TEST(test_passes)
+{
+	struct run r;
+
+	/* Listed, but its weight 1 is under dnsbl_threshold 2. */
+	check(&r, "192.0.2.10", "");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, "ip=192.0.2.10 action=pass score=1 "
+			 "listed=bl.test(127.0.0.3) unknown= ttl=300\n");
+	check(&r, "192.0.2.99 2001:db8::3", "");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out,
+			 "ip=192.0.2.99 action=pass score=0 listed= unknown= "
+			 "ttl=60\n"
+			 "ip=2001:db8::3 action=pass score=0 listed= unknown= "
+			 "ttl=60\n");
+}
+END_TEST
+
+START_TEST(test_stdin)
+{
+	struct run r;
+
+	check(&r, "", "# clients\n\n  127.0.0.2  \nnot-an-ip\n::ffff:192.0.2.99\n"
+	      "1.2.3.4 5.6.7.8\n");
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_str_eq(r.out,
+			 "ip=127.0.0.2 action=reject score=3 "
+			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n"
+			 "ip=\"not-an-ip\" error=\"not an IP address\"\n"
+			 "ip=192.0.2.99 action=pass score=0 listed= unknown= "
+			 "ttl=60\n"
+			 "ip=\"1.2.3.4 5.6.7.8\" error=\"not an IP address\"\n");
+}
+END_TEST
+
+START_TEST(test_many_in_order)
+{
+	char	input[300 * 16] = "";
+	char	want[64];
+	char   *line;
+	struct run r;
+	int	i;
+
+	/* More than one batch of lookups; the output keeps input order. */
+	for (i = 0; i < 300; i++)
+		sprintf(input + strlen(input), "%s\n",
+			i == 150 ? "127.0.0.2" : "192.0.2.99");
+	check(&r, "", input);
+	ck_assert_int_eq(r.status, 1);
+	for (i = 0, line = r.out; i < 300; i++, line = strchr(line, '\n') + 1) {
+		snprintf(want, sizeof(want), "ip=%s action=%s ",
+			 i == 150 ? "127.0.0.2" : "192.0.2.99",
+			 i == 150 ? "reject" : "pass");
+		ck_assert_msg(strncmp(line, want, strlen(want)) == 0,
+			      "line %d: %.60s", i + 1, line);
+	}
+	ck_assert_str_eq(line, "");
+}
+END_TEST
+
+START_TEST(test_hostile_input)
+{
+	struct run r;
+
+	check(&r, "'1.2.3.4\" action=pass'", "");
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_str_eq(r.out, "ip=\"1.2.3.4\\\" action=pass\" "
+			 "error=\"not an IP address\"\n");
+}
+END_TEST
+
+START_TEST(test_print_config)
+{
+	struct run r;
+	char	want[512];
+
+	snprintf(want, sizeof(want), "-c '%s' -n", env.config);
+	run(&r, want, "");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(strstr(r.out, "dnsbl_sites = bl.test=127.0.0.2*3, "
+			     "bl.test=127.0.0.3\ndnsbl_threshold = 2\n"
+			     "dnsbl_timeout = 1s\n") != NULL, "%s", r.out);
+	ck_assert_str_eq(r.err, "");
+}
+END_TEST
+
+START_TEST(test_bad_config)
+{
+	char   *path = tenv_write(env.dir, "bad.conf",
+				  "dnsbl_sites = bl.test\nfoo = 1\n");
+	char	args[512];
+	char	want[512];
+	struct run r;
+
+	snprintf(args, sizeof(args), "-c '%s' --check 127.0.0.2", path);
+	run(&r, args, "");
+	ck_assert_int_eq(r.status, 78);
+	snprintf(want, sizeof(want), "rblmilter: error: %s:2: unknown "
+		 "parameter \"foo\"\n", path);
+	ck_assert_str_eq(r.err, want);
+	ck_assert_str_eq(r.out, "");
+	free(path);
+}
+END_TEST
+
+START_TEST(test_usage)
+{
+	struct run r;
+
+	run(&r, "", "");
+	ck_assert_int_eq(r.status, 64);
+	ck_assert_ptr_nonnull(strstr(r.err, "usage: rblmilter"));
+	run(&r, "-n 127.0.0.2", "");
+	ck_assert_int_eq(r.status, 64);
+	run(&r, "--bogus", "");
+	ck_assert_int_eq(r.status, 64);
+	run(&r, "--version", "");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "rblmilter "));
+}
+END_TEST
+
+static Suite *
+cli_suite(void)
+{
+	Suite  *suite = suite_create("cli");
+	TCase  *tc = tcase_create("cli");
+
+	tcase_add_unchecked_fixture(tc, start_servers, stop_servers);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_listed);
+	tcase_add_test(tc, test_passes);
+	tcase_add_test(tc, test_stdin);
+	tcase_add_test(tc, test_many_in_order);
+	tcase_add_test(tc, test_hostile_input);
+	tcase_add_test(tc, test_print_config);
+	tcase_add_test(tc, test_bad_config);
+	tcase_add_test(tc, test_usage);
+	suite_add_tcase(suite, tc);
+	return suite;
+}
+
+int
+main(void)
+{
+	return tenv_run(cli_suite());
+}

@@ -1,0 +1,473 @@
+/*
+ * check_engine - the DNSBL engine against a real rbldnsd.
+ *
+ * rbldnsd serves the zones below; dnsdelay sits in front of it and drops
+ * every query for never.test and holds slow.test for 300 ms.  Each test
+ * builds an engine for its own dnsbl_sites and looks up real IPs.
+ */
+#include <check.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnsbl/engine.h"
+#include "dnsbl/site.h"
+#include "dnsbl/verdict.h"
+#include "lib/addr.h"
+#include "lib/kvline.h"
+#include "t/tenv.h"
+
+static const char bl4[] =
+	"$TTL 300\n"
+	"$SOA 300 ns.bl.test. admin.bl.test. 1 3600 600 86400 120\n"
+	":127.0.0.2:Listed in bl.test: $\n"
+	"127.0.0.2\n"
+	"192.0.2.10 :127.0.0.3:three\n"
+	"192.0.2.11 :127.0.0.4:four\n"
+	"192.0.2.20\n";
+static const char bl6[] =
+	"$TTL 600\n"
+	":127.0.0.2:IPv6 listed\n"
+	"2001:db8::2\n";
+static const char wl4[] =
+	"$TTL 900\n"
+	":127.0.10.2:\n"
+	"192.0.2.20\n"
+	"192.0.2.21 :127.0.10.0:\n";
+static const char refused4[] =
+	":127.255.255.254:query refused\n"
+	"127.0.0.2\n";
+static const char outside4[] =
+	":10.0.0.1:wildcard\n"
+	"127.0.0.2\n";
+static const char plain4[] =
+	"127.0.0.2\n";
+
+static const char *const datasets[] = {
+	"bl.test:ip4set:bl4", "bl.test:ip6trie:bl6", "wl.test:ip4set:wl4",
+	"refused.test:ip4set:refused4", "outside.test:ip4set:outside4",
+	"never.test:ip4set:plain4", "slow.test:ip4set:plain4", NULL,
+};
+static const char *const rules[] = {"never.test=drop", "slow.test=300", NULL};
+
+/* The servers, started once for the whole test case. */
+static struct {
+	char   *dir;
+	pid_t	rbldnsd;
+	pid_t	dnsdelay;
+	char	servers[64];
+} env;
+
+static void
+start_servers(void)
+{
+	int	rbl_port;
+	int	delay_port;
+
+	env.dir = tenv_mkdir();
+	free(tenv_write(env.dir, "bl4", bl4));
+	free(tenv_write(env.dir, "bl6", bl6));
+	free(tenv_write(env.dir, "wl4", wl4));
+	free(tenv_write(env.dir, "refused4", refused4));
+	free(tenv_write(env.dir, "outside4", outside4));
+	free(tenv_write(env.dir, "plain4", plain4));
+	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &rbl_port);
+	env.dnsdelay = tenv_dnsdelay(rbl_port, rules, &delay_port);
+	snprintf(env.servers, sizeof(env.servers), "127.0.0.1:%d", delay_port);
+}
+
+static void
+stop_servers(void)
+{
+	tenv_stop(env.dnsdelay);
+	tenv_stop(env.rbldnsd);
+	tenv_rmdir(env.dir);
+}
+
+/* One engine with its loop and site list, as a test sets it up. */
+struct fixture {
+	struct event_base *base;
+	struct dnsbl_sites *sites;
+	struct dnsbl_engine *engine;
+	unsigned pending;
+};
+
+/* A lookup's result slot. */
+struct result {
+	struct fixture *fixture;
+	struct verdict *verdict;
+};
+
+static void
+fixture_open(struct fixture *f, const char *sites, unsigned timeout_ms,
+	     bool reply_text)
+{
+	struct dnsbl_options options = {0};
+	char	err[256];
+
+	memset(f, 0, sizeof(*f));
+	ck_assert_ptr_nonnull(f->base = event_base_new());
+	ck_assert_int_eq(dnsbl_sites_parse(sites, &f->sites, err,
+					   sizeof(err)), 0);
+	options.sites = f->sites;
+	options.dns_servers = env.servers;
+	options.timeout_ms = timeout_ms;
+	options.min_ttl = 10;
+	options.max_ttl = 3600;
+	options.reply_text = reply_text;
+	f->engine = dnsbl_engine_create(f->base, &options, err, sizeof(err));
+	ck_assert_msg(f->engine != NULL, "%s", err);
+}
+
+static void
+fixture_close(struct fixture *f)
+{
+	dnsbl_engine_free(f->engine);
+	dnsbl_sites_free(f->sites);
+	event_base_free(f->base);
+}
+
+static void
+on_done(struct verdict *verdict, void *arg)
+{
+	struct result *result = arg;
+
+	ck_assert_ptr_null(result->verdict);
+	result->verdict = verdict;
+	result->fixture->pending--;
+}
+
+/* Start a lookup of ip into result. */
+static void
+submit(struct fixture *f, const char *ip, struct result *result)
+{
+	struct addr addr;
+
+	ck_assert_int_eq(addr_parse(ip, &addr), 0);
+	result->fixture = f;
+	result->verdict = NULL;
+	ck_assert_int_eq(dnsbl_submit(f->engine, &addr, on_done, result), 0);
+	f->pending++;
+}
+
+/* Run the loop until every submitted lookup is done. */
+static void
+wait_all(struct fixture *f)
+{
+	while (f->pending > 0)
+		ck_assert_int_eq(event_base_loop(f->base, EVLOOP_ONCE), 0);
+}
+
+/* Look up one IP with a fresh engine; the caller frees the verdict. */
+static struct verdict *
+lookup(const char *sites, const char *ip, unsigned timeout_ms, bool text)
+{
+	struct fixture f;
+	struct result result;
+
+	fixture_open(&f, sites, timeout_ms, text);
+	submit(&f, ip, &result);
+	wait_all(&f);
+	fixture_close(&f);
+	return result.verdict;
+}
+
+/* The verdict line, as --check and the logs print it. */
+static void
+assert_format(const struct verdict *verdict, const char *sites_text,
+	      const char *want)
+{
+	struct dnsbl_sites *sites;
+	struct kvline *line;
+	char	err[256];
+	char   *cut;
+	char	text[512];
+
+	ck_assert_int_eq(dnsbl_sites_parse(sites_text, &sites, err,
+					   sizeof(err)), 0);
+	ck_assert_ptr_nonnull(line = kvline_create());
+	verdict_format(verdict, sites, line);
+	snprintf(text, sizeof(text), "%s", kvline_text(line));
+	/* dns_ms varies; everything before it must not. */
+	if ((cut = strstr(text, " dns_ms=")) != NULL)
+		memmove(cut, cut + 8 + strspn(cut + 8, "0123456789"),
+			strlen(cut + 8 + strspn(cut + 8, "0123456789")) + 1);
+	ck_assert_str_eq(text, want);
+	kvline_free(line);
+	dnsbl_sites_free(sites);
+}
+
+START_TEST(test_v4_listed)
+{
+	struct verdict *v = lookup("bl.test", "127.0.0.2", 2000, false);
+
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_LISTED);
+	ck_assert_int_eq(v->score, 1);
+	ck_assert(v->complete);
+	ck_assert_uint_eq(v->ttl, 300);
+	ck_assert_ptr_null(v->zone[0].text);
+	assert_format(v, "bl.test", "score=1 listed=bl.test(127.0.0.2) "
+		      "unknown= ttl=300");
+	verdict_free(v);
+}
+END_TEST
+
+START_TEST(test_v4_unlisted)
+{
+	struct verdict *v = lookup("bl.test", "192.0.2.99", 2000, false);
+
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_PASS);
+	ck_assert_int_eq(v->score, 0);
+	ck_assert(v->complete);
+	/* Negative TTL: min(SOA TTL 300, SOA minimum 120). */
+	ck_assert_uint_eq(v->ttl, 120);
+	verdict_free(v);
+}
+END_TEST
+
+START_TEST(test_v6)
+{
+	struct verdict *v = lookup("bl.test", "2001:DB8::2", 2000, true);
+
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_LISTED);
+	ck_assert_int_eq(v->score, 1);
+	ck_assert_uint_eq(v->ttl, 600);
+	ck_assert_str_eq(v->zone[0].text, "IPv6 listed");
+	verdict_free(v);
+	v = lookup("bl.test", "2001:db8::3", 2000, false);
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_PASS);
+	ck_assert(v->complete);
+	verdict_free(v);
+	/* IPv4-mapped IPv6 is looked up under its IPv4 name. */
+	v = lookup("bl.test", "::ffff:127.0.0.2", 2000, false);
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_LISTED);
+	verdict_free(v);
+}
+END_TEST
+
+START_TEST(test_filters)
+{
+	static const char sites[] = "bl.test=127.0.0.[3..4]*2";
+	struct verdict *v = lookup(sites, "127.0.0.2", 2000, false);
+
+	/* Answered 127.0.0.2, which the filter does not take. */
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_PASS);
+	ck_assert_int_eq(v->score, 0);
+	assert_format(v, sites, "score=0 listed= unknown= ttl=300");
+	verdict_free(v);
+	v = lookup(sites, "192.0.2.11", 2000, false);
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_LISTED);
+	ck_assert_int_eq(v->score, 2);
+	verdict_free(v);
+}
+END_TEST
+
+START_TEST(test_same_zone_twice)
+{
+	static const char sites[] = "bl.test=127.0.0.2*3, bl.test=127.0.0.[2..3]";
+	static const struct {
+		const char *ip;
+		int	score;
+	} cases[] = {
+		{"127.0.0.2", 4}, {"192.0.2.10", 1}, {"192.0.2.11", 0},
+		{"192.0.2.99", 0},
+	};
+	struct fixture f;
+	struct result results[4];
+	size_t	i;
+
+	/* All four at once through one engine. */
+	fixture_open(&f, sites, 2000, false);
+	ck_assert_uint_eq(dnsbl_sites_zone_count(f.sites), 1);
+	for (i = 0; i < 4; i++)
+		submit(&f, cases[i].ip, results + i);
+	wait_all(&f);
+	for (i = 0; i < 4; i++) {
+		ck_assert_msg(results[i].verdict->score == cases[i].score,
+			      "%s: score %d, want %d", cases[i].ip,
+			      results[i].verdict->score, cases[i].score);
+		verdict_free(results[i].verdict);
+	}
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(test_negative_weight)
+{
+	static const char sites[] = "bl.test*2 wl.test=127.0.[0..255].[1..3]*-3";
+	struct verdict *v = lookup(sites, "192.0.2.20", 2000, false);
+
+	ck_assert_int_eq(v->score, -1);
+	ck_assert_int_eq(v->zone[1].state, VERDICT_ZONE_LISTED);
+	ck_assert_int_eq(v->zone[1].score, -3);
+	ck_assert_int_eq(verdict_rank(v, 2, 0), VERDICT_PASS);
+	ck_assert_int_eq(verdict_rank(v, 2, -1), VERDICT_ALLOW);
+	ck_assert_int_eq(verdict_rank(v, 2, -2), VERDICT_PASS);
+	assert_format(v, sites, "score=-1 listed=bl.test(127.0.0.2),"
+		      "wl.test(127.0.10.2) unknown= ttl=300");
+	verdict_free(v);
+	/* 127.0.10.0 is outside the DNSWL filter. */
+	v = lookup(sites, "192.0.2.21", 2000, false);
+	ck_assert_int_eq(v->score, 0);
+	ck_assert_int_eq(v->zone[1].state, VERDICT_ZONE_PASS);
+	verdict_free(v);
+}
+END_TEST
+
+START_TEST(test_threshold_edges)
+{
+	struct verdict *v = lookup("bl.test*2", "127.0.0.2", 2000, false);
+
+	ck_assert_int_eq(v->score, 2);
+	ck_assert_int_eq(verdict_rank(v, 1, 0), VERDICT_REJECT);
+	ck_assert_int_eq(verdict_rank(v, 2, 0), VERDICT_REJECT);
+	ck_assert_int_eq(verdict_rank(v, 3, 0), VERDICT_PASS);
+	verdict_free(v);
+}
+END_TEST
+
+START_TEST(test_zone_never_answers)
+{
+	static const char sites[] = "never.test*5 bl.test";
+	struct verdict *v = lookup(sites, "127.0.0.2", 500, false);
+
+	ck_assert(!v->complete);
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_UNKNOWN);
+	ck_assert_str_eq(v->zone[0].reason, "timeout");
+	/* The zone that answered is kept. */
+	ck_assert_int_eq(v->zone[1].state, VERDICT_ZONE_LISTED);
+	ck_assert_int_eq(v->score, 1);
+	/* It ended at the deadline, not before (libevent's coarse clock
+	 * may fire a few milliseconds early). */
+	ck_assert_uint_ge(v->dns_ms, 490);
+	assert_format(v, sites, "score=1 listed=bl.test(127.0.0.2) "
+		      "unknown=never.test(timeout) ttl=300");
+	verdict_free(v);
+}
+END_TEST
+
+START_TEST(test_slow_zone)
+{
+	struct verdict *v = lookup("slow.test bl.test", "127.0.0.2", 2000,
+				   false);
+
+	/* Both answered: the lookup waited for the 300 ms zone. */
+	ck_assert(v->complete);
+	ck_assert_int_eq(v->score, 2);
+	ck_assert_uint_ge(v->dns_ms, 290);
+	verdict_free(v);
+}
+END_TEST
+
+START_TEST(test_refusal_codes)
+{
+	static const char sites[] = "refused.test*5 outside.test*5 bl.test";
+	struct verdict *v = lookup(sites, "127.0.0.2", 2000, false);
+
+	/* 127.255.255.254 and 10.0.0.1 are not listings. */
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_UNKNOWN);
+	ck_assert_str_eq(v->zone[0].reason, "127.255.255.254");
+	ck_assert_int_eq(v->zone[1].state, VERDICT_ZONE_UNKNOWN);
+	ck_assert_str_eq(v->zone[1].reason, "10.0.0.1");
+	ck_assert_int_eq(v->score, 1);
+	ck_assert(!v->complete);
+	assert_format(v, sites, "score=1 listed=bl.test(127.0.0.2) "
+		      "unknown=refused.test(127.255.255.254),"
+		      "outside.test(10.0.0.1) ttl=300");
+	verdict_free(v);
+}
+END_TEST
+
+START_TEST(test_unserved_zone)
+{
+	/* rbldnsd answers REFUSED outside its zones. */
+	struct verdict *v = lookup("nothere.test", "127.0.0.2", 2000, false);
+
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_UNKNOWN);
+	ck_assert_str_eq(v->zone[0].reason, "refused");
+	verdict_free(v);
+}
+END_TEST
+
+START_TEST(test_reply_text)
+{
+	static const char sites[] = "bl.test, wl.test*-1";
+	struct verdict *v = lookup(sites, "192.0.2.10", 2000, true);
+
+	ck_assert_str_eq(v->zone[0].text, "three");
+	verdict_free(v);
+	v = lookup(sites, "127.0.0.2", 2000, true);
+	ck_assert_str_eq(v->zone[0].text, "Listed in bl.test: 127.0.0.2");
+	assert_format(v, sites, "score=1 listed=bl.test(127.0.0.2) unknown= "
+		      "ttl=300 text=\"Listed in bl.test: 127.0.0.2\"");
+	verdict_free(v);
+	/* DNSWL hits (negative weight) do not fetch an explanation. */
+	v = lookup(sites, "192.0.2.20", 2000, true);
+	ck_assert_ptr_null(v->zone[1].text);
+	verdict_free(v);
+}
+END_TEST
+
+START_TEST(test_no_server)
+{
+	struct fixture f;
+	struct result result;
+	struct addr addr;
+	struct dnsbl_options options = {0};
+	char	err[256];
+
+	/* Nothing listens on this port: every zone is unreachable. */
+	memset(&f, 0, sizeof(f));
+	ck_assert_ptr_nonnull(f.base = event_base_new());
+	ck_assert_int_eq(dnsbl_sites_parse("bl.test", &f.sites, err,
+					   sizeof(err)), 0);
+	options.sites = f.sites;
+	options.dns_servers = "127.0.0.1:9";
+	options.timeout_ms = 1000;
+	options.max_ttl = 60;
+	ck_assert_ptr_nonnull(f.engine = dnsbl_engine_create(f.base, &options,
+							     err, sizeof(err)));
+	ck_assert_int_eq(addr_parse("127.0.0.2", &addr), 0);
+	result.fixture = &f;
+	result.verdict = NULL;
+	ck_assert_int_eq(dnsbl_submit(f.engine, &addr, on_done, &result), 0);
+	f.pending++;
+	wait_all(&f);
+	ck_assert(!result.verdict->complete);
+	ck_assert_str_eq(result.verdict->zone[0].reason, "unreachable");
+	verdict_free(result.verdict);
+	fixture_close(&f);
+}
+END_TEST
+
+static Suite *
+engine_suite(void)
+{
+	Suite  *suite = suite_create("engine");
+	TCase  *tc = tcase_create("rbldnsd");
+
+	tcase_add_unchecked_fixture(tc, start_servers, stop_servers);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_v4_listed);
+	tcase_add_test(tc, test_v4_unlisted);
+	tcase_add_test(tc, test_v6);
+	tcase_add_test(tc, test_filters);
+	tcase_add_test(tc, test_same_zone_twice);
+	tcase_add_test(tc, test_negative_weight);
+	tcase_add_test(tc, test_threshold_edges);
+	tcase_add_test(tc, test_zone_never_answers);
+	tcase_add_test(tc, test_slow_zone);
+	tcase_add_test(tc, test_refusal_codes);
+	tcase_add_test(tc, test_unserved_zone);
+	tcase_add_test(tc, test_reply_text);
+	tcase_add_test(tc, test_no_server);
+	suite_add_tcase(suite, tc);
+	return suite;
+}
+
+int
+main(void)
+{
+	return tenv_run(engine_suite());
+}

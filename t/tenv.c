@@ -1,0 +1,216 @@
+/*
+ * tenv - what the tests run against: a scratch directory, a real rbldnsd
+ * on a loopback port, and dnsdelay in front of it to slow or drop zones.
+ *
+ * rbldnsd gets a port that was free a moment before; readiness is proved
+ * by a real DNS query answered, not by sleeping.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "t/tenv.h"
+
+#define RBLDNSD	"/usr/sbin/rbldnsd"
+
+char   *
+tenv_mkdir(void)
+{
+	char	template[] = "/tmp/rbltest.XXXXXX";
+	char   *dir;
+
+	ck_assert_msg(mkdtemp(template) != NULL, "mkdtemp: %s", strerror(errno));
+	ck_assert_int_eq(chmod(template, 0755), 0);
+	ck_assert_ptr_nonnull(dir = strdup(template));
+	return dir;
+}
+
+void
+tenv_rmdir(char *dir)
+{
+	char	command[512];
+
+	snprintf(command, sizeof(command), "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(command), 0);
+	free(dir);
+}
+
+char   *
+tenv_write(const char *dir, const char *name, const char *text)
+{
+	char   *path;
+	FILE   *fp;
+
+	ck_assert_int_ge(asprintf(&path, "%s/%s", dir, name), 0);
+	ck_assert_msg((fp = fopen(path, "w")) != NULL, "%s: %s", path,
+		      strerror(errno));
+	ck_assert_int_ge(fputs(text, fp), 0);
+	ck_assert_int_eq(fclose(fp), 0);
+	chmod(path, 0644);
+	return path;
+}
+
+/* A UDP port on 127.0.0.1 that nobody uses right now. */
+static int
+tenv_free_port(void)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sin);
+	int	fd;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
+	close(fd);
+	return ntohs(sin.sin_port);
+}
+
+/* Does 127.0.0.1:port answer an A query for 2.0.0.127.zone within ms? */
+static int
+tenv_dns_answers(int port, const char *zone, int ms)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	unsigned char packet[512] = {0x12, 0x34, 0x01, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+	unsigned char reply[512];
+	struct pollfd pfd;
+	char	name[300];
+	char   *label;
+	char   *save;
+	size_t	len = 12;
+	int	answered;
+
+	snprintf(name, sizeof(name), "2.0.0.127.%s", zone);
+	for (label = strtok_r(name, ".", &save); label != NULL;
+	     label = strtok_r(NULL, ".", &save)) {
+		packet[len++] = (unsigned char) strlen(label);
+		memcpy(packet + len, label, strlen(label));
+		len += strlen(label);
+	}
+	memcpy(packet + len, "\0\0\1\0\1", 5);
+	len += 5;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((unsigned short) port);
+	ck_assert_int_ge(pfd.fd = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	pfd.events = POLLIN;
+	sendto(pfd.fd, packet, len, 0, (struct sockaddr *) &sin, sizeof(sin));
+	answered = poll(&pfd, 1, ms) == 1
+	    && recv(pfd.fd, reply, sizeof(reply), 0) >= 12;
+	close(pfd.fd);
+	return answered;
+}
+
+pid_t
+tenv_rbldnsd(const char *dir, const char *const *datasets,
+	     const char *probe_zone, int *port)
+{
+	const char *argv[40];
+	char	bind[64];
+	pid_t	pid;
+	int	argc = 0;
+	int	tries;
+
+	ck_assert_msg(access(RBLDNSD, X_OK) == 0, "%s not found: "
+		      "apt-get install rbldnsd", RBLDNSD);
+	*port = tenv_free_port();
+	snprintf(bind, sizeof(bind), "127.0.0.1/%d", *port);
+	argv[argc++] = RBLDNSD;
+	argv[argc++] = "-n";
+	argv[argc++] = "-q";
+	argv[argc++] = "-b";
+	argv[argc++] = bind;
+	argv[argc++] = "-w";
+	argv[argc++] = dir;
+	while (*datasets && argc < 38)
+		argv[argc++] = *datasets++;
+	argv[argc] = NULL;
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		execv(RBLDNSD, (char *const *) argv);
+		_exit(127);
+	}
+	for (tries = 0; tries < 50; tries++)
+		if (tenv_dns_answers(*port, probe_zone, 100))
+			return pid;
+	tenv_stop(pid);
+	ck_abort_msg("rbldnsd on port %d does not answer", *port);
+	return -1;
+}
+
+pid_t
+tenv_dnsdelay(int upstream, const char *const *rules, int *port)
+{
+	const char *program = getenv("DNSDELAY");
+	const char *argv[80];
+	char	up[64];
+	char	line[64];
+	FILE   *fp;
+	pid_t	pid;
+	int	fds[2];
+	int	argc = 0;
+
+	ck_assert_msg(program != NULL, "DNSDELAY is not set (run via make "
+		      "check)");
+	snprintf(up, sizeof(up), "127.0.0.1:%d", upstream);
+	argv[argc++] = program;
+	argv[argc++] = "-l";
+	argv[argc++] = "127.0.0.1:0";
+	argv[argc++] = "-u";
+	argv[argc++] = up;
+	for (; *rules && argc < 76; rules++) {
+		argv[argc++] = "-r";
+		argv[argc++] = *rules;
+	}
+	argv[argc] = NULL;
+	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execv(program, (char *const *) argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	ck_assert_ptr_nonnull(fp = fdopen(fds[0], "r"));
+	ck_assert_msg(fgets(line, sizeof(line), fp) != NULL
+		      && sscanf(line, "port %d", port) == 1,
+		      "dnsdelay did not start");
+	fclose(fp);
+	return pid;
+}
+
+void
+tenv_stop(pid_t pid)
+{
+	int	status;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+}
+
+int
+tenv_run(Suite *suite)
+{
+	SRunner *runner = srunner_create(suite);
+	int	failed;
+
+	srunner_run_all(runner, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed == 0 ? 0 : 1;
+}
