@@ -77,19 +77,6 @@ slurp(const char *path, char *buf, size_t size)
 	fclose(fp);
 }
 
-/* Drop the " dns_ms=N" fields, the only ones that vary between runs. */
-static void
-cut_dns_ms(char *text)
-{
-	char   *cp;
-	size_t	skip;
-
-	while ((cp = strstr(text, " dns_ms=")) != NULL) {
-		skip = 8 + strspn(cp + 8, "0123456789");
-		memmove(cp, cp + skip, strlen(cp + skip) + 1);
-	}
-}
-
 /* Run "$RBLMILTER args" with input on standard input. */
 static void
 run(struct run *r, const char *args, const char *input)
@@ -112,7 +99,7 @@ run(struct run *r, const char *args, const char *input)
 	r->status = WEXITSTATUS(status);
 	slurp(out, r->out, sizeof(r->out));
 	slurp(err, r->err, sizeof(r->err));
-	cut_dns_ms(r->out);
+	tenv_cut_dns_ms(r->out);
 	free(in);
 }
 

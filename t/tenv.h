@@ -34,6 +34,9 @@ pid_t	tenv_rbldnsd(const char *dir, const char *const *datasets,
  */
 pid_t	tenv_dnsdelay(int upstream, const char *const *rules, int *port);
 
+/* Remove " dns_ms=N" fields in place: the only output that varies. */
+void	tenv_cut_dns_ms(char *text);
+
 /* Run a suite with Check's usual output; the exit status for main(). */
 int	tenv_run(Suite *suite);
 
