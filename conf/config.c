@@ -312,6 +312,27 @@ config_fail(struct config_reader *reader, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Refuse what inih would take but main.cf readers would not expect:
+ * "name: value", and a " ;" comment that silently cuts a value.
+ */
+static void
+config_check_syntax(struct config_reader *reader, char *line)
+{
+	size_t	start = strspn(line, " \t");
+	size_t	name = strcspn(line + start, "=:");
+
+	if (line[start] == 0 || line[start] == '#' || line[start] == ';')
+		return;
+	if (!reader->indented && line[start + name] == ':')
+		config_fail(reader, "expected \"name = value\", not "
+			    "\"name: value\"");
+	else if (strstr(line, " ;") != NULL || strstr(line, "\t;") != NULL)
+		config_fail(reader, "\";\" after white space would start a "
+			    "comment; write filters without spaces, "
+			    "comments on lines of their own");
+}
+
 /* inih reader: one line per call, like fgets, with our bookkeeping. */
 static char *
 config_read_line(char *buf, int size, void *stream)
@@ -334,6 +355,8 @@ config_read_line(char *buf, int size, void *stream)
 			    "long value on the next line, indented", size - 2);
 		len = 0;
 	}
+	buf[len] = 0;
+	config_check_syntax(reader, buf);
 	buf[len] = '\n';
 	buf[len + 1] = 0;
 	return buf;
@@ -427,10 +450,14 @@ config_read(struct config *config, const char *path, char *err, size_t errlen)
 static size_t
 config_cross_check(const struct config *config, char *msg, size_t size)
 {
+	size_t	min = config_key_index("dnsbl_min_ttl");
+
 	if (config->dnsbl_min_ttl > config->dnsbl_max_ttl) {
 		snprintf(msg, size, "dnsbl_min_ttl (%us) is above dnsbl_max_ttl "
 			 "(%us)", config->dnsbl_min_ttl, config->dnsbl_max_ttl);
-		return config_key_index("dnsbl_min_ttl");
+		/* Blame the one the file sets. */
+		return config->text->value[min] ? min
+		    : config_key_index("dnsbl_max_ttl");
 	}
 	return CONFIG_KEYS;
 }

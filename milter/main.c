@@ -15,10 +15,6 @@
 #include "lib/msg.h"
 #include "milter/check.h"
 
-#ifndef RBLMILTER_CONF
-#define RBLMILTER_CONF	"/etc/rblmilter/rblmilter.conf"
-#endif
-
 /* Print how to call us, to out. */
 static void
 usage(FILE *out)
@@ -33,7 +29,8 @@ usage(FILE *out)
 		"(or each line\n"
 		"                     of standard input); exit 0 pass, "
 		"1 reject, 2 error\n"
-		"  -V, --version      print the version\n",
+		"  -V, --version      print the version\n"
+		"  -h, --help         print this help\n",
 		RBLMILTER_CONF);
 }
 

@@ -145,6 +145,11 @@ START_TEST(test_bad_lines)
 	load_bad("# x\ndnsbl_sites = bl.test*two\n",
 		 ":2: dnsbl_sites entry \"bl.test*two\": weight \"two\" is "
 		 "not an integer");
+	load_bad("dnsbl_sites: bl.test\n",
+		 ":1: expected \"name = value\", not \"name: value\"");
+	load_bad("dnsbl_sites = bl.test\ndnsbl_threshold = 3 ; three\n",
+		 ":2: \";\" after white space would start a comment; write "
+		 "filters without spaces, comments on lines of their own");
 	load_bad("dnsbl_sites = a.test,\n  b..test\n",
 		 ":1: dnsbl_sites entry \"b..test\": empty label in zone name");
 }
@@ -181,6 +186,8 @@ START_TEST(test_bad_values)
 		 ":2: dnsbl_max_ttl = 2w: must be from 1s to 604800s");
 	load_bad("dnsbl_sites = bl.test\ndnsbl_min_ttl = 2h\n",
 		 ":2: dnsbl_min_ttl (7200s) is above dnsbl_max_ttl (3600s)");
+	load_bad("dnsbl_sites = bl.test\ndnsbl_max_ttl = 30s\n",
+		 ":2: dnsbl_min_ttl (60s) is above dnsbl_max_ttl (30s)");
 	load_bad("dnsbl_sites = bl.test\ndnsbl_reply_text = maybe\n",
 		 ":2: dnsbl_reply_text = \"maybe\": write yes or no");
 	load_bad("dnsbl_sites = bl.test\ndns_servers = 127.0.0.1:99999\n",
