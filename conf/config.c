@@ -42,28 +42,50 @@ struct config_key {
 	long	min;			/* bounds, in the field's unit */
 	long	max;
 	unsigned unit_ms;		/* durations: 1 (ms) or 1000 (s) */
+	bool	secret;			/* rblmilter -n does not show it */
 };
 
 static config_parse_fn config_int, config_duration, config_bool;
-static config_parse_fn config_servers, config_sites;
+static config_parse_fn config_servers, config_sites, config_string;
+static config_parse_fn config_prefix, config_redis;
 
 #define FIELD(f)	offsetof(struct config, f)
 
 static const struct config_key config_keys[] = {
-	{"dns_servers", "", config_servers, FIELD(dns_servers), 0, 0, 0},
-	{"dnsbl_sites", NULL, config_sites, FIELD(dnsbl_sites), 0, 0, 0},
+	{"dns_servers", "", config_servers, FIELD(dns_servers), 0, 0, 0, false},
+	{"dnsbl_sites", NULL, config_sites, FIELD(dnsbl_sites), 0, 0, 0, false},
 	{"dnsbl_threshold", "1", config_int, FIELD(dnsbl_threshold),
-	 1, 1000000, 0},
+	 1, 1000000, 0, false},
 	{"dnsbl_allowlist_threshold", "0", config_int,
-	 FIELD(dnsbl_allowlist_threshold), -1000000, 0, 0},
+	 FIELD(dnsbl_allowlist_threshold), -1000000, 0, 0, false},
 	{"dnsbl_timeout", "2s", config_duration, FIELD(dnsbl_timeout),
-	 10, 60000, 1},
+	 10, 60000, 1, false},
 	{"dnsbl_min_ttl", "60s", config_duration, FIELD(dnsbl_min_ttl),
-	 0, 86400, 1000},
+	 0, 86400, 1000, false},
 	{"dnsbl_max_ttl", "1h", config_duration, FIELD(dnsbl_max_ttl),
-	 1, 7 * 86400, 1000},
+	 1, 7 * 86400, 1000, false},
 	{"dnsbl_reply_text", "no", config_bool, FIELD(dnsbl_reply_text),
-	 0, 0, 0},
+	 0, 0, 0, false},
+	{"dnsbl_incomplete_ttl", "30s", config_duration,
+	 FIELD(dnsbl_incomplete_ttl), 0, 3600, 1000, false},
+	{"cache_size", "100000", config_int, FIELD(cache_size),
+	 0, 10000000, 0, false},
+	{"redis_server", "", config_redis, FIELD(redis_host), 0, 0, 0, false},
+	{"redis_username", "", config_string, FIELD(redis_username),
+	 0, 0, 0, false},
+	{"redis_password", "", config_string, FIELD(redis_password), 0, 0, 0,
+	 true},
+	{"redis_db", "0", config_int, FIELD(redis_db), 0, 65535, 0, false},
+	{"redis_prefix", "rblmilter:", config_prefix, FIELD(redis_prefix),
+	 0, 64, 0, false},
+	{"redis_timeout", "100ms", config_duration, FIELD(redis_timeout),
+	 1, 10000, 1, false},
+	{"relay_hosts", "", config_string, FIELD(list_files[0]),
+	 0, 0, 0, false},
+	{"allow_hosts", "", config_string, FIELD(list_files[1]),
+	 0, 0, 0, false},
+	{"deny_hosts", "", config_string, FIELD(list_files[2]),
+	 0, 0, 0, false},
 };
 
 #define CONFIG_KEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -200,52 +222,64 @@ config_bool(struct config *config, const struct config_key *key,
 	return 0;
 }
 
+/*
+ * Parse "ip", "ip:port", "[ipv6]" or "[ipv6]:port"; port defaults to
+ * port.  0, or -1 for anything else (host names included: resolving them
+ * would block the event loop).
+ */
+static int
+config_hostport(const char *entry, struct addr *addr, long *port)
+{
+	char	copy[ADDR_TEXT_SIZE + 8];
+	char   *host = copy;
+	char   *digits = NULL;
+	char   *end;
+
+	if (strlen(entry) >= sizeof(copy))
+		return -1;
+	strcpy(copy, entry);
+	if (*host == '[') {
+		host++;
+		if ((end = strchr(host, ']')) == NULL
+		    || (end[1] != 0 && end[1] != ':'))
+			return -1;
+		*end = 0;
+		digits = end[1] == ':' ? end + 2 : NULL;
+	} else if ((end = strchr(host, ':')) != NULL
+		   && strchr(end + 1, ':') == NULL) {
+		*end = 0;
+		digits = end + 1;
+	}
+	if (addr_parse(host, addr) < 0)
+		return -1;
+	if (digits != NULL) {
+		*port = strtol(digits, &end, 10);
+		if (!isdigit((unsigned char) *digits) || *end != 0
+		    || *port < 1 || *port > 65535)
+			return -1;
+	}
+	return 0;
+}
+
 /* Append one "ip[:port]" or "[v6]:port" server to csv as c-ares wants it. */
 static int
 config_server(const char *entry, char *csv, size_t size, char *err,
 	      size_t errlen)
 {
 	struct addr addr;
-	char	copy[ADDR_TEXT_SIZE + 8];
-	char   *host = copy;
-	char   *port = NULL;
-	char   *end;
 	char	text[ADDR_TEXT_SIZE];
-	long	number = 53;
+	long	port = 53;
 
-	if (strlen(entry) >= sizeof(copy))
-		goto bad;
-	strcpy(copy, entry);
-	if (*host == '[') {
-		host++;
-		if ((end = strchr(host, ']')) == NULL
-		    || (end[1] != 0 && end[1] != ':'))
-			goto bad;
-		*end = 0;
-		port = end[1] == ':' ? end + 2 : NULL;
-	} else if ((end = strchr(host, ':')) != NULL
-		   && strchr(end + 1, ':') == NULL) {
-		*end = 0;
-		port = end + 1;
-	}
-	if (addr_parse(host, &addr) < 0)
-		goto bad;
-	if (port != NULL) {
-		number = strtol(port, &end, 10);
-		if (!isdigit((unsigned char) *port) || *end != 0
-		    || number < 1 || number > 65535)
-			goto bad;
+	if (config_hostport(entry, &addr, &port) < 0) {
+		snprintf(err, errlen, "dns_servers: \"%s\" is not ip[:port] or "
+			 "[ipv6]:port", entry);
+		return -1;
 	}
 	addr_format(&addr, text);
 	snprintf(csv + strlen(csv), size - strlen(csv),
 		 addr.family == AF_INET6 ? "%s[%s]:%ld" : "%s%s:%ld",
-		 *csv ? "," : "", text, number);
+		 *csv ? "," : "", text, port);
 	return 0;
-
-bad:
-	snprintf(err, errlen, "dns_servers: \"%s\" is not ip[:port] or "
-		 "[ipv6]:port", entry);
-	return -1;
 }
 
 /* dns_servers: list of resolvers; empty means /etc/resolv.conf. */
@@ -296,6 +330,70 @@ config_sites(struct config *config, const struct config_key *key,
 	dnsbl_sites_free(*field);
 	*field = sites;
 	return 0;
+}
+
+/* A string taken as written (file names, user names). */
+static int
+config_string(struct config *config, const struct config_key *key,
+	      const char *value, char *err, size_t errlen)
+{
+	char  **field = config_field(config, key);
+	char   *copy;
+
+	if ((copy = strdup(value)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", key->name);
+		return -1;
+	}
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+/* redis_prefix: printable, no white space, short enough for key names. */
+static int
+config_prefix(struct config *config, const struct config_key *key,
+	      const char *value, char *err, size_t errlen)
+{
+	const char *cp;
+
+	for (cp = value; *cp; cp++)
+		if (*cp <= ' ' || *cp >= 0x7f)
+			break;
+	if (*value == 0 || *cp != 0 || cp - value > key->max) {
+		snprintf(err, errlen, "%s = \"%s\": write 1 to %ld printable "
+			 "characters without spaces", key->name, value,
+			 key->max);
+		return -1;
+	}
+	return config_string(config, key, value, err, errlen);
+}
+
+/* redis_server: "ip[:port]", "[ipv6]:port", "unix:/path", or empty. */
+static int
+config_redis(struct config *config, const struct config_key *key,
+	     const char *value, char *err, size_t errlen)
+{
+	struct addr addr;
+	char	text[ADDR_TEXT_SIZE];
+	long	port = 6379;
+
+	if (strncmp(value, "unix:", 5) == 0 && value[5] == '/') {
+		config->redis_port = 0;
+		return config_string(config, key, value + 5, err, errlen);
+	}
+	if (*value == 0) {
+		config->redis_port = 0;
+		return config_string(config, key, "", err, errlen);
+	}
+	if (config_hostport(value, &addr, &port) < 0) {
+		snprintf(err, errlen, "%s = \"%s\": write ip[:port], "
+			 "[ipv6]:port or unix:/path (host names are not "
+			 "resolved)", key->name, value);
+		return -1;
+	}
+	config->redis_port = (unsigned) port;
+	return config_string(config, key, addr_format(&addr, text), err,
+			     errlen);
 }
 
 /* Record the reader's first error, with its line number. */
@@ -518,6 +616,12 @@ config_free(struct config *config)
 	free(config->text);
 	free(config->dns_servers);
 	dnsbl_sites_free(config->dnsbl_sites);
+	free(config->redis_host);
+	free(config->redis_username);
+	free(config->redis_password);
+	free(config->redis_prefix);
+	for (i = 0; i < 3; i++)
+		free(config->list_files[i]);
 	free(config);
 }
 
@@ -529,5 +633,6 @@ config_print(const struct config *config, FILE *out)
 	for (i = 0; i < CONFIG_KEYS; i++)
 		if (config->text->value[i] != NULL)
 			fprintf(out, "%s = %s\n", config_keys[i].name,
-				config->text->value[i]);
+				config_keys[i].secret ?
+				"(not shown)" : config->text->value[i]);
 }

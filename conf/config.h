@@ -27,6 +27,16 @@ struct config {
 	unsigned dnsbl_min_ttl;		/* seconds */
 	unsigned dnsbl_max_ttl;		/* seconds */
 	bool	dnsbl_reply_text;	/* fetch TXT of listing zones */
+	unsigned dnsbl_incomplete_ttl;	/* seconds */
+	int	cache_size;		/* memory cache entries */
+	char   *redis_host;		/* IP, unix socket path, or "" */
+	unsigned redis_port;		/* 0 for a unix socket */
+	char   *redis_username;
+	char   *redis_password;
+	int	redis_db;
+	char   *redis_prefix;		/* of every key, "rblmilter:" */
+	unsigned redis_timeout;		/* milliseconds */
+	char   *list_files[3];		/* relay, allow, deny hosts files */
 	struct config_text *text;	/* private: values as written */
 };
 

@@ -133,9 +133,8 @@ answer_reason(int status)
 	}
 }
 
-/* RFC 5782 listings are in 127/8; 127.255.255/24 means "query refused". */
-static int
-answer_is_listing(const unsigned char a[4])
+bool
+dnsbl_answer_is_listing(const unsigned char a[4])
 {
 	return a[0] == 127 && !(a[1] == 255 && a[2] == 255);
 }
@@ -153,7 +152,7 @@ answer_a_records(const struct ares_addrttl *records, int count,
 
 	for (i = 0; i < count; i++) {
 		a = (const unsigned char *) &records[i].ipaddr;
-		if (!answer_is_listing(a)) {
+		if (!dnsbl_answer_is_listing(a)) {
 			if (!*has_bogus)
 				memcpy(bogus, a, 4);
 			*has_bogus = true;

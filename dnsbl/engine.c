@@ -151,6 +151,9 @@ engine_finish(struct dnsbl_lookup *lookup)
 		verdict->ttl = engine->options.min_ttl;
 	if (verdict->ttl > engine->options.max_ttl)
 		verdict->ttl = engine->options.max_ttl;
+	/* Ask again soon when a zone did not answer. */
+	if (!verdict->complete && verdict->ttl > engine->options.incomplete_ttl)
+		verdict->ttl = engine->options.incomplete_ttl;
 	verdict->dns_ms = engine_ms_since(&lookup->started);
 	event_free(lookup->deadline);
 	engine->active--;

@@ -25,6 +25,8 @@ struct dnsbl_options {
 	unsigned timeout_ms;		/* deadline of a whole lookup */
 	unsigned min_ttl;		/* seconds, verdict TTL clamp */
 	unsigned max_ttl;
+	unsigned incomplete_ttl;	/* seconds, at most, when a zone
+					 * gave no answer */
 	bool	reply_text;		/* fetch TXT of listing zones */
 };
 

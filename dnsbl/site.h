@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* More sites than this is a configuration mistake, not a policy. */
 #define DNSBL_MAX_SITES		64
@@ -28,6 +29,9 @@ void	dnsbl_sites_free(struct dnsbl_sites *sites);
 /* Distinct zones, in order of first appearance. */
 size_t	dnsbl_sites_zone_count(const struct dnsbl_sites *sites);
 const char *dnsbl_sites_zone(const struct dnsbl_sites *sites, size_t zone);
+
+/* A hash of zones, filters and weights: equal for equal lists. */
+uint64_t dnsbl_sites_hash(const struct dnsbl_sites *sites);
 
 /*
  * Score one zone's valid answers (4-byte IPv4 each): the sum of the weights

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lib/kvline.h"
 #include "dnsbl/site.h"
@@ -39,6 +40,30 @@ verdict_free(struct verdict *verdict)
 	for (i = 0; i < verdict->zone_count; i++)
 		free(verdict->zone[i].text);
 	free(verdict);
+}
+
+struct verdict *
+verdict_clone(const struct verdict *verdict)
+{
+	struct verdict *copy;
+	size_t	size = sizeof(*verdict)
+	    + verdict->zone_count * sizeof(verdict->zone[0]);
+	size_t	i;
+
+	if ((copy = malloc(size)) == NULL)
+		return NULL;
+	memcpy(copy, verdict, size);
+	for (i = 0; i < copy->zone_count; i++) {
+		if (verdict->zone[i].text == NULL)
+			continue;
+		if ((copy->zone[i].text = strdup(verdict->zone[i].text)) == NULL) {
+			while (i-- > 0)
+				free(copy->zone[i].text);
+			free(copy);
+			return NULL;
+		}
+	}
+	return copy;
 }
 
 enum verdict_rank

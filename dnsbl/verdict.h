@@ -57,6 +57,9 @@ enum verdict_rank {
 struct verdict *verdict_create(size_t zone_count);
 void	verdict_free(struct verdict *verdict);
 
+/* A deep copy, or NULL when out of memory. */
+struct verdict *verdict_clone(const struct verdict *verdict);
+
 /*
  * Rank by score as postscreen does; allowlist_threshold takes effect only
  * when negative (0, the default, turns it off).

@@ -3,10 +3,13 @@
  *
  * Postfix hands a milter IPv4 clients on a dual-stack socket as
  * IPv4-mapped IPv6; DNSBLs list them under their IPv4 name, so the mapping
- * is undone here, once, for every front end.
+ * is undone here, once, for every front end.  Prefixes of client lists
+ * are parsed here too, so that a mapped prefix becomes IPv4 the same way;
+ * this module does not match addresses against them.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "lib/addr.h"
@@ -33,6 +36,87 @@ addr_parse(const char *text, struct addr *addr)
 		addr->family = AF_INET;
 	}
 	return 0;
+}
+
+/* Clear the bits of addr below a prefix of bits (at most 128). */
+static void
+addr_mask(struct addr *addr, unsigned bits)
+{
+	size_t	i = bits / 8;
+
+	if (bits % 8 != 0) {
+		addr->bytes[i] &= (unsigned char) (0xff00 >> (bits % 8));
+		i++;
+	}
+	memset(addr->bytes + i, 0, sizeof(addr->bytes) - i);
+}
+
+/* Parse a prefix length: decimal digits only, at most max.  0 or -1. */
+static int
+addr_prefix_length(const char *text, unsigned max, unsigned *bits)
+{
+	unsigned value = 0;
+
+	if (*text == 0)
+		return -1;
+	for (; *text != 0; text++) {
+		if (*text < '0' || *text > '9')
+			return -1;
+		value = value * 10 + (unsigned) (*text - '0');
+		if (value > max)
+			return -1;
+	}
+	*bits = value;
+	return 0;
+}
+
+int
+addr_parse_prefix(const char *text, struct addr *addr, unsigned *bits,
+		  char *err, size_t errlen)
+{
+	const char *slash = strchr(text, '/');
+	char	host[ADDR_TEXT_SIZE];
+	char	net[ADDR_TEXT_SIZE];
+	struct addr masked;
+	unsigned max;
+	size_t	len;
+
+	len = slash != NULL ? (size_t) (slash - text) : strlen(text);
+	if (len >= sizeof(host))
+		goto bad_addr;
+	memcpy(host, text, len);
+	host[len] = 0;
+	if (addr_parse(host, addr) < 0)
+		goto bad_addr;
+	/* The length counts bits of the family as written. */
+	max = strchr(host, ':') != NULL ? 128 : 32;
+	if (slash == NULL) {
+		*bits = max;
+	} else if (addr_prefix_length(slash + 1, max, bits) < 0) {
+		snprintf(err, errlen, "\"%s\": prefix length must be a number "
+			 "from 0 to %u", text, max);
+		return -1;
+	}
+	if (addr->family == AF_INET && max == 128) {
+		if (*bits < 96) {
+			snprintf(err, errlen, "\"%s\": an IPv4-mapped prefix "
+				 "must be /96 or longer", text);
+			return -1;
+		}
+		*bits -= 96;
+	}
+	masked = *addr;
+	addr_mask(&masked, *bits);
+	if (memcmp(masked.bytes, addr->bytes, sizeof(addr->bytes)) != 0) {
+		snprintf(err, errlen, "%s: host bits set, did you mean %s/%u?",
+			 text, addr_format(&masked, net), *bits);
+		return -1;
+	}
+	return 0;
+
+bad_addr:
+	snprintf(err, errlen, "\"%s\": not an IPv4 or IPv6 address", text);
+	return -1;
 }
 
 const char *
@@ -64,4 +148,22 @@ addr_reverse(const struct addr *addr, char *buf)
 		*cp++ = '.';
 	}
 	cp[-1] = 0;
+}
+
+bool
+addr_equal(const struct addr *a, const struct addr *b)
+{
+	return a->family == b->family
+	    && memcmp(a->bytes, b->bytes, sizeof(a->bytes)) == 0;
+}
+
+size_t
+addr_hash(const struct addr *addr)
+{
+	uint64_t hash = 14695981039346656037ULL;
+	size_t	i;
+
+	for (i = 0; i < sizeof(addr->bytes); i++)
+		hash = (hash ^ addr->bytes[i]) * 1099511628211ULL;
+	return (size_t) (hash ^ (hash >> 32));
 }

@@ -3,8 +3,9 @@
  *
  * Every IP that reaches a DNS name, a cache key or a log line goes through
  * addr_parse() and comes out of addr_format(), so hostile or odd spellings
- * ("::ffff:1.2.3.4", "0:0::1") never reach those places as typed.  CIDR
- * prefixes are not handled here.
+ * ("::ffff:1.2.3.4", "0:0::1") never reach those places as typed.  The
+ * same goes for the network/length prefixes of client lists; matching an
+ * address against them is cache/prefix.c's job, not this module's.
  */
 #ifndef RBL_ADDR_H
 #define RBL_ADDR_H
@@ -27,10 +28,26 @@ struct addr {
 /* Parse IPv4 or IPv6 text; IPv4-mapped IPv6 becomes IPv4.  0 or -1. */
 int	addr_parse(const char *text, struct addr *addr);
 
+/*
+ * Parse "address" or "network/length"; a bare address is a /32 or /128.
+ * An IPv4-mapped prefix (::ffff:192.0.2.0/120) becomes the IPv4 prefix
+ * with 96 bits fewer.  Host bits set below the length are an error that
+ * names the intended network, as in Postfix cidr_table(5).  0, or -1 with
+ * a message that names text (in quotes unless it is a valid prefix).
+ */
+int	addr_parse_prefix(const char *text, struct addr *addr,
+			  unsigned *bits, char *err, size_t errlen);
+
 /* Canonical text (inet_ntop) into buf of ADDR_TEXT_SIZE bytes. */
 const char *addr_format(const struct addr *addr, char *buf);
 
 /* RFC 5782 reversed form: "2.0.0.127" or 32 dotted nibbles. */
 void	addr_reverse(const struct addr *addr, char *buf);
+
+/* Same family and bytes?  (Unused bytes are zero, see addr_parse.) */
+bool	addr_equal(const struct addr *a, const struct addr *b);
+
+/* A hash of the address, for hash tables. */
+size_t	addr_hash(const struct addr *addr);
 
 #endif

@@ -1,10 +1,12 @@
 /*
- * check - "rblmilter --check": the engine's verdict on IPs, one line each.
+ * check - "rblmilter --check": what rblmilter would decide about IPs,
+ * one key=value line each.
  *
- * IPs are looked up in batches of CHECK_BATCH at once, so a long list on
- * standard input costs about one deadline per batch, yet the output keeps
- * the input order.  Input that is not an IP gets an error line; the rest
- * of the list is still checked.
+ * The same service as the daemon's: lists, memory cache, Redis, DNS, and
+ * the same counters.  IPs are looked up in batches of CHECK_BATCH at
+ * once, so a long list on standard input costs about one deadline per
+ * batch, yet the output keeps the input order.  Input that is not an IP
+ * gets an error line; the rest of the list is still checked.
  */
 #include <ctype.h>
 #include <event2/event.h>
@@ -12,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/lists.h"
+#include "cache/service.h"
 #include "conf/config.h"
-#include "dnsbl/engine.h"
-#include "dnsbl/site.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
 #include "lib/kvline.h"
@@ -36,17 +38,23 @@ struct check_item {
 	char	input[CHECK_MAX_INPUT];	/* as given */
 	struct addr addr;
 	const char *error;		/* why it cannot be checked */
-	struct verdict *verdict;	/* set when its lookup is done */
+	unsigned lists;			/* LIST_* flags */
+	bool	looked_up;		/* a lookup was made */
+	struct verdict *verdict;	/* its result */
+	enum cache_level level;		/* where the verdict came from */
 	unsigned *pending;		/* the batch's count of open lookups */
 };
 
-/* Engine callback: keep the verdict for printing in order. */
+/* Lookup callback: keep the verdict for printing in order. */
 static void
-check_done(struct verdict *verdict, void *arg)
+check_done(struct verdict *verdict, enum cache_level level, void *arg)
 {
 	struct check_item *item = arg;
 
 	item->verdict = verdict;
+	item->level = level;
+	if (verdict == NULL)
+		item->error = "out of memory";
 	(*item->pending)--;
 }
 
@@ -104,16 +112,52 @@ check_next(char ***ips, int *count, FILE *in, struct check_item *item)
 	return false;
 }
 
-/* Print one result line; returns its exit status. */
-static int
-check_print(const struct config *config, const struct check_item *item,
-	    FILE *out)
+/* The action for an item, and the counter it goes to. */
+static const char *
+check_action(const struct config *config, const struct check_item *item,
+	     enum stats_counter *counter, int *status)
 {
-	struct kvline *line;
 	enum verdict_rank rank = VERDICT_PASS;
+
+	if (item->lists & LIST_DENY)
+		rank = VERDICT_REJECT;
+	else if (item->lists & LIST_ALLOW)
+		rank = VERDICT_ALLOW;
+	else
+		rank = verdict_rank(item->verdict, config->dnsbl_threshold,
+				    config->dnsbl_allowlist_threshold);
+	*counter = rank == VERDICT_REJECT ? STATS_ACTION_REJECT
+	    : rank == VERDICT_ALLOW ? STATS_ACTION_ALLOW : STATS_ACTION_PASS;
+	*status = rank == VERDICT_REJECT ? CHECK_REJECT : CHECK_PASS;
+	return verdict_rank_name(rank);
+}
+
+/* Append "list=relay,allow" for the lists that name the client. */
+static void
+check_lists(struct kvline *line, unsigned lists)
+{
+	const char *sep = "";
+	size_t	kind;
+
+	kvline_key(line, "list");
+	for (kind = 0; kind < LIST_KINDS; kind++) {
+		if (lists & (1u << kind)) {
+			kvline_printf(line, "%s%s", sep, lists_kind_name(kind));
+			sep = ",";
+		}
+	}
+}
+
+/* Print one result line and count it; returns its exit status. */
+static int
+check_print(const struct config *config, struct service *service,
+	    const struct check_item *item, FILE *out)
+{
+	enum stats_counter counter;
+	struct kvline *line;
 	char	ip[ADDR_TEXT_SIZE];
 	const char *text;
-	int	status = CHECK_PASS;
+	int	status = CHECK_ERROR;
 
 	if ((line = kvline_create()) == NULL)
 		return CHECK_ERROR;
@@ -122,16 +166,19 @@ check_print(const struct config *config, const struct check_item *item,
 		kvline_quote(line, item->input);
 		kvline_key(line, "error");
 		kvline_quote(line, item->error);
-		status = CHECK_ERROR;
 	} else {
 		kvline_printf(line, "%s", addr_format(&item->addr, ip));
-		rank = verdict_rank(item->verdict, config->dnsbl_threshold,
-				    config->dnsbl_allowlist_threshold);
 		kvline_key(line, "action");
-		kvline_printf(line, "%s", verdict_rank_name(rank));
-		verdict_format(item->verdict, config->dnsbl_sites, line);
-		if (rank == VERDICT_REJECT)
-			status = CHECK_REJECT;
+		kvline_printf(line, "%s", check_action(config, item, &counter,
+						       &status));
+		check_lists(line, item->lists);
+		kvline_key(line, "cache");
+		if (item->looked_up) {
+			kvline_printf(line, "%s", vcache_level_name(item->level));
+			verdict_format(item->verdict, config->dnsbl_sites, line);
+		}
+		service_count(service, STATS_CONNECTIONS);
+		service_count(service, counter);
 	}
 	if ((text = kvline_text(line)) == NULL)
 		status = CHECK_ERROR;
@@ -141,24 +188,36 @@ check_print(const struct config *config, const struct check_item *item,
 	return status;
 }
 
-/* Look up a batch of items at once and wait for all of them. */
+/* Match lists and look up a batch of items at once; wait for all. */
 static void
-check_batch(struct event_base *base, struct dnsbl_engine *engine,
+check_batch(struct event_base *base, struct service *service,
 	    struct check_item *items, size_t count)
 {
+	static const enum stats_counter counters[LIST_KINDS] = {
+		STATS_LIST_RELAY, STATS_LIST_ALLOW, STATS_LIST_DENY,
+	};
 	unsigned pending = 0;
+	size_t	kind;
 	size_t	i;
 
 	for (i = 0; i < count; i++) {
 		if (items[i].error != NULL)
 			continue;
-		items[i].pending = &pending;
-		if (dnsbl_submit(engine, &items[i].addr, check_done,
-				 items + i) < 0) {
-			items[i].error = "out of memory";
+		items[i].lists = service_lists(service, &items[i].addr);
+		for (kind = 0; kind < LIST_KINDS; kind++)
+			if (items[i].lists & (1u << kind))
+				service_count(service, counters[kind]);
+		/* allow and deny decide without DNS. */
+		if (items[i].lists & (LIST_ALLOW | LIST_DENY))
 			continue;
-		}
+		items[i].pending = &pending;
+		items[i].looked_up = true;
 		pending++;
+		if (service_lookup(service, &items[i].addr, check_done,
+				   items + i) < 0) {
+			items[i].error = "out of memory";
+			pending--;
+		}
 	}
 	while (pending > 0)
 		if (event_base_loop(base, EVLOOP_ONCE) < 0)
@@ -170,16 +229,8 @@ int
 check_run(const struct config *config, char **ips, int count, FILE *in,
 	  FILE *out)
 {
-	struct dnsbl_options options = {
-		.sites = config->dnsbl_sites,
-		.dns_servers = config->dns_servers,
-		.timeout_ms = config->dnsbl_timeout,
-		.min_ttl = config->dnsbl_min_ttl,
-		.max_ttl = config->dnsbl_max_ttl,
-		.reply_text = config->dnsbl_reply_text,
-	};
 	struct check_item *items;
-	struct dnsbl_engine *engine = NULL;
+	struct service *service = NULL;
 	struct event_base *base;
 	FILE   *source = count > 0 ? NULL : in;
 	char	err[256];
@@ -193,29 +244,30 @@ check_run(const struct config *config, char **ips, int count, FILE *in,
 	if (base == NULL || items == NULL) {
 		msg_error("--check: out of memory");
 		status = CHECK_ERROR;
-	} else if ((engine = dnsbl_engine_create(base, &options, err,
-						 sizeof(err))) == NULL) {
+	} else if ((service = service_create(base, config, err,
+					     sizeof(err))) == NULL) {
 		msg_error("--check: %s", err);
 		status = CHECK_ERROR;
+	} else {
+		service_start(service);
 	}
-	while (engine != NULL) {
+	while (service != NULL) {
 		for (batch = 0; batch < CHECK_BATCH
-		     && check_next(&ips, &count, source,
-				   items + batch); batch++)
+		     && check_next(&ips, &count, source, items + batch); batch++)
 			;
 		if (batch == 0)
 			break;
-		check_batch(base, engine, items, batch);
+		check_batch(base, service, items, batch);
 		for (i = 0; i < batch; i++) {
-			item_status = check_print(config, items + i, out);
+			item_status = check_print(config, service, items + i, out);
 			if (item_status > status)
 				status = item_status;
 			verdict_free(items[i].verdict);
 		}
 		fflush(out);
 	}
-	if (engine != NULL)
-		dnsbl_engine_free(engine);
+	if (service != NULL)
+		service_free(service);
 	free(items);
 	if (base != NULL)
 		event_base_free(base);

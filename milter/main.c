@@ -1,16 +1,19 @@
 /*
  * main - the rblmilter command: options, configuration, then one mode.
  *
- * Modes so far: -n prints the configuration, --check asks the zones about
- * IPs.  Exit statuses follow sysexits(3) where they apply: 64 for a bad
- * command line, 78 (EX_CONFIG) for a configuration that must not run.
+ * Modes so far: -n prints the configuration, --check asks about IPs,
+ * --stats prints the fleet's counters from Redis.  Exit statuses follow
+ * sysexits(3) where they apply: 64 for a bad command line, 78 (EX_CONFIG)
+ * for a configuration that must not run.
  */
+#include <event2/event.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
 
+#include "cache/service.h"
 #include "conf/config.h"
 #include "lib/msg.h"
 #include "milter/check.h"
@@ -22,6 +25,7 @@ usage(FILE *out)
 	fprintf(out,
 		"usage: rblmilter [-c FILE] -n\n"
 		"       rblmilter [-c FILE] --check [IP...]\n"
+		"       rblmilter [-c FILE] --stats\n"
 		"  -c, --config FILE  configuration (default %s)\n"
 		"  -n                 print the settings FILE makes, "
 		"like postconf -n\n"
@@ -29,9 +33,35 @@ usage(FILE *out)
 		"(or each line\n"
 		"                     of standard input); exit 0 pass, "
 		"1 reject, 2 error\n"
+		"      --stats        print the counters kept in Redis\n"
 		"  -V, --version      print the version\n"
 		"  -h, --help         print this help\n",
 		RBLMILTER_CONF);
+}
+
+/* rblmilter --stats; returns the exit status. */
+static int
+print_stats(const struct config *config)
+{
+	struct event_base *base;
+	struct service *service = NULL;
+	char	err[256] = "out of memory";
+	int	status = 2;
+
+	if ((base = event_base_new()) != NULL
+	    && (service = service_create(base, config, err,
+					 sizeof(err))) != NULL) {
+		service_start(service);
+		if (service_print_stats(service, stdout, err, sizeof(err)) == 0)
+			status = 0;
+	}
+	if (status != 0)
+		msg_error("--stats: %s", err);
+	if (service != NULL)
+		service_free(service);
+	if (base != NULL)
+		event_base_free(base);
+	return status;
 }
 
 int
@@ -40,6 +70,7 @@ main(int argc, char **argv)
 	static const struct option options[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"check", no_argument, NULL, 'C'},
+		{"stats", no_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -49,6 +80,7 @@ main(int argc, char **argv)
 	char	err[CONFIG_ERR_SIZE];
 	bool	print = false;
 	bool	check = false;
+	bool	stats = false;
 	int	status;
 	int	ch;
 
@@ -64,6 +96,9 @@ main(int argc, char **argv)
 		case 'n':
 			print = true;
 			break;
+		case 'S':
+			stats = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -75,7 +110,7 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (print == check || (print && optind < argc)) {
+	if (print + check + stats != 1 || (!check && optind < argc)) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -86,6 +121,8 @@ main(int argc, char **argv)
 	if (print) {
 		config_print(config, stdout);
 		status = 0;
+	} else if (stats) {
+		status = print_stats(config);
 	} else {
 		status = check_run(config, argv + optind, argc - optind, stdin,
 				   stdout);

@@ -1,7 +1,9 @@
 /*
- * check_addr - client IP parsing, canonical text and RFC 5782 names.
+ * check_addr - client IP parsing, canonical text, RFC 5782 names and
+ * list prefixes.
  */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/addr.h"
@@ -26,6 +28,23 @@ reversed(const char *text, char *buf)
 
 	ck_assert_int_eq(addr_parse(text, &addr), 0);
 	addr_reverse(&addr, buf);
+	return buf;
+}
+
+/* Room for a prefix's text or its error message. */
+#define PREFIX_BUF	256
+
+/* Parse a prefix and return "network/length", or the error message. */
+static const char *
+prefix(const char *text, char *buf)
+{
+	char	net[ADDR_TEXT_SIZE];
+	struct addr addr;
+	unsigned bits;
+
+	if (addr_parse_prefix(text, &addr, &bits, buf, PREFIX_BUF) < 0)
+		return buf;
+	snprintf(buf, PREFIX_BUF, "%s/%u", addr_format(&addr, net), bits);
 	return buf;
 }
 
@@ -75,6 +94,107 @@ START_TEST(test_reverse)
 }
 END_TEST
 
+START_TEST(test_prefix)
+{
+	static const char *good[][2] = {
+		{"192.0.2.1", "192.0.2.1/32"},
+		{"192.0.2.0/24", "192.0.2.0/24"},
+		{"192.0.2.1/32", "192.0.2.1/32"},
+		{"0.0.0.0/0", "0.0.0.0/0"},
+		{"128.0.0.0/1", "128.0.0.0/1"},
+		{"2001:db8::/32", "2001:db8::/32"},
+		{"2001:DB8:0::/48", "2001:db8::/48"},
+		{"2001:db8:8000::/33", "2001:db8:8000::/33"},
+		{"2001:db8::1/128", "2001:db8::1/128"},
+		{"::1", "::1/128"},
+		{"::/0", "::/0"},
+		/* Leading zeros in the length are digits like any other. */
+		{"10.0.0.0/08", "10.0.0.0/8"},
+		/* IPv4-mapped: the IPv4 prefix with 96 bits fewer. */
+		{"::ffff:192.0.2.0/120", "192.0.2.0/24"},
+		{"::ffff:192.0.2.1", "192.0.2.1/32"},
+		{"::ffff:192.0.2.1/128", "192.0.2.1/32"},
+		{"::ffff:0:0/96", "0.0.0.0/0"},
+		/* The longest address text there is. */
+		{"0000:0000:0000:0000:0000:ffff:192.168.100.200/128",
+		 "192.168.100.200/32"},
+		/* IPv4-compatible is not mapped: an IPv6 prefix. */
+		{"::c000:200/120", "::192.0.2.0/120"},
+	};
+	char	buf[PREFIX_BUF];
+	size_t	i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_str_eq(prefix(good[i][0], buf), good[i][1]);
+}
+END_TEST
+
+START_TEST(test_prefix_rejects)
+{
+	static const char *bad[][2] = {
+		{"192.0.2.1/24", "192.0.2.1/24: host bits set, "
+		 "did you mean 192.0.2.0/24?"},
+		{"10.1.0.0/8", "10.1.0.0/8: host bits set, "
+		 "did you mean 10.0.0.0/8?"},
+		{"0.0.0.1/0", "0.0.0.1/0: host bits set, "
+		 "did you mean 0.0.0.0/0?"},
+		{"2001:db8::1/64", "2001:db8::1/64: host bits set, "
+		 "did you mean 2001:db8::/64?"},
+		{"::1/0", "::1/0: host bits set, did you mean ::/0?"},
+		{"::ffff:192.0.2.1/120", "::ffff:192.0.2.1/120: host bits "
+		 "set, did you mean 192.0.2.0/24?"},
+		{"::ffff:0:0/95", "\"::ffff:0:0/95\": "
+		 "an IPv4-mapped prefix must be /96 or longer"},
+		{"::ffff:192.0.2.0/64", "\"::ffff:192.0.2.0/64\": "
+		 "an IPv4-mapped prefix must be /96 or longer"},
+		{"192.0.2.0/33", "\"192.0.2.0/33\": "
+		 "prefix length must be a number from 0 to 32"},
+		{"2001:db8::/129", "\"2001:db8::/129\": "
+		 "prefix length must be a number from 0 to 128"},
+		{"::ffff:192.0.2.0/129", "\"::ffff:192.0.2.0/129\": "
+		 "prefix length must be a number from 0 to 128"},
+		{"192.0.2.0/", "\"192.0.2.0/\": "
+		 "prefix length must be a number from 0 to 32"},
+		{"192.0.2.0/+24", "\"192.0.2.0/+24\": "
+		 "prefix length must be a number from 0 to 32"},
+		{"192.0.2.0/-0", "\"192.0.2.0/-0\": "
+		 "prefix length must be a number from 0 to 32"},
+		{"192.0.2.0/24 ", "\"192.0.2.0/24 \": "
+		 "prefix length must be a number from 0 to 32"},
+		{"192.0.2.0/ 24", "\"192.0.2.0/ 24\": "
+		 "prefix length must be a number from 0 to 32"},
+		{"192.0.2.0/0x18", "\"192.0.2.0/0x18\": "
+		 "prefix length must be a number from 0 to 32"},
+		{"192.0.2.0/24/24", "\"192.0.2.0/24/24\": "
+		 "prefix length must be a number from 0 to 32"},
+		{"192.0.2.0/4294967320", "\"192.0.2.0/4294967320\": "
+		 "prefix length must be a number from 0 to 32"},
+		{" 192.0.2.0/24", "\" 192.0.2.0/24\": "
+		 "not an IPv4 or IPv6 address"},
+		{"192.0.2.0 /24", "\"192.0.2.0 /24\": "
+		 "not an IPv4 or IPv6 address"},
+		{"192.0.2.1 ", "\"192.0.2.1 \": not an IPv4 or IPv6 address"},
+		{"", "\"\": not an IPv4 or IPv6 address"},
+		{"/24", "\"/24\": not an IPv4 or IPv6 address"},
+		{"192.0.2/24", "\"192.0.2/24\": not an IPv4 or IPv6 address"},
+		{"192.0.2.256/32", "\"192.0.2.256/32\": "
+		 "not an IPv4 or IPv6 address"},
+		{"[::1]/128", "\"[::1]/128\": not an IPv4 or IPv6 address"},
+		{"fe80::1%eth0/128", "\"fe80::1%eth0/128\": "
+		 "not an IPv4 or IPv6 address"},
+		/* Longer than any address, so never copied whole. */
+		{"1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa/64",
+		 "\"1111:2222:3333:4444:5555:6666:7777:8888:9999:aaaa/64\": "
+		 "not an IPv4 or IPv6 address"},
+	};
+	char	buf[PREFIX_BUF];
+	size_t	i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_str_eq(prefix(bad[i][0], buf), bad[i][1]);
+}
+END_TEST
+
 static Suite *
 addr_suite(void)
 {
@@ -84,6 +204,8 @@ addr_suite(void)
 	tcase_add_test(tc, test_canonical);
 	tcase_add_test(tc, test_rejects);
 	tcase_add_test(tc, test_reverse);
+	tcase_add_test(tc, test_prefix);
+	tcase_add_test(tc, test_prefix_rejects);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

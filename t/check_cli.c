@@ -99,7 +99,7 @@ run(struct run *r, const char *args, const char *input)
 	r->status = WEXITSTATUS(status);
 	slurp(out, r->out, sizeof(r->out));
 	slurp(err, r->err, sizeof(r->err));
-	tenv_cut_dns_ms(r->out);
+	tenv_cut(r->out, "dns_ms");
 	free(in);
 }
 
@@ -119,11 +119,11 @@ START_TEST(test_listed)
 
 	check(&r, "127.0.0.2", "");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject score=3 "
+	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject list= cache=miss score=3 "
 			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n");
 	check(&r, "2001:db8:0::2", "");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.out, "ip=2001:db8::2 action=reject score=3 "
+	ck_assert_str_eq(r.out, "ip=2001:db8::2 action=reject list= cache=miss score=3 "
 			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n");
 }
 END_TEST
@@ -135,14 +135,14 @@ START_TEST(test_passes)
 	/* Listed, but its weight 1 is under dnsbl_threshold 2. */
 	check(&r, "192.0.2.10", "");
 	ck_assert_int_eq(r.status, 0);
-	ck_assert_str_eq(r.out, "ip=192.0.2.10 action=pass score=1 "
+	ck_assert_str_eq(r.out, "ip=192.0.2.10 action=pass list= cache=miss score=1 "
 			 "listed=bl.test(127.0.0.3) unknown= ttl=300\n");
 	check(&r, "192.0.2.99 2001:db8::3", "");
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_str_eq(r.out,
-			 "ip=192.0.2.99 action=pass score=0 listed= unknown= "
+			 "ip=192.0.2.99 action=pass list= cache=miss score=0 listed= unknown= "
 			 "ttl=60\n"
-			 "ip=2001:db8::3 action=pass score=0 listed= unknown= "
+			 "ip=2001:db8::3 action=pass list= cache=miss score=0 listed= unknown= "
 			 "ttl=60\n");
 }
 END_TEST
@@ -155,10 +155,10 @@ START_TEST(test_stdin)
 	      "1.2.3.4 5.6.7.8\n");
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_str_eq(r.out,
-			 "ip=127.0.0.2 action=reject score=3 "
+			 "ip=127.0.0.2 action=reject list= cache=miss score=3 "
 			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n"
 			 "ip=\"not-an-ip\" error=\"not an IP address\"\n"
-			 "ip=192.0.2.99 action=pass score=0 listed= unknown= "
+			 "ip=192.0.2.99 action=pass list= cache=miss score=0 listed= unknown= "
 			 "ttl=60\n"
 			 "ip=\"1.2.3.4 5.6.7.8\" error=\"not an IP address\"\n");
 }
@@ -234,6 +234,75 @@ START_TEST(test_bad_config)
 }
 END_TEST
 
+/* Run redis-cli against the test Redis, as an administrator would. */
+static void
+redis_cli(const struct tenv_redis *redis, const char *args)
+{
+	char	command[512];
+
+	snprintf(command, sizeof(command), "redis-cli -p %d %s >/dev/null",
+		 redis->port, args);
+	ck_assert_int_eq(system(command), 0);
+}
+
+START_TEST(test_redis)
+{
+	static const char *const zones[] = {"bl.test:ip4set:zone4", NULL};
+	struct tenv_redis redis;
+	struct run r;
+	char	text[512];
+	char	args[512];
+	char   *path;
+	pid_t	rbldnsd;
+	int	port;
+
+	tenv_redis_start(&redis, env.dir, false, "");
+	rbldnsd = tenv_rbldnsd(env.dir, zones, "bl.test", &port);
+	snprintf(text, sizeof(text), "dns_servers = 127.0.0.1:%d\n"
+		 "dnsbl_sites = bl.test\nredis_server = 127.0.0.1:%d\n",
+		 port, redis.port);
+	path = tenv_write(env.dir, "redis.conf", text);
+	snprintf(args, sizeof(args), "-c '%s' --check 127.0.0.2 192.0.2.10",
+		 path);
+	run(&r, args, "");
+	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject list= cache=miss "
+			 "score=1 listed=bl.test(127.0.0.2) unknown= ttl=300\n"
+			 "ip=192.0.2.10 action=reject list= cache=miss "
+			 "score=1 listed=bl.test(127.0.0.3) unknown= ttl=300\n");
+	/* A warm cache touches no DNS: the DNS server is gone. */
+	tenv_stop(rbldnsd);
+	run(&r, args, "");
+	ck_assert_int_eq(r.status, 1);
+	/* The TTL left in Redis varies by a second or so. */
+	tenv_cut(r.out, "ttl");
+	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject list= cache=redis "
+			 "score=1 listed=bl.test(127.0.0.2) unknown=\n"
+			 "ip=192.0.2.10 action=reject list= cache=redis "
+			 "score=1 listed=bl.test(127.0.0.3) unknown=\n");
+	/* Lists from redis-cli: relay is shown, allow and deny decide. */
+	redis_cli(&redis, "SADD rblmilter:relay 192.0.2.0/24");
+	redis_cli(&redis, "SADD rblmilter:allow 192.0.2.10");
+	redis_cli(&redis, "SADD rblmilter:deny 198.51.100.0/24 2001:db8::/32");
+	snprintf(args, sizeof(args), "-c '%s' --check 192.0.2.10 198.51.100.9 "
+		 "2001:db8::1", path);
+	run(&r, args, "");
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, "ip=192.0.2.10 action=allow list=relay,allow "
+			 "cache=\n"
+			 "ip=198.51.100.9 action=reject list=deny cache=\n"
+			 "ip=2001:db8::1 action=reject list=deny cache=\n");
+	/* The counters of all these runs, from Redis. */
+	snprintf(args, sizeof(args), "-c '%s' --stats", path);
+	run(&r, args, "");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, "action:allow 1\naction:reject 6\n"
+			 "cache:miss 2\ncache:redis 2\nconnections 7\n"
+			 "list:allow 1\nlist:deny 2\nlist:relay 1\n");
+	tenv_stop(redis.pid);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_usage)
 {
 	struct run r;
@@ -266,6 +335,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_hostile_input);
 	tcase_add_test(tc, test_print_config);
 	tcase_add_test(tc, test_bad_config);
+	tcase_add_test(tc, test_redis);
 	tcase_add_test(tc, test_usage);
 	suite_add_tcase(suite, tc);
 	return suite;

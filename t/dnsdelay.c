@@ -22,7 +22,12 @@
  *   queries (too short, a response, no question, compressed or over-long
  *   question name) are silently ignored.  It is a test tool, not a resolver.
  *
+ * With -L LOGFILE, the question name of every query received is appended
+ * to LOGFILE, one per line, so that a test can count the queries a client
+ * sent.
+ *
  * Usage: dnsdelay -l ADDR:PORT -u ADDR:PORT [-r SUFFIX=MS | -r SUFFIX=drop]...
+ *                 [-L LOGFILE]
  *   ADDR is an IPv4 address or an IPv6 address in brackets ([::1]:53).
  *   Exits 0 on SIGTERM or SIGINT, 64 on a bad command line, 1 on other errors.
  */
@@ -99,6 +104,7 @@ struct dnsdelay {
 	struct rule rules[MAX_RULES];
 	size_t nrules;
 	struct pending *head;
+	FILE *log;		/* -L: every question name received */
 	unsigned char buf[65536];
 };
 
@@ -112,7 +118,7 @@ static void usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nusage: %s -l ADDR:PORT -u ADDR:PORT "
-		"[-r SUFFIX=MS | -r SUFFIX=drop]...\n", PROG);
+		"[-r SUFFIX=MS | -r SUFFIX=drop]... [-L LOGFILE]\n", PROG);
 	exit(EXIT_USAGE);
 }
 
@@ -445,6 +451,10 @@ static void listen_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		if (parse_qname(dd->buf, (size_t)n, &q) != 0)
 			continue;
+		if (dd->log != NULL) {
+			fprintf(dd->log, "%s\n", q.text);
+			fflush(dd->log);
+		}
 		r = match_rule(dd, &q);
 		if (r != NULL && r->drop)
 			continue;
@@ -532,6 +542,8 @@ static void cleanup(struct dnsdelay *dd)
 		event_base_free(dd->base);
 	if (dd->listenfd >= 0 && close(dd->listenfd) != 0)
 		warn_errno("close listening socket");
+	if (dd->log != NULL && fclose(dd->log) != 0)
+		warn_errno("close query log");
 	libevent_global_shutdown();
 }
 
@@ -545,8 +557,15 @@ int main(int argc, char **argv)
 	int opt, status = EXIT_SUCCESS;
 
 	opterr = 0;
-	while ((opt = getopt(argc, argv, ":l:u:r:")) != -1) {
+	while ((opt = getopt(argc, argv, ":l:u:r:L:")) != -1) {
 		switch (opt) {
+		case 'L':
+			if (dd->log != NULL)
+				usage_error("-L given more than once");
+			if ((dd->log = fopen(optarg, "a")) == NULL)
+				usage_error("cannot open '%s': %s", optarg,
+					    strerror(errno));
+			break;
 		case 'l':
 			if (listenlen != 0)
 				usage_error("-l given more than once");

@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,16 +63,16 @@ tenv_write(const char *dir, const char *name, const char *text)
 	return path;
 }
 
-/* A UDP port on 127.0.0.1 that nobody uses right now. */
+/* A port of type (SOCK_DGRAM, SOCK_STREAM) on 127.0.0.1 that is free now. */
 static int
-tenv_free_port(void)
+tenv_free_port(int type)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
 	socklen_t len = sizeof(sin);
 	int	fd;
 
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(fd = socket(AF_INET, SOCK_DGRAM, 0), 0);
+	ck_assert_int_ge(fd = socket(AF_INET, type, 0), 0);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
 	close(fd);
@@ -124,7 +125,7 @@ tenv_rbldnsd(const char *dir, const char *const *datasets,
 
 	ck_assert_msg(access(RBLDNSD, X_OK) == 0, "%s not found: "
 		      "apt-get install rbldnsd", RBLDNSD);
-	*port = tenv_free_port();
+	*port = tenv_free_port(SOCK_DGRAM);
 	snprintf(bind, sizeof(bind), "127.0.0.1/%d", *port);
 	argv[argc++] = RBLDNSD;
 	argv[argc++] = "-n";
@@ -150,7 +151,8 @@ tenv_rbldnsd(const char *dir, const char *const *datasets,
 }
 
 pid_t
-tenv_dnsdelay(int upstream, const char *const *rules, int *port)
+tenv_dnsdelay(int upstream, const char *const *rules, const char *log,
+	      int *port)
 {
 	const char *program = getenv("DNSDELAY");
 	const char *argv[80];
@@ -169,9 +171,13 @@ tenv_dnsdelay(int upstream, const char *const *rules, int *port)
 	argv[argc++] = "127.0.0.1:0";
 	argv[argc++] = "-u";
 	argv[argc++] = up;
-	for (; *rules && argc < 76; rules++) {
+	for (; *rules && argc < 74; rules++) {
 		argv[argc++] = "-r";
 		argv[argc++] = *rules;
+	}
+	if (log != NULL) {
+		argv[argc++] = "-L";
+		argv[argc++] = log;
 	}
 	argv[argc] = NULL;
 	ck_assert_int_eq(pipe(fds), 0);
@@ -216,13 +222,135 @@ tenv_run(Suite *suite)
 }
 
 void
-tenv_cut_dns_ms(char *text)
+tenv_cut(char *text, const char *key)
 {
+	char	field[64];
 	char   *cp;
 	size_t	skip;
 
-	while ((cp = strstr(text, " dns_ms=")) != NULL) {
-		skip = 8 + strspn(cp + 8, "0123456789");
+	snprintf(field, sizeof(field), " %s=", key);
+	while ((cp = strstr(text, field)) != NULL) {
+		skip = strlen(field) + strspn(cp + strlen(field), "0123456789");
 		memmove(cp, cp + skip, strlen(cp + skip) + 1);
 	}
+}
+
+/* Connect to the test's Redis and authenticate; NULL when it is not up. */
+static redisContext *
+tenv_redis_connect(const struct tenv_redis *redis)
+{
+	struct timeval tv = {1, 0};
+	redisContext *c;
+	redisReply *reply;
+
+	c = redis->port ? redisConnectWithTimeout("127.0.0.1", redis->port, tv)
+	    : redisConnectUnixWithTimeout(redis->path, tv);
+	if (c == NULL || c->err) {
+		if (c)
+			redisFree(c);
+		return NULL;
+	}
+	if (*redis->password) {
+		reply = redisCommand(c, "AUTH %s", redis->password);
+		ck_assert_msg(reply != NULL && reply->type == REDIS_REPLY_STATUS,
+			      "AUTH failed");
+		freeReplyObject(reply);
+	}
+	return c;
+}
+
+void
+tenv_redis_restart(struct tenv_redis *redis, const char *dir)
+{
+	char	port[16];
+	const char *argv[24];
+	redisContext *c;
+	int	argc = 0;
+	int	tries;
+
+	snprintf(port, sizeof(port), "%d", redis->port);
+	argv[argc++] = "/usr/bin/redis-server";
+	argv[argc++] = "--bind";
+	argv[argc++] = "127.0.0.1";
+	argv[argc++] = "--port";
+	argv[argc++] = port;
+	argv[argc++] = "--save";
+	argv[argc++] = "";
+	argv[argc++] = "--appendonly";
+	argv[argc++] = "no";
+	argv[argc++] = "--dir";
+	argv[argc++] = dir;
+	argv[argc++] = "--loglevel";
+	argv[argc++] = "warning";
+	if (*redis->path) {
+		argv[argc++] = "--unixsocket";
+		argv[argc++] = redis->path;
+		argv[argc++] = "--unixsocketperm";
+		argv[argc++] = "700";
+	}
+	if (*redis->password) {
+		argv[argc++] = "--requirepass";
+		argv[argc++] = redis->password;
+	}
+	argv[argc] = NULL;
+	ck_assert_int_ge(redis->pid = fork(), 0);
+	if (redis->pid == 0) {
+		execv(argv[0], (char *const *) argv);
+		_exit(127);
+	}
+	for (tries = 0; tries < 100; tries++) {
+		if ((c = tenv_redis_connect(redis)) != NULL) {
+			redisFree(c);
+			return;
+		}
+		usleep(50000);
+	}
+	ck_abort_msg("redis-server did not start");
+}
+
+void
+tenv_redis_start(struct tenv_redis *redis, const char *dir, bool on_socket,
+		 const char *password)
+{
+	memset(redis, 0, sizeof(*redis));
+	ck_assert_msg(access("/usr/bin/redis-server", X_OK) == 0,
+		      "redis-server not found: apt-get install redis-server");
+	snprintf(redis->password, sizeof(redis->password), "%s", password);
+	if (on_socket)
+		snprintf(redis->path, sizeof(redis->path), "%s/redis.sock", dir);
+	else
+		redis->port = tenv_free_port(SOCK_STREAM);
+	tenv_redis_restart(redis, dir);
+}
+
+redisReply *
+tenv_redis_cmd(const struct tenv_redis *redis, const char *format, ...)
+{
+	redisContext *c;
+	redisReply *reply;
+	va_list	ap;
+
+	ck_assert_ptr_nonnull(c = tenv_redis_connect(redis));
+	va_start(ap, format);
+	reply = redisvCommand(c, format, ap);
+	va_end(ap);
+	ck_assert_msg(reply != NULL, "redis: %s", c->errstr);
+	redisFree(c);
+	return reply;
+}
+
+int
+tenv_count_lines(const char *path, const char *text)
+{
+	char	line[1024];
+	FILE   *fp;
+	int	count = 0;
+
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\n")] = 0;
+		count += strcmp(line, text) == 0;
+	}
+	fclose(fp);
+	return count;
 }

@@ -9,6 +9,8 @@
 #define RBL_TENV_H
 
 #include <check.h>
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 /* A new 0755 directory (rbldnsd drops to user rbldns and must read it). */
@@ -30,12 +32,40 @@ pid_t	tenv_rbldnsd(const char *dir, const char *const *datasets,
 
 /*
  * Start dnsdelay in front of 127.0.0.1:upstream with the NULL-terminated
- * rules ("zone=MS", "zone=drop").  Returns its pid and sets *port.
+ * rules ("zone=MS", "zone=drop"), logging query names to log (or NULL).
+ * Returns its pid and sets *port.
  */
-pid_t	tenv_dnsdelay(int upstream, const char *const *rules, int *port);
+pid_t	tenv_dnsdelay(int upstream, const char *const *rules, const char *log,
+		      int *port);
 
-/* Remove " dns_ms=N" fields in place: the only output that varies. */
-void	tenv_cut_dns_ms(char *text);
+/* A Redis server of the tests: TCP on 127.0.0.1, or a unix socket. */
+struct tenv_redis {
+	pid_t	pid;
+	int	port;			/* 0 with a unix socket */
+	char	path[256];		/* the unix socket, or "" */
+	char	password[64];		/* requirepass, or "" */
+};
+
+/*
+ * Start redis-server with its files in dir, on a free TCP port, or on
+ * dir/redis.sock when unix is set; with requirepass when password is not
+ * "".  Returns when it answers PING.
+ */
+void	tenv_redis_start(struct tenv_redis *redis, const char *dir, bool on_socket,
+			 const char *password);
+
+/* Start it again after it was stopped, on the same port or socket. */
+void	tenv_redis_restart(struct tenv_redis *redis, const char *dir);
+
+/* Run one command (hiredis format) and return the reply, or fail. */
+redisReply *tenv_redis_cmd(const struct tenv_redis *redis,
+			   const char *format, ...);
+
+/* The lines of a file that equal text. */
+int	tenv_count_lines(const char *path, const char *text);
+
+/* Remove " key=N" fields (numbers that vary from run to run) in place. */
+void	tenv_cut(char *text, const char *key);
 
 /* Run a suite with Check's usual output; the exit status for main(). */
 int	tenv_run(Suite *suite);

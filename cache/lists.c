@@ -1,0 +1,213 @@
+/*
+ * lists - which clients may relay, skip DNSBL checks, or are always
+ * rejected: the relay, allow and deny lists.
+ *
+ * A snapshot is a prefix table built whole and then only read; an update
+ * builds the next one aside and swaps it in under a write lock held for
+ * one pointer store, so matching threads never wait for a rebuild.  The
+ * more specific of an allow and a deny entry wins (allow 10.0.0.0/8 with
+ * deny 10.1.2.3 rejects 10.1.2.3 only), as an administrator reads it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/lists.h"
+#include "cache/prefix.h"
+#include "lib/addr.h"
+#include "lib/msg.h"
+
+/* One entry from a file. */
+struct lists_entry {
+	struct addr net;
+	unsigned bits;
+	unsigned flag;
+};
+
+struct lists {
+	pthread_rwlock_t lock;		/* guards table */
+	struct prefix_table *table;	/* the snapshot in force */
+	struct lists_entry *file;	/* entries of the list files */
+	size_t	file_count;
+};
+
+static const char *const lists_names[LIST_KINDS] = {"relay", "allow", "deny"};
+
+const char *
+lists_kind_name(size_t kind)
+{
+	return lists_names[kind];
+}
+
+/* Parse one entry; log and skip a bad one.  0, or -1 when out of memory. */
+static int
+lists_parse(struct lists *lists, const char *text, unsigned flag,
+	    const char *where)
+{
+	struct lists_entry *entry;
+	char	err[256];
+
+	if ((entry = realloc(lists->file, (lists->file_count + 1)
+			     * sizeof(*entry))) == NULL)
+		return -1;
+	lists->file = entry;
+	entry += lists->file_count;
+	if (addr_parse_prefix(text, &entry->net, &entry->bits, err,
+			      sizeof(err)) < 0) {
+		msg_warn("%s: %s; entry skipped", where, err);
+		return 0;
+	}
+	entry->flag = flag;
+	lists->file_count++;
+	return 0;
+}
+
+/* Read one list file: an entry per line, # comments. */
+static int
+lists_read(struct lists *lists, const char *path, unsigned flag,
+	   char *err, size_t errlen)
+{
+	char	line[512];
+	char	where[600];
+	char   *start;
+	char   *end;
+	FILE   *fp;
+	int	number = 0;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		number++;
+		if ((end = strchr(line, '#')) != NULL)
+			*end = 0;
+		start = line + strspn(line, " \t\r\n");
+		for (end = start + strlen(start);
+		     end > start && strchr(" \t\r\n", end[-1]); end--)
+			;
+		*end = 0;
+		if (*start == 0)
+			continue;
+		snprintf(where, sizeof(where), "%s:%d", path, number);
+		if (lists_parse(lists, start, flag, where) < 0) {
+			fclose(fp);
+			snprintf(err, errlen, "%s: out of memory", path);
+			return -1;
+		}
+	}
+	fclose(fp);
+	return 0;
+}
+
+struct lists *
+lists_create(const char *const files[LIST_KINDS], char *err, size_t errlen)
+{
+	static const size_t none[LIST_KINDS];
+	static char *const *const empty[LIST_KINDS];
+	struct lists *lists;
+	size_t	kind;
+
+	if ((lists = calloc(1, sizeof(*lists))) == NULL
+	    || pthread_rwlock_init(&lists->lock, NULL) != 0) {
+		free(lists);
+		snprintf(err, errlen, "lists: out of memory");
+		return NULL;
+	}
+	for (kind = 0; kind < LIST_KINDS; kind++) {
+		if (*files[kind] != 0
+		    && lists_read(lists, files[kind], 1u << kind, err,
+				  errlen) < 0) {
+			lists_free(lists);
+			return NULL;
+		}
+	}
+	if (lists_update(lists, empty, none, lists_names) < 0) {
+		snprintf(err, errlen, "lists: out of memory");
+		lists_free(lists);
+		return NULL;
+	}
+	return lists;
+}
+
+void
+lists_free(struct lists *lists)
+{
+	if (lists == NULL)
+		return;
+	if (lists->table != NULL)
+		prefix_table_free(lists->table);
+	pthread_rwlock_destroy(&lists->lock);
+	free(lists->file);
+	free(lists);
+}
+
+/* Add one Redis member to table, logging and skipping a bad one. */
+static int
+lists_add_member(struct prefix_table *table, const char *member,
+		 unsigned flag, const char *source)
+{
+	struct addr net;
+	unsigned bits;
+	char	err[256];
+
+	if (addr_parse_prefix(member, &net, &bits, err, sizeof(err)) < 0) {
+		msg_warn("redis key %s: %s; entry skipped", source, err);
+		return 0;
+	}
+	return prefix_table_add(table, &net, bits, flag);
+}
+
+int
+lists_update(struct lists *lists, char *const *const members[LIST_KINDS],
+	     const size_t counts[LIST_KINDS],
+	     const char *const sources[LIST_KINDS])
+{
+	struct prefix_table *table;
+	struct prefix_table *old;
+	size_t	kind;
+	size_t	i;
+
+	if ((table = prefix_table_create()) == NULL)
+		return -1;
+	for (i = 0; i < lists->file_count; i++)
+		if (prefix_table_add(table, &lists->file[i].net,
+				     lists->file[i].bits,
+				     lists->file[i].flag) < 0)
+			goto nomem;
+	for (kind = 0; kind < LIST_KINDS; kind++)
+		for (i = 0; i < counts[kind]; i++)
+			if (lists_add_member(table, members[kind][i], 1u << kind,
+					     sources[kind]) < 0)
+				goto nomem;
+	if (prefix_table_finish(table) < 0)
+		goto nomem;
+	pthread_rwlock_wrlock(&lists->lock);
+	old = lists->table;
+	lists->table = table;
+	pthread_rwlock_unlock(&lists->lock);
+	if (old != NULL)
+		prefix_table_free(old);
+	return 0;
+
+nomem:
+	prefix_table_free(table);
+	return -1;
+}
+
+unsigned
+lists_match(struct lists *lists, const struct addr *addr)
+{
+	unsigned relay;
+	unsigned verdict;
+
+	pthread_rwlock_rdlock(&lists->lock);
+	relay = prefix_table_match(lists->table, addr, LIST_RELAY) & LIST_RELAY;
+	verdict = prefix_table_match(lists->table, addr, LIST_ALLOW | LIST_DENY);
+	pthread_rwlock_unlock(&lists->lock);
+	if (verdict & LIST_DENY)
+		verdict = LIST_DENY;
+	return relay | (verdict & LIST_ALLOW) | (verdict & LIST_DENY);
+}

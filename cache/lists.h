@@ -1,0 +1,49 @@
+/*
+ * lists - which clients may relay, skip DNSBL checks, or are always
+ * rejected: the relay, allow and deny lists.
+ *
+ * Entries are IPv4/IPv6 addresses or CIDR prefixes, from files read at
+ * start and from Redis sets (see listsync.c), merged into one snapshot
+ * that any thread can match against without a Redis round trip.
+ */
+#ifndef RBL_LISTS_H
+#define RBL_LISTS_H
+
+#include <stddef.h>
+
+struct addr;
+struct lists;
+
+#define LIST_RELAY	(1u << 0)	/* may relay */
+#define LIST_ALLOW	(1u << 1)	/* skips DNSBL checks */
+#define LIST_DENY	(1u << 2)	/* always rejected */
+#define LIST_KINDS	3
+
+/* "relay", "allow" or "deny", for kind 0..LIST_KINDS-1. */
+const char *lists_kind_name(size_t kind);
+
+/*
+ * Read the list files (path per kind, "" for none).  Bad entries are
+ * logged and skipped; a file that cannot be read is an error.
+ */
+struct lists *lists_create(const char *const files[LIST_KINDS],
+			   char *err, size_t errlen);
+void	lists_free(struct lists *lists);
+
+/*
+ * Replace the Redis part with these members, per kind; source names the
+ * Redis key of each kind in log lines.  On -1 (no memory) the previous
+ * snapshot stays in force.
+ */
+int	lists_update(struct lists *lists,
+		     char *const *const members[LIST_KINDS],
+		     const size_t counts[LIST_KINDS],
+		     const char *const sources[LIST_KINDS]);
+
+/*
+ * LIST_RELAY when a relay entry covers addr, plus LIST_ALLOW or LIST_DENY
+ * from the longest allow/deny prefix covering it (deny on a tie).
+ */
+unsigned lists_match(struct lists *lists, const struct addr *addr);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * stats - counters of what rblmilter decided and how, added up in
+ * memory and written to the Redis hash PREFIX stats once a second.
+ *
+ * Counting is one atomic add, so it costs a session nothing it could
+ * notice.  A flush swaps each counter to zero and sends one HINCRBY per
+ * non-zero counter, pipelined; whatever Redis refuses outright (it is
+ * down) is added back for the next flush.  A write that times out may or
+ * may not have landed and is not repeated: the totals may then run a
+ * little short, never double.
+ */
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/stats.h"
+#include "cache/store.h"
+#include "dnsbl/site.h"
+
+#define STATS_PERIOD_MS	1000
+
+static const char *const stats_names[STATS_COUNTERS] = {
+	"connections", "action:reject", "action:pass", "action:allow",
+	"cache:memory", "cache:redis", "cache:miss",
+	"list:relay", "list:allow", "list:deny",
+};
+
+struct stats {
+	unsigned long counter[STATS_COUNTERS];	/* atomic */
+	unsigned long *timeouts;	/* per zone, atomic */
+	const struct dnsbl_sites *sites;
+	struct store *store;		/* NULL: nowhere to write */
+	struct event *timer;
+	char	key[256];
+	unsigned pending;		/* writes not answered yet */
+};
+
+/* A write was answered (or failed). */
+static void
+stats_on_reply(redisReply *reply, void *arg)
+{
+	struct stats *stats = arg;
+
+	(void) reply;
+	stats->pending--;
+}
+
+/* Send one field's count; put it back when Redis will not take it. */
+static void
+stats_send(struct stats *stats, unsigned long *counter, const char *field)
+{
+	unsigned long count = __atomic_exchange_n(counter, 0, __ATOMIC_RELAXED);
+
+	if (count == 0)
+		return;
+	if (store_command(stats->store, stats_on_reply, stats,
+			  "HINCRBY %s %s %lu", stats->key, field, count) < 0)
+		__atomic_fetch_add(counter, count, __ATOMIC_RELAXED);
+	else
+		stats->pending++;
+}
+
+unsigned
+stats_flush(struct stats *stats)
+{
+	char	field[300];
+	size_t	i;
+
+	if (stats->store == NULL || store_state(stats->store) != STORE_READY)
+		return stats->pending;
+	for (i = 0; i < STATS_COUNTERS; i++)
+		stats_send(stats, stats->counter + i, stats_names[i]);
+	for (i = 0; i < dnsbl_sites_zone_count(stats->sites); i++) {
+		snprintf(field, sizeof(field), "dns_timeout:%s",
+			 dnsbl_sites_zone(stats->sites, i));
+		stats_send(stats, stats->timeouts + i, field);
+	}
+	return stats->pending;
+}
+
+/* Flush once a second. */
+static void
+stats_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct stats *stats = arg;
+	struct timeval tv = {STATS_PERIOD_MS / 1000,
+	(STATS_PERIOD_MS % 1000) * 1000};
+
+	(void) fd;
+	(void) what;
+	stats_flush(stats);
+	evtimer_add(stats->timer, &tv);
+}
+
+struct stats *
+stats_create(struct event_base *base, struct store *store,
+	     const struct dnsbl_sites *sites, const char *key)
+{
+	struct stats *stats;
+
+	if ((stats = calloc(1, sizeof(*stats))) == NULL)
+		return NULL;
+	stats->timeouts = calloc(dnsbl_sites_zone_count(sites),
+				 sizeof(*stats->timeouts));
+	stats->timer = evtimer_new(base, stats_on_timer, stats);
+	if (stats->timeouts == NULL || stats->timer == NULL) {
+		stats_free(stats);
+		return NULL;
+	}
+	stats->sites = sites;
+	stats->store = store;
+	snprintf(stats->key, sizeof(stats->key), "%s", key);
+	event_active(stats->timer, EV_TIMEOUT, 1);
+	return stats;
+}
+
+void
+stats_free(struct stats *stats)
+{
+	if (stats == NULL)
+		return;
+	if (stats->timer != NULL)
+		event_free(stats->timer);
+	free(stats->timeouts);
+	free(stats);
+}
+
+void
+stats_count(struct stats *stats, enum stats_counter counter)
+{
+	__atomic_fetch_add(stats->counter + counter, 1, __ATOMIC_RELAXED);
+}
+
+void
+stats_count_timeout(struct stats *stats, size_t zone)
+{
+	__atomic_fetch_add(stats->timeouts + zone, 1, __ATOMIC_RELAXED);
+}
+
+unsigned
+stats_pending(const struct stats *stats)
+{
+	return stats->pending;
+}
+
+/* What HGETALL said, for stats_print. */
+struct stats_dump {
+	bool	done;
+	char   *text;			/* "field value\n" lines, sorted */
+	char	error[200];
+};
+
+/* qsort: order "field value" lines. */
+static int
+stats_compare(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* HGETALL reply: flatten and sort it. */
+static void
+stats_on_dump(redisReply *reply, void *arg)
+{
+	struct stats_dump *dump = arg;
+	char  **lines;
+	size_t	size = 1;
+	size_t	n;
+	size_t	i;
+
+	dump->done = true;
+	if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+		snprintf(dump->error, sizeof(dump->error), "%s", reply == NULL ?
+			 "no answer" : reply->type == REDIS_REPLY_ERROR ?
+			 reply->str : "the key is not a hash");
+		return;
+	}
+	n = reply->elements / 2;
+	if ((lines = calloc(n + 1, sizeof(*lines))) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++) {
+		if (asprintf(lines + i, "%s %s\n", reply->element[2 * i]->str,
+			     reply->element[2 * i + 1]->str) < 0) {
+			lines[i] = NULL;
+			goto nomem_lines;
+		}
+		size += strlen(lines[i]);
+	}
+	qsort(lines, n, sizeof(*lines), stats_compare);
+	if ((dump->text = malloc(size)) == NULL)
+		goto nomem_lines;
+	dump->text[0] = 0;
+	for (i = 0; i < n; i++)
+		strcat(dump->text, lines[i]);
+nomem_lines:
+	for (i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+	if (dump->text != NULL)
+		return;
+nomem:
+	snprintf(dump->error, sizeof(dump->error), "out of memory");
+}
+
+int
+stats_print(struct event_base *base, struct store *store, const char *key,
+	    FILE *out, char *err, size_t errlen)
+{
+	struct stats_dump dump = {0};
+
+	if (store_command(store, stats_on_dump, &dump, "HGETALL %s", key) < 0) {
+		snprintf(err, errlen, "redis is not reachable");
+		return -1;
+	}
+	while (!dump.done)
+		event_base_loop(base, EVLOOP_ONCE);
+	if (dump.text == NULL) {
+		snprintf(err, errlen, "HGETALL %s: %s", key, dump.error);
+		return -1;
+	}
+	fputs(dump.text, out);
+	free(dump.text);
+	return 0;
+}

@@ -1,0 +1,56 @@
+/*
+ * stats - counters of what rblmilter decided and how, added up in
+ * memory and written to the Redis hash PREFIX stats once a second.
+ *
+ * Any thread may count; only the loop thread writes to Redis.  The fleet
+ * shares the hash: HINCRBY adds each host's counts to the total.
+ */
+#ifndef RBL_STATS_H
+#define RBL_STATS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct dnsbl_sites;
+struct event_base;
+struct stats;
+struct store;
+
+enum stats_counter {
+	STATS_CONNECTIONS,		/* clients judged */
+	STATS_ACTION_REJECT,
+	STATS_ACTION_PASS,
+	STATS_ACTION_ALLOW,
+	STATS_CACHE_MEMORY,		/* verdicts found in memory */
+	STATS_CACHE_REDIS,		/* ... in Redis */
+	STATS_CACHE_MISS,		/* ... looked up in DNS */
+	STATS_LIST_RELAY,		/* clients on a list */
+	STATS_LIST_ALLOW,
+	STATS_LIST_DENY,
+	STATS_COUNTERS
+};
+
+/*
+ * Count for zones (their DNS timeouts are counted too) and flush to key
+ * through store (NULL: count only) every second.  NULL: out of memory.
+ */
+struct stats *stats_create(struct event_base *base, struct store *store,
+			   const struct dnsbl_sites *sites, const char *key);
+
+/* Write what is left; pending writes still answer through the store. */
+void	stats_free(struct stats *stats);
+
+void	stats_count(struct stats *stats, enum stats_counter counter);
+void	stats_count_timeout(struct stats *stats, size_t zone);
+
+/* Send the counts now; returns the writes sent and not yet answered. */
+unsigned stats_flush(struct stats *stats);
+
+/* Writes of stats_flush() still waiting for an answer. */
+unsigned stats_pending(const struct stats *stats);
+
+/* Print the hash at key, "field value" per line, sorted; -1 on failure. */
+int	stats_print(struct event_base *base, struct store *store,
+		    const char *key, FILE *out, char *err, size_t errlen);
+
+#endif

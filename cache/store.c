@@ -1,0 +1,367 @@
+/*
+ * store - the Redis connection: non-blocking commands with a deadline.
+ *
+ * hiredis 0.14 has no command timeout, so each command carries its own
+ * loop timer: when it fires first, the caller gets NULL at once and the
+ * late reply is dropped.  Three deadlines missed in a row mean a frozen
+ * server (a stopped process still accepts TCP connections): the
+ * connection is torn down and retried with backoff.
+ *
+ * The connection counts as ready only when PING has answered after AUTH
+ * and SELECT, so a wrong password or a frozen server never looks up.
+ * Passwords are sent, never logged.
+ */
+#include <event2/event.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/store.h"
+#include "lib/msg.h"
+
+/* How long connect, AUTH, SELECT and PING together may take. */
+#define STORE_CONNECT_MS	1000
+
+/* Reconnect backoff, doubling from the first to the last. */
+#define STORE_BACKOFF_MIN_MS	100
+#define STORE_BACKOFF_MAX_MS	5000
+
+/* Missed deadlines in a row that make a connection dead. */
+#define STORE_MAX_TIMEOUTS	3
+
+struct store {
+	struct event_base *base;
+	struct store_options options;	/* strings belong to the caller */
+	char	name[256];		/* "host:port" or "unix:path", for logs */
+	redisAsyncContext *ac;		/* NULL while down */
+	enum store_state state;
+	struct event *retry;		/* reconnect timer; also the handshake
+					 * deadline while connecting */
+	unsigned backoff_ms;		/* next reconnect delay */
+	unsigned timeouts;		/* deadlines missed in a row */
+	bool	said_down;		/* the "down" line is out */
+};
+
+/* One command in flight. */
+struct store_request {
+	struct store *store;
+	store_reply_fn *fn;		/* NULL: nobody waits for the reply */
+	void   *arg;
+	struct event *deadline;
+	bool	answered;		/* fn has been called */
+};
+
+static void store_connect(struct store *);
+
+/* Give a request its answer (once) and stop its deadline. */
+static void
+store_answer(struct store_request *request, redisReply *reply)
+{
+	if (request->answered)
+		return;
+	request->answered = true;
+	event_del(request->deadline);
+	if (request->fn)
+		request->fn(reply, request->arg);
+}
+
+/* Schedule the next connection attempt, with backoff. */
+static void
+store_schedule(struct store *store)
+{
+	struct timeval tv;
+
+	tv.tv_sec = store->backoff_ms / 1000;
+	tv.tv_usec = (store->backoff_ms % 1000) * 1000;
+	evtimer_add(store->retry, &tv);
+	store->backoff_ms *= 2;
+	if (store->backoff_ms > STORE_BACKOFF_MAX_MS)
+		store->backoff_ms = STORE_BACKOFF_MAX_MS;
+}
+
+/* The connection is gone (ac already freed or being freed): say so once. */
+static void
+store_down(struct store *store, const char *why)
+{
+	store->ac = NULL;
+	store->state = STORE_DOWN;
+	if (!store->said_down) {
+		msg_warn("redis %s is down: %s; going on with DNS and the "
+			 "memory cache", store->name, why);
+		store->said_down = true;
+	}
+	store_schedule(store);
+}
+
+/* Tear the connection down from outside hiredis' callbacks. */
+static void
+store_drop(struct store *store, const char *why)
+{
+	redisAsyncContext *ac = store->ac;
+
+	store_down(store, why);
+	if (ac != NULL)
+		redisAsyncFree(ac);
+}
+
+/* A command's deadline passed. */
+static void
+store_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct store_request *request = arg;
+	struct store *store = request->store;
+
+	(void) fd;
+	(void) what;
+	store_answer(request, NULL);
+	if (++store->timeouts >= STORE_MAX_TIMEOUTS
+	    && store->state == STORE_READY)
+		store_drop(store, "commands time out");
+}
+
+/* hiredis callback: a reply, or NULL when the connection goes away. */
+static void
+store_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+	struct store_request *request = privdata;
+
+	(void) ac;
+	if (reply != NULL)
+		request->store->timeouts = 0;
+	store_answer(request, reply);
+	event_free(request->deadline);
+	free(request);
+}
+
+/* Send one command on ac with a deadline; -1 when it cannot be sent. */
+static int
+store_send(struct store *store, store_reply_fn *fn, void *arg,
+	   const char *format, va_list ap)
+{
+	struct store_request *request;
+	struct timeval tv;
+
+	if ((request = calloc(1, sizeof(*request))) == NULL)
+		return -1;
+	request->store = store;
+	request->fn = fn;
+	request->arg = arg;
+	request->deadline = evtimer_new(store->base, store_on_deadline, request);
+	if (request->deadline == NULL
+	    || redisvAsyncCommand(store->ac, store_on_reply, request, format,
+				  ap) != REDIS_OK) {
+		if (request->deadline)
+			event_free(request->deadline);
+		free(request);
+		return -1;
+	}
+	tv.tv_sec = store->options.timeout_ms / 1000;
+	tv.tv_usec = (store->options.timeout_ms % 1000) * 1000;
+	evtimer_add(request->deadline, &tv);
+	return 0;
+}
+
+/* Like store_send, with arguments. */
+static int
+store_sendf(struct store *store, store_reply_fn *fn, void *arg,
+	    const char *format, ...)
+{
+	va_list	ap;
+	int	status;
+
+	va_start(ap, format);
+	status = store_send(store, fn, arg, format, ap);
+	va_end(ap);
+	return status;
+}
+
+/*
+ * AUTH or SELECT answered: an error ends the connection.  No answer is
+ * left to the handshake deadline, which frees the connection from outside
+ * hiredis.
+ */
+static void
+store_on_setup(redisReply *reply, void *arg)
+{
+	struct store *store = arg;
+	char	why[200];
+
+	if (store->state != STORE_CONNECTING || store->ac == NULL
+	    || reply == NULL || reply->type == REDIS_REPLY_STATUS)
+		return;
+	snprintf(why, sizeof(why), "%s", reply->type == REDIS_REPLY_ERROR ?
+		 reply->str : "unexpected reply to AUTH or SELECT");
+	/* Inside a hiredis callback: disconnect, do not free. */
+	redisAsyncDisconnect(store->ac);
+	store_down(store, why);
+}
+
+/* PING answered after AUTH and SELECT: ready. */
+static void
+store_on_ping(redisReply *reply, void *arg)
+{
+	struct store *store = arg;
+
+	if (store->state != STORE_CONNECTING || reply == NULL
+	    || reply->type == REDIS_REPLY_ERROR)
+		return;
+	evtimer_del(store->retry);
+	store->state = STORE_READY;
+	store->backoff_ms = STORE_BACKOFF_MIN_MS;
+	store->timeouts = 0;
+	if (store->said_down)
+		msg_info("redis %s is back", store->name);
+	store->said_down = false;
+}
+
+/* hiredis: the TCP/unix connection is up (or failed). */
+static void
+store_on_connect(const redisAsyncContext *ac, int status)
+{
+	struct store *store = ac->data;
+	int	sent = 0;
+
+	if (ac != store->ac)
+		return;
+	if (status != REDIS_OK) {
+		store_down(store, ac->errstr);
+		return;
+	}
+	if (*store->options.password && *store->options.username)
+		sent |= store_sendf(store, store_on_setup, store, "AUTH %s %s",
+				    store->options.username,
+				    store->options.password);
+	else if (*store->options.password)
+		sent |= store_sendf(store, store_on_setup, store, "AUTH %s",
+				    store->options.password);
+	if (store->options.db != 0)
+		sent |= store_sendf(store, store_on_setup, store, "SELECT %u",
+				    store->options.db);
+	sent |= store_sendf(store, store_on_ping, store, "PING");
+	if (sent != 0) {
+		redisAsyncDisconnect(store->ac);
+		store_down(store, "out of memory");
+	}
+}
+
+/* hiredis: the connection closed; ac is freed after this returns. */
+static void
+store_on_disconnect(const redisAsyncContext *ac, int status)
+{
+	struct store *store = ac->data;
+
+	if (ac != store->ac)
+		return;
+	store_down(store, status == REDIS_OK ? "connection closed"
+		   : ac->errstr);
+}
+
+/* Retry timer, or the handshake deadline while connecting. */
+static void
+store_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct store *store = arg;
+
+	(void) fd;
+	(void) what;
+	if (store->state == STORE_CONNECTING)
+		store_drop(store, "no answer to connect/AUTH/PING in time");
+	else
+		store_connect(store);
+}
+
+/* Start one connection attempt. */
+static void
+store_connect(struct store *store)
+{
+	struct timeval tv = {STORE_CONNECT_MS / 1000,
+	(STORE_CONNECT_MS % 1000) * 1000};
+	redisAsyncContext *ac;
+
+	if (store->options.port == 0)
+		ac = redisAsyncConnectUnix(store->options.host);
+	else
+		ac = redisAsyncConnect(store->options.host,
+				       (int) store->options.port);
+	if (ac == NULL || ac->err) {
+		store_down(store, ac ? ac->errstr : "out of memory");
+		if (ac)
+			redisAsyncFree(ac);
+		return;
+	}
+	ac->data = store;
+	if (redisLibeventAttach(ac, store->base) != REDIS_OK
+	    || redisAsyncSetConnectCallback(ac, store_on_connect) != REDIS_OK
+	    || redisAsyncSetDisconnectCallback(ac, store_on_disconnect)
+	    != REDIS_OK) {
+		redisAsyncFree(ac);
+		store_down(store, "cannot attach to the event loop");
+		return;
+	}
+	store->ac = ac;
+	store->state = STORE_CONNECTING;
+	evtimer_add(store->retry, &tv);
+}
+
+struct store *
+store_create(struct event_base *base, const struct store_options *options,
+	     char *err, size_t errlen)
+{
+	struct store *store;
+
+	if ((store = calloc(1, sizeof(*store))) == NULL
+	    || (store->retry = evtimer_new(base, store_on_timer, store)) == NULL) {
+		free(store);
+		snprintf(err, errlen, "redis: out of memory");
+		return NULL;
+	}
+	store->base = base;
+	store->options = *options;
+	store->backoff_ms = STORE_BACKOFF_MIN_MS;
+	if (options->port == 0)
+		snprintf(store->name, sizeof(store->name), "unix:%s",
+			 options->host);
+	else
+		snprintf(store->name, sizeof(store->name),
+			 strchr(options->host, ':') ? "[%s]:%u" : "%s:%u",
+			 options->host, options->port);
+	store_connect(store);
+	return store;
+}
+
+void
+store_free(struct store *store)
+{
+	redisAsyncContext *ac = store->ac;
+
+	store->ac = NULL;
+	if (ac != NULL)
+		redisAsyncFree(ac);
+	event_free(store->retry);
+	free(store);
+}
+
+enum store_state
+store_state(const struct store *store)
+{
+	return store->state;
+}
+
+int
+store_command(struct store *store, store_reply_fn *fn, void *arg,
+	      const char *format, ...)
+{
+	va_list	ap;
+	int	status;
+
+	if (store->state != STORE_READY)
+		return -1;
+	va_start(ap, format);
+	status = store_send(store, fn, arg, format, ap);
+	va_end(ap);
+	return status;
+}

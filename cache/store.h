@@ -1,0 +1,55 @@
+/*
+ * store - the Redis connection: non-blocking commands with a deadline.
+ *
+ * hiredis' async API on the caller's libevent loop.  Every command ends,
+ * within redis_timeout, with its reply or with NULL; while Redis is down
+ * commands are refused at once, and the connection is retried with
+ * backoff.  One line is logged when Redis goes down, one when it is back.
+ * What the keys mean is the callers' business.
+ */
+#ifndef RBL_STORE_H
+#define RBL_STORE_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+struct event_base;
+struct store;
+
+/* The strings must outlive the store. */
+struct store_options {
+	const char *host;		/* IP address, or a unix socket path */
+	unsigned port;			/* 0 for a unix socket */
+	const char *username;		/* ACL user, or "" */
+	const char *password;		/* AUTH password, or "" */
+	unsigned db;			/* SELECT, when not 0 */
+	unsigned timeout_ms;		/* deadline of every command */
+};
+
+enum store_state {
+	STORE_CONNECTING,		/* first attempt under way */
+	STORE_READY,			/* commands are taken */
+	STORE_DOWN,			/* refused; a retry is scheduled */
+};
+
+/* The reply, or NULL: no answer in time, connection lost or refused. */
+typedef void store_reply_fn(redisReply *reply, void *arg);
+
+/* Starts connecting; NULL only when out of memory. */
+struct store *store_create(struct event_base *base,
+			   const struct store_options *options,
+			   char *err, size_t errlen);
+
+/* Pending commands get their NULL reply before this returns. */
+void	store_free(struct store *store);
+
+enum store_state store_state(const struct store *store);
+
+/*
+ * Send a command (hiredis format); fn, when not NULL, gets its reply once.
+ * -1 when Redis is not ready: then fn is not called.
+ */
+int	store_command(struct store *store, store_reply_fn *fn, void *arg,
+		      const char *format, ...);
+
+#endif

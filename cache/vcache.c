@@ -1,0 +1,275 @@
+/*
+ * vcache - one client IP to one verdict: memory cache, then Redis, then
+ * DNS, and the answer stored back in both.
+ *
+ * Redis keys are PREFIX v:HASH:IP, HASH being 8 hex digits of a hash of
+ * the zones, filters, weights and thresholds: hosts with the same
+ * settings share verdicts, and a changed setting never reads an old one.
+ * A Redis value that does not decode is logged and treated as a miss; the
+ * fresh verdict then overwrites it.  A verdict with TTL 0 is not stored.
+ */
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache/codec.h"
+#include "cache/memcache.h"
+#include "cache/stats.h"
+#include "cache/store.h"
+#include "cache/vcache.h"
+#include "dnsbl/engine.h"
+#include "dnsbl/verdict.h"
+#include "lib/addr.h"
+#include "lib/msg.h"
+
+/* Buckets of the in-flight table; it holds one entry per IP being
+ * looked up, so it never grows past the number of sessions. */
+#define VCACHE_BUCKETS	1024
+
+/* Someone waiting for a verdict. */
+struct vcache_waiter {
+	vcache_done_fn *done;
+	void   *arg;
+	struct vcache_waiter *next;
+};
+
+/* One IP being looked up, and everyone waiting for it. */
+struct vcache_flight {
+	struct vcache *cache;
+	struct addr addr;
+	char	key[320];		/* its Redis key */
+	struct vcache_waiter *waiters;
+	struct vcache_flight *next;	/* in its bucket */
+	struct verdict *verdict;	/* a memory hit, handed out next turn */
+};
+
+struct vcache {
+	struct event_base *base;
+	struct vcache_options options;
+	char	key_prefix[300];	/* PREFIX v:HASH: */
+	struct vcache_flight *bucket[VCACHE_BUCKETS];
+	unsigned in_flight;
+};
+
+static const struct timeval vcache_now_tv = {0, 0};
+
+const char *
+vcache_level_name(enum cache_level level)
+{
+	switch (level) {
+	case CACHE_MEMORY:
+		return "memory";
+	case CACHE_REDIS:
+		return "redis";
+	case CACHE_MISS:
+		break;
+	}
+	return "miss";
+}
+
+struct vcache *
+vcache_create(struct event_base *base, const struct vcache_options *options)
+{
+	struct vcache *cache;
+
+	if ((cache = calloc(1, sizeof(*cache))) == NULL)
+		return NULL;
+	cache->base = base;
+	cache->options = *options;
+	snprintf(cache->key_prefix, sizeof(cache->key_prefix), "%sv:%08x:",
+		 options->prefix, (unsigned) (options->config_hash
+					      ^ (options->config_hash >> 32)));
+	return cache;
+}
+
+void
+vcache_free(struct vcache *cache)
+{
+	if (cache->in_flight != 0)
+		msg_panic("vcache_free: %u lookups in flight", cache->in_flight);
+	free(cache);
+}
+
+/* The bucket link of addr's flight (or of the chain's end). */
+static struct vcache_flight **
+vcache_find(struct vcache *cache, const struct addr *addr)
+{
+	struct vcache_flight **link;
+
+	link = cache->bucket + addr_hash(addr) % VCACHE_BUCKETS;
+	for (; *link != NULL; link = &(*link)->next)
+		if (addr_equal(&(*link)->addr, addr))
+			break;
+	return link;
+}
+
+/* Hand verdict to every waiter and end the flight. */
+static void
+vcache_finish(struct vcache_flight *flight, struct verdict *verdict,
+	      enum cache_level level)
+{
+	static const enum stats_counter counters[] = {
+		[CACHE_MEMORY] = STATS_CACHE_MEMORY,
+		[CACHE_REDIS] = STATS_CACHE_REDIS,
+		[CACHE_MISS] = STATS_CACHE_MISS,
+	};
+	struct vcache *cache = flight->cache;
+	struct vcache_waiter *waiter;
+	struct verdict *copy;
+
+	*vcache_find(cache, &flight->addr) = flight->next;
+	cache->in_flight--;
+	while ((waiter = flight->waiters) != NULL) {
+		flight->waiters = waiter->next;
+		copy = verdict;
+		if (waiter->next != NULL && verdict != NULL)
+			copy = verdict_clone(verdict);
+		stats_count(cache->options.stats, counters[level]);
+		waiter->done(copy, level, waiter->arg);
+		free(waiter);
+	}
+	free(flight);
+}
+
+/* Keep a fresh verdict in memory and in Redis. */
+static void
+vcache_store(struct vcache_flight *flight, const struct verdict *verdict)
+{
+	struct vcache *cache = flight->cache;
+	time_t	expires = time(NULL) + verdict->ttl;
+	char   *text;
+
+	if (verdict->ttl == 0 || (text = codec_encode(verdict, expires)) == NULL)
+		return;
+	memcache_put(cache->options.memory, &flight->addr, text, expires);
+	if (cache->options.store != NULL)
+		store_command(cache->options.store, NULL, NULL, "SET %s %s EX %u",
+			      flight->key, text, verdict->ttl);
+	free(text);
+}
+
+/* The DNS zones have answered (or the deadline passed). */
+static void
+vcache_on_dns(struct verdict *verdict, void *arg)
+{
+	struct vcache_flight *flight = arg;
+	size_t	i;
+
+	for (i = 0; i < verdict->zone_count; i++)
+		if (verdict->zone[i].state == VERDICT_ZONE_UNKNOWN
+		    && strcmp(verdict->zone[i].reason, "timeout") == 0)
+			stats_count_timeout(flight->cache->options.stats, i);
+	vcache_store(flight, verdict);
+	vcache_finish(flight, verdict, CACHE_MISS);
+}
+
+/* Nothing cached: ask DNS. */
+static void
+vcache_ask_dns(struct vcache_flight *flight)
+{
+	if (dnsbl_submit(flight->cache->options.engine, &flight->addr,
+			 vcache_on_dns, flight) < 0)
+		vcache_finish(flight, NULL, CACHE_MISS);
+}
+
+/* Redis answered GET (or not in time). */
+static void
+vcache_on_redis(redisReply *reply, void *arg)
+{
+	struct vcache_flight *flight = arg;
+	struct vcache *cache = flight->cache;
+	struct verdict *verdict = NULL;
+	time_t	now = time(NULL);
+	char	err[200] = "";
+
+	if (reply != NULL && reply->type == REDIS_REPLY_STRING)
+		verdict = codec_decode(reply->str, reply->len,
+				       cache->options.sites, now, err,
+				       sizeof(err));
+	else if (reply != NULL && reply->type != REDIS_REPLY_NIL)
+		snprintf(err, sizeof(err), "%s", reply->type ==
+			 REDIS_REPLY_ERROR ? reply->str : "not a string");
+	if (*err != 0)
+		msg_warn("redis key %s: %s; ignored", flight->key, err);
+	if (verdict == NULL) {
+		vcache_ask_dns(flight);
+		return;
+	}
+	memcache_put(cache->options.memory, &flight->addr, reply->str,
+		     now + verdict->ttl);
+	vcache_finish(flight, verdict, CACHE_REDIS);
+}
+
+/* A memory hit, handed out from the loop like every other answer. */
+static void
+vcache_on_memory(evutil_socket_t fd, short what, void *arg)
+{
+	struct vcache_flight *flight = arg;
+
+	(void) fd;
+	(void) what;
+	vcache_finish(flight, flight->verdict, CACHE_MEMORY);
+}
+
+/* The verdict in the memory cache, or NULL. */
+static struct verdict *
+vcache_from_memory(struct vcache *cache, const struct addr *addr)
+{
+	struct verdict *verdict;
+	char   *text;
+	char	err[200];
+
+	if ((text = memcache_get(cache->options.memory, addr,
+				 time(NULL))) == NULL)
+		return NULL;
+	verdict = codec_decode(text, strlen(text), cache->options.sites,
+			       time(NULL), err, sizeof(err));
+	free(text);
+	return verdict;
+}
+
+int
+vcache_submit(struct vcache *cache, const struct addr *addr,
+	      vcache_done_fn *done, void *arg)
+{
+	struct vcache_flight **link = vcache_find(cache, addr);
+	struct vcache_flight *flight = *link;
+	struct vcache_waiter *waiter;
+	char	ip[ADDR_TEXT_SIZE];
+
+	if ((waiter = calloc(1, sizeof(*waiter))) == NULL)
+		return -1;
+	waiter->done = done;
+	waiter->arg = arg;
+	if (flight != NULL) {
+		waiter->next = flight->waiters;
+		flight->waiters = waiter;
+		return 0;
+	}
+	if ((flight = calloc(1, sizeof(*flight))) == NULL) {
+		free(waiter);
+		return -1;
+	}
+	flight->cache = cache;
+	flight->addr = *addr;
+	flight->waiters = waiter;
+	snprintf(flight->key, sizeof(flight->key), "%s%s", cache->key_prefix,
+		 addr_format(addr, ip));
+	*link = flight;
+	cache->in_flight++;
+	if ((flight->verdict = vcache_from_memory(cache, addr)) != NULL) {
+		if (event_base_once(cache->base, -1, EV_TIMEOUT,
+				    vcache_on_memory, flight,
+				    &vcache_now_tv) == 0)
+			return 0;
+		verdict_free(flight->verdict);
+	}
+	if (cache->options.store == NULL
+	    || store_command(cache->options.store, vcache_on_redis, flight,
+			     "GET %s", flight->key) < 0)
+		vcache_ask_dns(flight);
+	return 0;
+}

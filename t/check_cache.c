@@ -1,0 +1,586 @@
+/*
+ * check_cache - verdicts through memory, a real redis-server and a real
+ * rbldnsd; lists managed with Redis commands; Redis failing under use.
+ *
+ * dnsdelay sits in front of rbldnsd, holds slow.test for 300 ms and logs
+ * every query name, so the tests can count what reached DNS.
+ */
+#include <check.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache/lists.h"
+#include "cache/service.h"
+#include "conf/config.h"
+#include "dnsbl/verdict.h"
+#include "lib/addr.h"
+#include "t/tenv.h"
+
+static const char bl4[] =
+	"$TTL 300\n"
+	"$SOA 300 ns.bl.test. admin.bl.test. 1 3600 600 86400 120\n"
+	":127.0.0.2:Listed\n"
+	"127.0.0.2\n"
+	"192.0.2.10 :127.0.0.3:\n"
+	"198.51.100.7\n";
+static const char short4[] =
+	"$TTL 2\n"
+	"127.0.0.2\n";
+static const char *const datasets[] = {
+	"bl.test:ip4set:bl4", "slow.test:ip4set:bl4", "short.test:ip4set:short4",
+	NULL,
+};
+static const char *const rules[] = {"slow.test=300", NULL};
+
+static struct {
+	char   *dir;
+	pid_t	rbldnsd;
+	pid_t	dnsdelay;
+	int	dns_port;
+	char   *query_log;
+	struct tenv_redis redis;
+} env;
+
+static void
+start_servers(void)
+{
+	int	rbl_port;
+
+	env.dir = tenv_mkdir();
+	free(tenv_write(env.dir, "bl4", bl4));
+	free(tenv_write(env.dir, "short4", short4));
+	env.query_log = tenv_write(env.dir, "queries", "");
+	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &rbl_port);
+	env.dnsdelay = tenv_dnsdelay(rbl_port, rules, env.query_log,
+				     &env.dns_port);
+	tenv_redis_start(&env.redis, env.dir, false, "");
+}
+
+static void
+stop_servers(void)
+{
+	tenv_stop(env.redis.pid);
+	tenv_stop(env.dnsdelay);
+	tenv_stop(env.rbldnsd);
+	free(env.query_log);
+	tenv_rmdir(env.dir);
+}
+
+/* A service as the daemon builds it, for one configuration. */
+struct fixture {
+	struct event_base *base;
+	struct config *config;
+	struct service *service;
+};
+
+/* Open a service on the test servers; extra holds more settings. */
+static void
+open_service(struct fixture *f, const char *redis_server, const char *extra)
+{
+	char	text[2048];
+	char	err[CONFIG_ERR_SIZE];
+	char   *path;
+
+	snprintf(text, sizeof(text),
+		 "dns_servers = 127.0.0.1:%d\n"
+		 "dnsbl_timeout = 1s\n"
+		 "redis_server = %s\n"
+		 "%s", env.dns_port, redis_server, extra);
+	if (strstr(extra, "dnsbl_sites") == NULL)
+		strcat(text, "dnsbl_sites = bl.test\n");
+	path = tenv_write(env.dir, "rblmilter.conf", text);
+	ck_assert_msg(config_load(path, &f->config, err, sizeof(err)) == 0,
+		      "%s", err);
+	free(path);
+	ck_assert_ptr_nonnull(f->base = event_base_new());
+	f->service = service_create(f->base, f->config, err, sizeof(err));
+	ck_assert_msg(f->service != NULL, "%s", err);
+	service_start(f->service);
+}
+
+/* The test Redis, as redis_server says it. */
+static const char *
+tcp_redis(void)
+{
+	static char text[64];
+
+	snprintf(text, sizeof(text), "127.0.0.1:%d", env.redis.port);
+	return text;
+}
+
+static void
+close_service(struct fixture *f)
+{
+	service_free(f->service);
+	event_base_free(f->base);
+	config_free(f->config);
+}
+
+/* One lookup's result. */
+struct result {
+	struct verdict *verdict;
+	enum cache_level level;
+	int	done;
+};
+
+static void
+on_done(struct verdict *verdict, enum cache_level level, void *arg)
+{
+	struct result *result = arg;
+
+	result->verdict = verdict;
+	result->level = level;
+	result->done++;
+}
+
+/* Look ip up and return where the verdict came from; *score its score. */
+static enum cache_level
+lookup(struct fixture *f, const char *ip, int *score)
+{
+	struct result result = {0};
+	struct addr addr;
+
+	ck_assert_int_eq(addr_parse(ip, &addr), 0);
+	ck_assert_int_eq(service_lookup(f->service, &addr, on_done, &result), 0);
+	while (!result.done)
+		event_base_loop(f->base, EVLOOP_ONCE);
+	ck_assert_ptr_nonnull(result.verdict);
+	*score = result.verdict->score;
+	verdict_free(result.verdict);
+	return result.level;
+}
+
+/* Run the loop for about ms milliseconds. */
+static void
+run_for(struct fixture *f, unsigned ms)
+{
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	event_base_loopexit(f->base, &tv);
+	event_base_dispatch(f->base);
+}
+
+/* Wait up to ms for addr's list flags (under mask) to become want. */
+static unsigned
+wait_lists(struct fixture *f, const char *ip, unsigned mask, unsigned want,
+	   unsigned ms)
+{
+	struct addr addr;
+	unsigned flags = 0;
+	unsigned waited;
+
+	ck_assert_int_eq(addr_parse(ip, &addr), 0);
+	for (waited = 0; waited <= ms; waited += 50) {
+		flags = service_lists(f->service, &addr) & mask;
+		if (flags == want)
+			break;
+		run_for(f, 50);
+	}
+	return flags;
+}
+
+/* Send a command to the test Redis and drop the reply. */
+#define redis_do(...) \
+	freeReplyObject(tenv_redis_cmd(&env.redis, __VA_ARGS__))
+
+/* Number of verdict keys in Redis for ip. */
+static size_t
+verdict_keys(const char *ip)
+{
+	redisReply *reply = tenv_redis_cmd(&env.redis, "KEYS rblmilter:v:*:%s",
+					   ip);
+	size_t	count = reply->elements;
+
+	freeReplyObject(reply);
+	return count;
+}
+
+START_TEST(test_miss_then_hit)
+{
+	struct fixture f;
+	int	score;
+
+	open_service(&f, tcp_redis(), "");
+	ck_assert_int_eq(lookup(&f, "192.0.2.10", &score), CACHE_MISS);
+	ck_assert_int_eq(score, 1);
+	ck_assert_int_eq(lookup(&f, "192.0.2.10", &score), CACHE_MEMORY);
+	ck_assert_int_eq(score, 1);
+	close_service(&f);
+	/* Another host of the fleet: nothing in its memory, all in Redis. */
+	open_service(&f, tcp_redis(), "");
+	ck_assert_int_eq(lookup(&f, "192.0.2.10", &score), CACHE_REDIS);
+	ck_assert_int_eq(score, 1);
+	ck_assert_int_eq(lookup(&f, "192.0.2.10", &score), CACHE_MEMORY);
+	close_service(&f);
+	ck_assert_uint_eq(verdict_keys("192.0.2.10"), 1);
+}
+END_TEST
+
+START_TEST(test_no_redis)
+{
+	struct fixture f;
+	int	score;
+
+	/* No redis_server: the memory cache is the whole cache. */
+	open_service(&f, "", "");
+	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_MISS);
+	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_MEMORY);
+	close_service(&f);
+	/* cache_size = 0: no memory cache either. */
+	open_service(&f, "", "cache_size = 0\n");
+	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_MISS);
+	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_MISS);
+	close_service(&f);
+}
+END_TEST
+
+START_TEST(test_ttl_expiry)
+{
+	static const char extra[] = "dnsbl_sites = short.test\n"
+		"dnsbl_min_ttl = 0\n";
+	redisReply *reply;
+	struct fixture f;
+	int	score;
+
+	open_service(&f, tcp_redis(), extra);
+	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_MISS);
+	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_MEMORY);
+	reply = tenv_redis_cmd(&env.redis, "KEYS rblmilter:v:*:127.0.0.2");
+	ck_assert_uint_ge(reply->elements, 1);
+	freeReplyObject(reply);
+	sleep(3);
+	/* Expired in memory and in Redis: DNS again. */
+	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_MISS);
+	close_service(&f);
+}
+END_TEST
+
+START_TEST(test_config_change)
+{
+	struct fixture f;
+	int	score;
+
+	open_service(&f, tcp_redis(), "dnsbl_threshold = 1\n");
+	ck_assert_int_eq(lookup(&f, "192.0.2.11", &score), CACHE_MISS);
+	close_service(&f);
+	open_service(&f, tcp_redis(), "dnsbl_threshold = 2\n");
+	ck_assert_int_eq(lookup(&f, "192.0.2.11", &score), CACHE_MISS);
+	close_service(&f);
+	open_service(&f, tcp_redis(), "dnsbl_sites = bl.test*2\n");
+	ck_assert_int_eq(lookup(&f, "192.0.2.11", &score), CACHE_MISS);
+	close_service(&f);
+	ck_assert_uint_eq(verdict_keys("192.0.2.11"), 3);
+	/* The same settings written differently share the key. */
+	open_service(&f, tcp_redis(), "dnsbl_sites = BL.test.*2\n");
+	ck_assert_int_eq(lookup(&f, "192.0.2.11", &score), CACHE_REDIS);
+	close_service(&f);
+}
+END_TEST
+
+START_TEST(test_coalescing)
+{
+	struct result results[20] = {{0}};
+	struct fixture f;
+	struct addr addr;
+	size_t	i;
+	int	done = 0;
+
+	open_service(&f, tcp_redis(), "dnsbl_sites = slow.test, bl.test\n");
+	ck_assert_int_eq(addr_parse("198.51.100.7", &addr), 0);
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(service_lookup(f.service, &addr, on_done,
+						results + i), 0);
+	while (done < 20)
+		for (event_base_loop(f.base, EVLOOP_ONCE), done = 0, i = 0;
+		     i < 20; i++)
+			done += results[i].done;
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_eq(results[i].level, CACHE_MISS);
+		ck_assert_int_eq(results[i].verdict->score, 2);
+		verdict_free(results[i].verdict);
+	}
+	close_service(&f);
+	/* Twenty lookups, one query per zone, counted at the DNS side. */
+	ck_assert_int_eq(tenv_count_lines(env.query_log,
+					  "7.100.51.198.slow.test"), 1);
+	ck_assert_int_eq(tenv_count_lines(env.query_log,
+					  "7.100.51.198.bl.test"), 1);
+}
+END_TEST
+
+START_TEST(test_lists)
+{
+	struct fixture f;
+
+	open_service(&f, tcp_redis(), "");
+	ck_assert_uint_eq(wait_lists(&f, "192.0.2.55", LIST_RELAY, 0, 0), 0);
+	redis_do("SADD rblmilter:relay %s %s %s", "192.0.2.0/24",
+		 "2001:db8::/32", "198.51.100.1");
+	/* Seen within 2 seconds, no restart. */
+	ck_assert_uint_eq(wait_lists(&f, "192.0.2.55", LIST_RELAY, LIST_RELAY,
+				     2000), LIST_RELAY);
+	ck_assert_uint_eq(wait_lists(&f, "2001:db8:ffff::1", LIST_RELAY,
+				     LIST_RELAY, 0), LIST_RELAY);
+	ck_assert_uint_eq(wait_lists(&f, "::ffff:198.51.100.1", LIST_RELAY,
+				     LIST_RELAY, 0), LIST_RELAY);
+	ck_assert_uint_eq(wait_lists(&f, "198.51.100.2", LIST_RELAY, 0, 0), 0);
+	ck_assert_uint_eq(wait_lists(&f, "192.0.3.1", LIST_RELAY, 0, 0), 0);
+	redis_do("SREM rblmilter:relay %s %s %s", "192.0.2.0/24", "x", "y");
+	ck_assert_uint_eq(wait_lists(&f, "192.0.2.55", LIST_RELAY, 0, 2000), 0);
+	ck_assert_uint_eq(wait_lists(&f, "198.51.100.1", LIST_RELAY,
+				     LIST_RELAY, 0), LIST_RELAY);
+	/* Overlapping allow and deny: the longer prefix wins. */
+	redis_do("SADD rblmilter:allow %s %s %s", "10.0.0.0/8", "not-an-ip",
+		 "300.1.1.1/8");
+	redis_do("SADD rblmilter:deny %s %s %s", "10.1.2.3",
+		 "::ffff:10.9.0.0/112", "10.0.0.0/8");
+	ck_assert_uint_eq(wait_lists(&f, "10.1.2.3", LIST_ALLOW | LIST_DENY,
+				     LIST_DENY, 2000), LIST_DENY);
+	ck_assert_uint_eq(wait_lists(&f, "10.9.4.4", LIST_ALLOW | LIST_DENY,
+				     LIST_DENY, 0), LIST_DENY);
+	/* Same prefix in both: deny. */
+	ck_assert_uint_eq(wait_lists(&f, "10.1.2.4", LIST_ALLOW | LIST_DENY,
+				     LIST_DENY, 0), LIST_DENY);
+	redis_do("SREM rblmilter:deny %s %s %s", "10.0.0.0/8", "x", "y");
+	ck_assert_uint_eq(wait_lists(&f, "10.1.2.4", LIST_ALLOW | LIST_DENY,
+				     LIST_ALLOW, 2000), LIST_ALLOW);
+	/* A list key of the wrong type is an empty list. */
+	redis_do("DEL rblmilter:deny");
+	redis_do("SET rblmilter:deny garbage");
+	ck_assert_uint_eq(wait_lists(&f, "10.1.2.3", LIST_ALLOW | LIST_DENY,
+				     LIST_ALLOW, 2000), LIST_ALLOW);
+	redis_do("DEL rblmilter:deny rblmilter:allow");
+	redis_do("DEL rblmilter:relay");
+	ck_assert_uint_eq(wait_lists(&f, "198.51.100.1", ~0u, 0, 2000), 0);
+	close_service(&f);
+}
+END_TEST
+
+START_TEST(test_list_files)
+{
+	struct fixture f;
+	char   *relay = tenv_write(env.dir, "relay_hosts",
+				   "# our own networks\n"
+				   "192.0.2.0/28   # the office\n"
+				   "bogus\n"
+				   "2001:db8::/126\n");
+	char	extra[512];
+
+	snprintf(extra, sizeof(extra), "relay_hosts = %s\n", relay);
+	/* Without Redis. */
+	open_service(&f, "", extra);
+	ck_assert_uint_eq(wait_lists(&f, "192.0.2.15", ~0u, LIST_RELAY, 0),
+			  LIST_RELAY);
+	ck_assert_uint_eq(wait_lists(&f, "192.0.2.16", ~0u, 0, 0), 0);
+	ck_assert_uint_eq(wait_lists(&f, "2001:db8::3", ~0u, LIST_RELAY, 0),
+			  LIST_RELAY);
+	close_service(&f);
+	/* With Redis: the file and the set are merged. */
+	redis_do("SADD rblmilter:relay %s %s %s", "203.0.113.0/24", "::/0",
+		 "0.0.0.0/0");
+	open_service(&f, tcp_redis(), extra);
+	ck_assert_uint_eq(wait_lists(&f, "192.0.2.15", LIST_RELAY, LIST_RELAY,
+				     0), LIST_RELAY);
+	ck_assert_uint_eq(wait_lists(&f, "8.8.8.8", LIST_RELAY, LIST_RELAY, 0),
+			  LIST_RELAY);
+	ck_assert_uint_eq(wait_lists(&f, "2606:4700::1", LIST_RELAY,
+				     LIST_RELAY, 0), LIST_RELAY);
+	close_service(&f);
+	redis_do("DEL rblmilter:relay");
+	free(relay);
+}
+END_TEST
+
+START_TEST(test_garbage_value)
+{
+	struct fixture f;
+	redisReply *keys;
+	redisReply *value;
+	char	key[256];
+	char	state;
+	int	zones;
+	int	end;
+	int	score;
+
+	open_service(&f, tcp_redis(), "");
+	ck_assert_int_eq(lookup(&f, "192.0.2.99", &score), CACHE_MISS);
+	close_service(&f);
+	keys = tenv_redis_cmd(&env.redis, "KEYS rblmilter:v:*:192.0.2.99");
+	ck_assert_uint_eq(keys->elements, 1);
+	snprintf(key, sizeof(key), "%s", keys->element[0]->str);
+	freeReplyObject(keys);
+	redis_do("SET %s %s", key, "1 99999999999 1 L10.0.0.1");
+	open_service(&f, tcp_redis(), "");
+	ck_assert_int_eq(lookup(&f, "192.0.2.99", &score), CACHE_MISS);
+	ck_assert_int_eq(score, 0);
+	close_service(&f);
+	/* Overwritten with a good one, which the next host reads. */
+	value = tenv_redis_cmd(&env.redis, "GET %s", key);
+	ck_assert_int_eq(sscanf(value->str, "1 %*d %d %c%n", &zones, &state,
+				&end), 2);
+	ck_assert_int_eq(zones, 1);
+	ck_assert_int_eq(state, 'P');
+	ck_assert_uint_eq(strlen(value->str), (size_t) end);
+	freeReplyObject(value);
+	redis_do("DEL %s", key);
+	redis_do("SADD %s not-a-string", key);
+	open_service(&f, tcp_redis(), "");
+	ck_assert_int_eq(lookup(&f, "192.0.2.99", &score), CACHE_MISS);
+	close_service(&f);
+	redis_do("DEL %s", key);
+}
+END_TEST
+
+START_TEST(test_counters)
+{
+	struct fixture f;
+	redisReply *reply;
+	int	score;
+
+	redis_do("DEL rblmilter:stats");
+	open_service(&f, tcp_redis(), "dnsbl_sites = bl.test\n");
+	ck_assert_int_eq(lookup(&f, "192.0.2.77", &score), CACHE_MISS);
+	ck_assert_int_eq(lookup(&f, "192.0.2.77", &score), CACHE_MEMORY);
+	close_service(&f);
+	reply = tenv_redis_cmd(&env.redis, "HGET rblmilter:stats cache:miss");
+	ck_assert_str_eq(reply->str, "1");
+	freeReplyObject(reply);
+	reply = tenv_redis_cmd(&env.redis, "HGET rblmilter:stats cache:memory");
+	ck_assert_str_eq(reply->str, "1");
+	freeReplyObject(reply);
+}
+END_TEST
+
+START_TEST(test_redis_restart)
+{
+	struct tenv_redis own;
+	struct fixture f;
+	char	server[64];
+	char	ip[32];
+	redisReply *reply;
+	long long keys;
+	int	score;
+	int	i;
+
+	tenv_redis_start(&own, env.dir, false, "");
+	snprintf(server, sizeof(server), "127.0.0.1:%d", own.port);
+	open_service(&f, server, "");
+	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_MISS);
+	kill(own.pid, SIGKILL);
+	waitpid(own.pid, NULL, 0);
+	/* Decisions go on from DNS and memory. */
+	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_MEMORY);
+	ck_assert_int_eq(lookup(&f, "192.0.2.201", &score), CACHE_MISS);
+	ck_assert_int_eq(lookup(&f, "192.0.2.202", &score), CACHE_MISS);
+	tenv_redis_restart(&own, env.dir);
+	/* It reconnects by itself: verdicts reach Redis again. */
+	for (i = 0; i < 100; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", 100 + i);
+		ck_assert_int_eq(lookup(&f, ip, &score), CACHE_MISS);
+		reply = tenv_redis_cmd(&own, "DBSIZE");
+		keys = reply->integer;
+		freeReplyObject(reply);
+		if (keys > 0)
+			break;
+		run_for(&f, 100);
+	}
+	ck_assert_int_lt(i, 100);
+	close_service(&f);
+	tenv_stop(own.pid);
+}
+END_TEST
+
+START_TEST(test_redis_frozen)
+{
+	struct tenv_redis own;
+	struct fixture f;
+	struct timespec t0;
+	struct timespec t1;
+	char	server[64];
+	char	ip[32];
+	int	score;
+	int	i;
+
+	tenv_redis_start(&own, env.dir, false, "");
+	snprintf(server, sizeof(server), "127.0.0.1:%d", own.port);
+	open_service(&f, server, "redis_timeout = 100ms\n");
+	kill(own.pid, SIGSTOP);
+	/* Each decision still arrives, well within redis_timeout + DNS. */
+	for (i = 0; i < 5; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", 210 + i);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ck_assert_int_eq(lookup(&f, ip, &score), CACHE_MISS);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000
+				 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 1100);
+	}
+	kill(own.pid, SIGCONT);
+	close_service(&f);
+	tenv_stop(own.pid);
+}
+END_TEST
+
+START_TEST(test_unix_socket_password)
+{
+	struct tenv_redis own;
+	struct fixture f;
+	char	server[300];
+	char	err[256];
+	int	score;
+
+	tenv_redis_start(&own, env.dir, true, "s3cret pass");
+	snprintf(server, sizeof(server), "unix:%s", own.path);
+	/* A wrong password: DNS-only service, no crash. */
+	open_service(&f, server, "redis_password = wrong\n");
+	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_MISS);
+	ck_assert_int_eq(service_print_stats(f.service, stdout, err,
+					     sizeof(err)), -1);
+	close_service(&f);
+	open_service(&f, server, "redis_password = s3cret pass\n");
+	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_MISS);
+	close_service(&f);
+	open_service(&f, server, "redis_password = s3cret pass\nredis_db = 3\n");
+	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_MISS);
+	close_service(&f);
+	open_service(&f, server, "redis_password = s3cret pass\n");
+	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_REDIS);
+	close_service(&f);
+	tenv_stop(own.pid);
+}
+END_TEST
+
+static Suite *
+cache_suite(void)
+{
+	Suite  *suite = suite_create("cache");
+	TCase  *tc = tcase_create("redis");
+
+	tcase_add_unchecked_fixture(tc, start_servers, stop_servers);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_miss_then_hit);
+	tcase_add_test(tc, test_no_redis);
+	tcase_add_test(tc, test_ttl_expiry);
+	tcase_add_test(tc, test_config_change);
+	tcase_add_test(tc, test_coalescing);
+	tcase_add_test(tc, test_lists);
+	tcase_add_test(tc, test_list_files);
+	tcase_add_test(tc, test_garbage_value);
+	tcase_add_test(tc, test_counters);
+	tcase_add_test(tc, test_redis_restart);
+	tcase_add_test(tc, test_redis_frozen);
+	tcase_add_test(tc, test_unix_socket_password);
+	suite_add_tcase(suite, tc);
+	return suite;
+}
+
+int
+main(void)
+{
+	return tenv_run(cache_suite());
+}
