@@ -68,6 +68,13 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(config->dnsbl_max_ttl, 3600);
 	ck_assert(!config->dnsbl_reply_text);
 	ck_assert_uint_eq(dnsbl_sites_zone_count(config->dnsbl_sites), 1);
+	ck_assert_uint_eq(config->dnsbl_incomplete_ttl, 30);
+	ck_assert_int_eq(config->cache_size, 100000);
+	ck_assert_str_eq(config->redis_host, "");
+	ck_assert_str_eq(config->redis_prefix, "rblmilter:");
+	ck_assert_uint_eq(config->redis_timeout, 100);
+	ck_assert_int_eq(config->redis_db, 0);
+	ck_assert_str_eq(config->list_files[0], "");
 	config_free(config);
 }
 END_TEST
@@ -103,9 +110,52 @@ START_TEST(test_values)
 }
 END_TEST
 
+START_TEST(test_redis_values)
+{
+	static const struct {
+		const char *value;
+		const char *host;
+		unsigned port;
+	} cases[] = {
+		{"127.0.0.1:6380", "127.0.0.1", 6380},
+		{"[::1]", "::1", 6379},
+		{"[0::1]:7000", "::1", 7000},
+		{"192.0.2.7", "192.0.2.7", 6379},
+		{"unix:/run/redis/redis.sock", "/run/redis/redis.sock", 0},
+	};
+	struct config *config;
+	char	text[256];
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "dnsbl_sites = bl.test\n"
+			 "redis_server = %s\n", cases[i].value);
+		config = load_ok(text);
+		ck_assert_str_eq(config->redis_host, cases[i].host);
+		ck_assert_uint_eq(config->redis_port, cases[i].port);
+		config_free(config);
+	}
+	config = load_ok("dnsbl_sites = bl.test\nredis_prefix = mx:\n"
+			 "redis_db = 7\nredis_timeout = 1s\ncache_size = 0\n"
+			 "relay_hosts = /etc/rblmilter/relay_hosts\n"
+			 "redis_username = rbl\nredis_password = pw\n"
+			 "dnsbl_incomplete_ttl = 0\n");
+	ck_assert_str_eq(config->redis_prefix, "mx:");
+	ck_assert_int_eq(config->redis_db, 7);
+	ck_assert_uint_eq(config->redis_timeout, 1000);
+	ck_assert_int_eq(config->cache_size, 0);
+	ck_assert_str_eq(config->list_files[0], "/etc/rblmilter/relay_hosts");
+	ck_assert_str_eq(config->redis_username, "rbl");
+	ck_assert_str_eq(config->redis_password, "pw");
+	ck_assert_uint_eq(config->dnsbl_incomplete_ttl, 0);
+	config_free(config);
+}
+END_TEST
+
 START_TEST(test_print)
 {
 	struct config *config = load_ok("dnsbl_timeout = 3s\n"
+					"redis_password = s3cret\n"
 					"dnsbl_sites = a.test,\n  b.test*2\n");
 	char   *path;
 	char	text[256] = "";
@@ -117,9 +167,10 @@ START_TEST(test_print)
 	rewind(fp);
 	ck_assert_uint_gt(fread(text, 1, sizeof(text) - 1, fp), 0);
 	fclose(fp);
-	/* Table order, values as written, continuations joined. */
+	/* Table order, values as written, continuations joined; no password. */
 	ck_assert_str_eq(text, "dnsbl_sites = a.test, b.test*2\n"
-			 "dnsbl_timeout = 3s\n");
+			 "dnsbl_timeout = 3s\n"
+			 "redis_password = (not shown)\n");
 	config_free(config);
 	free(path);
 }
@@ -198,6 +249,24 @@ START_TEST(test_bad_values)
 	load_bad("dnsbl_sites = bl.test\ndns_servers = resolver.example\n",
 		 ":2: dns_servers: \"resolver.example\" is not ip[:port] or "
 		 "[ipv6]:port");
+	load_bad("dnsbl_sites = bl.test\nredis_server = redis.example:6379\n",
+		 ":2: redis_server = \"redis.example:6379\": write ip[:port], "
+		 "[ipv6]:port or unix:/path (host names are not resolved)");
+	load_bad("dnsbl_sites = bl.test\nredis_server = unix:redis.sock\n",
+		 ":2: redis_server = \"unix:redis.sock\": write ip[:port], "
+		 "[ipv6]:port or unix:/path (host names are not resolved)");
+	load_bad("dnsbl_sites = bl.test\nredis_prefix = a b\n",
+		 ":2: redis_prefix = \"a b\": write 1 to 64 printable "
+		 "characters without spaces");
+	load_bad("dnsbl_sites = bl.test\nredis_prefix =\n",
+		 ":2: redis_prefix = \"\": write 1 to 64 printable "
+		 "characters without spaces");
+	load_bad("dnsbl_sites = bl.test\nredis_timeout = 0ms\n",
+		 ":2: redis_timeout = 0ms: must be from 1ms to 10000ms");
+	load_bad("dnsbl_sites = bl.test\nredis_db = -1\n",
+		 ":2: redis_db = -1: must be from 0 to 65535");
+	load_bad("dnsbl_sites = bl.test\ncache_size = lots\n",
+		 ":2: cache_size = \"lots\": not an integer");
 	load_bad("dnsbl_sites = bl.test\ndns_servers = 127.0.0.1:\n",
 		 ":2: dns_servers: \"127.0.0.1:\" is not ip[:port] or "
 		 "[ipv6]:port");
@@ -248,6 +317,7 @@ config_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_redis_values);
 	tcase_add_test(tc, test_print);
 	tcase_add_test(tc, test_bad_lines);
 	tcase_add_test(tc, test_bad_values);
