@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 
 #include "lib/addr.h"
 #include "conf/config.h"
@@ -43,49 +44,111 @@ struct config_key {
 	long	max;
 	unsigned unit_ms;		/* durations: 1 (ms) or 1000 (s) */
 	bool	secret;			/* rblmilter -n does not show it */
+	const char *const *choices;	/* words a choice may be, NULL-ended */
 };
 
 static config_parse_fn config_int, config_duration, config_bool;
 static config_parse_fn config_servers, config_sites, config_string;
-static config_parse_fn config_prefix, config_redis;
+static config_parse_fn config_prefix, config_redis, config_socket;
+static config_parse_fn config_choice, config_text, config_words;
+static config_parse_fn config_mode, config_facility;
+
+/* Words of the choices, in the order of their enums in config.h. */
+static const char *const config_stages[] = {
+	"connect", "helo", "mail", "rcpt", NULL,
+};
+static const char *const config_actions[] = {
+	"reject", "tempfail", "tag", "log", NULL,
+};
+static const char *const config_failure_actions[] = {
+	"accept", "tempfail", NULL,
+};
+static const char *const config_relay_policies[] = {
+	"enforce", "off", NULL,
+};
 
 #define FIELD(f)	offsetof(struct config, f)
 
 static const struct config_key config_keys[] = {
-	{"dns_servers", "", config_servers, FIELD(dns_servers), 0, 0, 0, false},
-	{"dnsbl_sites", NULL, config_sites, FIELD(dnsbl_sites), 0, 0, 0, false},
-	{"dnsbl_threshold", "1", config_int, FIELD(dnsbl_threshold),
-	 1, 1000000, 0, false},
-	{"dnsbl_allowlist_threshold", "0", config_int,
-	 FIELD(dnsbl_allowlist_threshold), -1000000, 0, 0, false},
-	{"dnsbl_timeout", "2s", config_duration, FIELD(dnsbl_timeout),
-	 10, 60000, 1, false},
-	{"dnsbl_min_ttl", "60s", config_duration, FIELD(dnsbl_min_ttl),
-	 0, 86400, 1000, false},
-	{"dnsbl_max_ttl", "1h", config_duration, FIELD(dnsbl_max_ttl),
-	 1, 7 * 86400, 1000, false},
-	{"dnsbl_reply_text", "no", config_bool, FIELD(dnsbl_reply_text),
-	 0, 0, 0, false},
-	{"dnsbl_incomplete_ttl", "30s", config_duration,
-	 FIELD(dnsbl_incomplete_ttl), 0, 3600, 1000, false},
-	{"cache_size", "100000", config_int, FIELD(cache_size),
-	 0, 10000000, 0, false},
-	{"redis_server", "", config_redis, FIELD(redis_host), 0, 0, 0, false},
-	{"redis_username", "", config_string, FIELD(redis_username),
-	 0, 0, 0, false},
-	{"redis_password", "", config_string, FIELD(redis_password), 0, 0, 0,
-	 true},
-	{"redis_db", "0", config_int, FIELD(redis_db), 0, 65535, 0, false},
-	{"redis_prefix", "rblmilter:", config_prefix, FIELD(redis_prefix),
-	 0, 64, 0, false},
-	{"redis_timeout", "100ms", config_duration, FIELD(redis_timeout),
-	 1, 10000, 1, false},
-	{"relay_hosts", "", config_string, FIELD(list_files[0]),
-	 0, 0, 0, false},
-	{"allow_hosts", "", config_string, FIELD(list_files[1]),
-	 0, 0, 0, false},
-	{"deny_hosts", "", config_string, FIELD(list_files[2]),
-	 0, 0, 0, false},
+	{.name = "dns_servers", .fallback = "",
+	 .parse = config_servers, .offset = FIELD(dns_servers)},
+	{.name = "dnsbl_sites", .fallback = NULL,
+	 .parse = config_sites, .offset = FIELD(dnsbl_sites)},
+	{.name = "dnsbl_threshold", .fallback = "1",
+	 .parse = config_int, .offset = FIELD(dnsbl_threshold),
+	 .min = 1, .max = 1000000},
+	{.name = "dnsbl_allowlist_threshold", .fallback = "0",
+	 .parse = config_int, .offset = FIELD(dnsbl_allowlist_threshold),
+	 .min = -1000000, .max = 0},
+	{.name = "dnsbl_timeout", .fallback = "2s",
+	 .parse = config_duration, .offset = FIELD(dnsbl_timeout),
+	 .min = 10, .max = 60000, .unit_ms = 1},
+	{.name = "dnsbl_min_ttl", .fallback = "60s",
+	 .parse = config_duration, .offset = FIELD(dnsbl_min_ttl),
+	 .min = 0, .max = 86400, .unit_ms = 1000},
+	{.name = "dnsbl_max_ttl", .fallback = "1h",
+	 .parse = config_duration, .offset = FIELD(dnsbl_max_ttl),
+	 .min = 1, .max = 7 * 86400, .unit_ms = 1000},
+	{.name = "dnsbl_reply_text", .fallback = "no",
+	 .parse = config_bool, .offset = FIELD(dnsbl_reply_text)},
+	{.name = "dnsbl_incomplete_ttl", .fallback = "30s",
+	 .parse = config_duration, .offset = FIELD(dnsbl_incomplete_ttl),
+	 .min = 0, .max = 3600, .unit_ms = 1000},
+	{.name = "cache_size", .fallback = "100000",
+	 .parse = config_int, .offset = FIELD(cache_size),
+	 .min = 0, .max = 10000000},
+	{.name = "redis_server", .fallback = "",
+	 .parse = config_redis, .offset = FIELD(redis_host)},
+	{.name = "redis_username", .fallback = "",
+	 .parse = config_string, .offset = FIELD(redis_username)},
+	{.name = "redis_password", .fallback = "",
+	 .parse = config_string, .offset = FIELD(redis_password),
+	 .secret = true},
+	{.name = "redis_db", .fallback = "0",
+	 .parse = config_int, .offset = FIELD(redis_db),
+	 .min = 0, .max = 65535},
+	{.name = "redis_prefix", .fallback = "rblmilter:",
+	 .parse = config_prefix, .offset = FIELD(redis_prefix),
+	 .max = 64},
+	{.name = "redis_timeout", .fallback = "100ms",
+	 .parse = config_duration, .offset = FIELD(redis_timeout),
+	 .min = 1, .max = 10000, .unit_ms = 1},
+	{.name = "relay_hosts", .fallback = "",
+	 .parse = config_string, .offset = FIELD(list_files[0])},
+	{.name = "allow_hosts", .fallback = "",
+	 .parse = config_string, .offset = FIELD(list_files[1])},
+	{.name = "deny_hosts", .fallback = "",
+	 .parse = config_string, .offset = FIELD(list_files[2])},
+	{.name = "milter_socket", .fallback = "inet:8891@127.0.0.1",
+	 .parse = config_socket, .offset = FIELD(milter_socket)},
+	{.name = "reject_stage", .fallback = "rcpt",
+	 .parse = config_choice, .offset = FIELD(reject_stage),
+	 .choices = config_stages},
+	{.name = "action", .fallback = "reject",
+	 .parse = config_choice, .offset = FIELD(action),
+	 .choices = config_actions},
+	{.name = "reject_text", .fallback = "Service unavailable; client [$client] blocked using $zone",
+	 .parse = config_text, .offset = FIELD(reject_text)},
+	{.name = "dns_failure_action", .fallback = "accept",
+	 .parse = config_choice, .offset = FIELD(dns_failure_action),
+	 .choices = config_failure_actions},
+	{.name = "relay_policy", .fallback = "enforce",
+	 .parse = config_choice, .offset = FIELD(relay_policy),
+	 .choices = config_relay_policies},
+	{.name = "local_transports", .fallback = "local virtual lmtp",
+	 .parse = config_words, .offset = FIELD(local_transports)},
+	{.name = "exempt_recipients", .fallback = "postmaster abuse",
+	 .parse = config_words, .offset = FIELD(exempt_recipients)},
+	{.name = "pidfile", .fallback = "",
+	 .parse = config_string, .offset = FIELD(pidfile)},
+	{.name = "user", .fallback = "",
+	 .parse = config_string, .offset = FIELD(user)},
+	{.name = "socket_mode", .fallback = "0660",
+	 .parse = config_mode, .offset = FIELD(socket_mode)},
+	{.name = "socket_group", .fallback = "",
+	 .parse = config_string, .offset = FIELD(socket_group)},
+	{.name = "syslog_facility", .fallback = "mail",
+	 .parse = config_facility, .offset = FIELD(syslog_facility)},
 };
 
 #define CONFIG_KEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -396,6 +459,156 @@ config_redis(struct config *config, const struct config_key *key,
 			     errlen);
 }
 
+/* milter_socket: libmilter's inet:PORT@HOST, inet6:PORT@HOST, unix:/path. */
+static int
+config_socket(struct config *config, const struct config_key *key,
+	      const char *value, char *err, size_t errlen)
+{
+	struct addr addr;
+	const char *at = strchr(value, '@');
+	char   *end;
+	char	host[ADDR_TEXT_SIZE];
+	long	port;
+	size_t	skip;
+
+	if ((strncmp(value, "unix:/", 6) == 0 || strncmp(value, "local:/", 7) == 0)
+	    && strlen(value) < 100)
+		return config_string(config, key, value, err, errlen);
+	skip = strncmp(value, "inet:", 5) == 0 ? 5
+	    : strncmp(value, "inet6:", 6) == 0 ? 6 : 0;
+	if (skip != 0 && at != NULL && (size_t) (strlen(at + 1)) < sizeof(host)) {
+		port = strtol(value + skip, &end, 10);
+		strcpy(host, at + 1);
+		if (isdigit((unsigned char) value[skip]) && end == at
+		    && port >= 1 && port <= 65535 && addr_parse(host, &addr) == 0
+		    && (addr.family == AF_INET6) == (skip == 6))
+			return config_string(config, key, value, err, errlen);
+	}
+	snprintf(err, errlen, "%s = \"%s\": write inet:PORT@IPv4, "
+		 "inet6:PORT@IPv6 or unix:/path", key->name, value);
+	return -1;
+}
+
+/* One word out of key->choices, stored as its index. */
+static int
+config_choice(struct config *config, const struct config_key *key,
+	      const char *value, char *err, size_t errlen)
+{
+	size_t	i;
+	size_t	len;
+
+	for (i = 0; key->choices[i] != NULL; i++) {
+		if (strcmp(value, key->choices[i]) == 0) {
+			*(int *) config_field(config, key) = (int) i;
+			return 0;
+		}
+	}
+	len = (size_t) snprintf(err, errlen, "%s = \"%s\": write one of:",
+				key->name, value);
+	for (i = 0; key->choices[i] != NULL && len < errlen; i++)
+		len += (size_t) snprintf(err + len, errlen - len, " %s",
+					 key->choices[i]);
+	return -1;
+}
+
+/* reject_text: free text with $client, $zone and $score. */
+static int
+config_text(struct config *config, const struct config_key *key,
+	    const char *value, char *err, size_t errlen)
+{
+	static const char *const names[] = {"client", "zone", "score", NULL};
+	const char *cp;
+	size_t	i;
+
+	for (cp = strchr(value, '$'); cp != NULL; cp = strchr(cp + 1, '$')) {
+		for (i = 0; names[i] != NULL; i++)
+			if (strncmp(cp + 1, names[i], strlen(names[i])) == 0)
+				break;
+		if (names[i] == NULL) {
+			snprintf(err, errlen, "%s: unknown \"%.20s\"; write "
+				 "$client, $zone or $score", key->name, cp);
+			return -1;
+		}
+	}
+	return config_string(config, key, value, err, errlen);
+}
+
+/* A list of words (white space or commas), kept one space apart. */
+static int
+config_words(struct config *config, const struct config_key *key,
+	     const char *value, char *err, size_t errlen)
+{
+	char   *words;
+	char   *out;
+	const char *cp;
+	size_t	len;
+
+	if ((words = malloc(strlen(value) + 1)) == NULL) {
+		snprintf(err, errlen, "%s: out of memory", key->name);
+		return -1;
+	}
+	out = words;
+	for (cp = value; *cp; cp += len) {
+		cp += strspn(cp, ", \t");
+		len = strcspn(cp, ", \t");
+		if (len == 0)
+			break;
+		if (out > words)
+			*out++ = ' ';
+		memcpy(out, cp, len);
+		out += len;
+	}
+	*out = 0;
+	free(*(char **) config_field(config, key));
+	*(char **) config_field(config, key) = words;
+	return 0;
+}
+
+/* socket_mode: octal permissions of a unix socket. */
+static int
+config_mode(struct config *config, const struct config_key *key,
+	    const char *value, char *err, size_t errlen)
+{
+	char   *end;
+	long	mode = strtol(value, &end, 8);
+
+	if (*value == 0 || *end != 0 || mode < 0 || mode > 0777) {
+		snprintf(err, errlen, "%s = \"%s\": write an octal mode such "
+			 "as 0660", key->name, value);
+		return -1;
+	}
+	*(int *) config_field(config, key) = (int) mode;
+	return 0;
+}
+
+/* syslog_facility: mail, daemon, user or local0..local7. */
+static int
+config_facility(struct config *config, const struct config_key *key,
+		const char *value, char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		int	facility;
+	} facilities[] = {
+		{"mail", LOG_MAIL}, {"daemon", LOG_DAEMON}, {"user", LOG_USER},
+		{"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
+		{"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3},
+		{"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+		{"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7},
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++) {
+		if (strcmp(value, facilities[i].name) == 0) {
+			*(int *) config_field(config, key) = facilities[i].facility;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "%s = \"%s\": write mail, daemon, user or "
+		 "local0 to local7", key->name, value);
+	return -1;
+}
+
 /* Record the reader's first error, with its line number. */
 static void
 config_fail(struct config_reader *reader, const char *fmt, ...)
@@ -622,6 +835,13 @@ config_free(struct config *config)
 	free(config->redis_prefix);
 	for (i = 0; i < 3; i++)
 		free(config->list_files[i]);
+	free(config->milter_socket);
+	free(config->reject_text);
+	free(config->local_transports);
+	free(config->exempt_recipients);
+	free(config->pidfile);
+	free(config->user);
+	free(config->socket_group);
 	free(config);
 }
 
@@ -635,4 +855,18 @@ config_print(const struct config *config, FILE *out)
 			fprintf(out, "%s = %s\n", config_keys[i].name,
 				config_keys[i].secret ?
 				"(not shown)" : config->text->value[i]);
+}
+
+bool
+config_has_word(const char *words, const char *word, size_t len)
+{
+	const char *cp;
+	size_t	n;
+
+	for (cp = words; *cp; cp += n + (cp[n] == ' ')) {
+		n = strcspn(cp, " ");
+		if (n == len && strncasecmp(cp, word, len) == 0)
+			return true;
+	}
+	return false;
 }

@@ -37,13 +37,52 @@ struct config {
 	char   *redis_prefix;		/* of every key, "rblmilter:" */
 	unsigned redis_timeout;		/* milliseconds */
 	char   *list_files[3];		/* relay, allow, deny hosts files */
+	char   *milter_socket;		/* libmilter's socket spec */
+	int	reject_stage;		/* enum config_stage */
+	int	action;			/* enum config_action */
+	char   *reject_text;		/* with $client, $zone, $score */
+	int	dns_failure_action;	/* enum config_failure */
+	int	relay_policy;		/* enum config_relay */
+	char   *local_transports;	/* words, one space apart */
+	char   *exempt_recipients;	/* local parts, one space apart */
+	char   *pidfile;		/* or "" */
+	char   *user;			/* to run as, or "" */
+	int	socket_mode;		/* of a unix milter socket */
+	char   *socket_group;		/* of a unix milter socket, or "" */
+	int	syslog_facility;	/* LOG_MAIL etc. */
 	struct config_text *text;	/* private: values as written */
+};
+
+/* When the DNSBL verdict is applied (reject_stage). */
+enum config_stage {
+	STAGE_CONNECT, STAGE_HELO, STAGE_MAIL, STAGE_RCPT,
+};
+
+/* What a listed client gets (action). */
+enum config_action {
+	ACTION_REJECT, ACTION_TEMPFAIL, ACTION_TAG, ACTION_LOG,
+};
+
+/* What an incomplete verdict below the threshold gets. */
+enum config_failure {
+	FAILURE_ACCEPT, FAILURE_TEMPFAIL,
+};
+
+/* Whether relaying is checked (relay_policy). */
+enum config_relay {
+	RELAY_ENFORCE, RELAY_OFF,
 };
 
 /* Load and check path; -1 with "FILE:LINE: what is wrong" in err. */
 int	config_load(const char *path, struct config **config,
 		    char *err, size_t errlen);
 void	config_free(struct config *config);
+
+/* Is word (len bytes, any case) one of words (as config keeps lists)? */
+bool	config_has_word(const char *words, const char *word, size_t len);
+
+/* Is word (len bytes, any case) one of words (as config keeps lists)? */
+bool	config_has_word(const char *words, const char *word, size_t len);
 
 /* Print the settings the file makes, as "name = value" (postconf -n). */
 void	config_print(const struct config *config, FILE *out);

@@ -121,6 +121,27 @@ verdict_zone_list(const struct verdict *verdict,
 }
 
 void
+verdict_listed(const struct verdict *verdict, const struct dnsbl_sites *sites,
+	       struct kvline *line)
+{
+	verdict_zone_list(verdict, sites, VERDICT_ZONE_LISTED, line);
+}
+
+int
+verdict_top_zone(const struct verdict *verdict)
+{
+	int	top = -1;
+	size_t	i;
+
+	for (i = 0; i < verdict->zone_count; i++)
+		if (verdict->zone[i].state == VERDICT_ZONE_LISTED
+		    && verdict->zone[i].score > 0
+		    && (top < 0 || verdict->zone[i].score > verdict->zone[top].score))
+			top = (int) i;
+	return top;
+}
+
+void
 verdict_format(const struct verdict *verdict, const struct dnsbl_sites *sites,
 	       struct kvline *line)
 {
@@ -129,7 +150,7 @@ verdict_format(const struct verdict *verdict, const struct dnsbl_sites *sites,
 	kvline_key(line, "score");
 	kvline_printf(line, "%d", verdict->score);
 	kvline_key(line, "listed");
-	verdict_zone_list(verdict, sites, VERDICT_ZONE_LISTED, line);
+	verdict_listed(verdict, sites, line);
 	kvline_key(line, "unknown");
 	verdict_zone_list(verdict, sites, VERDICT_ZONE_UNKNOWN, line);
 	kvline_key(line, "ttl");

@@ -68,6 +68,13 @@ enum verdict_rank verdict_rank(const struct verdict *verdict, int threshold,
 			       int allowlist_threshold);
 const char *verdict_rank_name(enum verdict_rank rank);
 
+/* Append "zone(answer;answer),zone(answer)" for the listing zones. */
+void	verdict_listed(const struct verdict *verdict,
+		       const struct dnsbl_sites *sites, struct kvline *line);
+
+/* The listing zone with the highest score (first of equals), or -1. */
+int	verdict_top_zone(const struct verdict *verdict);
+
 /* Append "score= listed= unknown= ttl= dns_ms=" and any "text=". */
 void	verdict_format(const struct verdict *verdict,
 		       const struct dnsbl_sites *sites, struct kvline *line);

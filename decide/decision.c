@@ -1,0 +1,232 @@
+/*
+ * decision - what to answer an SMTP client at one stage of its session.
+ *
+ * The order of the rules is the policy, so it is written once, here:
+ *  1. an authenticated client (SASL) is never checked;
+ *  2. at RCPT, a client that may not relay is refused a recipient that
+ *     Postfix would deliver elsewhere; then exempt recipients (postmaster,
+ *     abuse) are accepted whatever the lists and DNSBLs say;
+ *  3. at reject_stage only: the deny list rejects, the allow list accepts,
+ *     then the verdict: at or over dnsbl_threshold the configured action,
+ *     at or under a negative dnsbl_allowlist_threshold accept, and an
+ *     incomplete verdict under the threshold gets dns_failure_action.
+ * Relay refusals ignore "action = log": a dry run of the DNSBL policy must
+ * not turn the server into an open relay.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cache/lists.h"
+#include "conf/config.h"
+#include "decide/decision.h"
+#include "dnsbl/site.h"
+#include "dnsbl/verdict.h"
+#include "lib/addr.h"
+#include "lib/kvline.h"
+
+/* Copy src to dst, keeping printable ASCII only (no reply injection). */
+static void
+decision_append(char *dst, size_t size, const char *src)
+{
+	size_t	len = strlen(dst);
+
+	for (; *src && len + 1 < size; src++)
+		dst[len++] = (*src >= 0x20 && *src < 0x7f) ? *src : '?';
+	dst[len] = 0;
+}
+
+/* Set a reply. */
+static void
+decision_reply(struct decision *decision, enum decision_action action,
+	       const char *reason, const char *code, const char *dsn,
+	       const char *text)
+{
+	decision->action = action;
+	decision->reason = reason;
+	decision->code = code;
+	decision->dsn = dsn;
+	decision->text[0] = 0;
+	decision_append(decision->text, sizeof(decision->text), text);
+}
+
+/* reject_text with $client, $zone and $score filled in, plus any TXT. */
+static void
+decision_expand(const struct config *config, const struct decision_facts *facts,
+		char *out, size_t size)
+{
+	const struct verdict *verdict = facts->verdict;
+	int	zone = verdict_top_zone(verdict);
+	char	ip[ADDR_TEXT_SIZE];
+	char	score[16];
+	const struct {
+		const char *name;
+		const char *value;
+	} vars[] = {
+		{"$client", addr_format(facts->client, ip)},
+		{"$zone", zone < 0 ? "DNSBL"
+		 : dnsbl_sites_zone(config->dnsbl_sites, (size_t) zone)},
+		{"$score", score},
+	};
+	const char *cp;
+	char	plain[2] = "";
+	size_t	i;
+
+	snprintf(score, sizeof(score), "%d", verdict->score);
+	out[0] = 0;
+	for (cp = config->reject_text; *cp; ) {
+		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+			if (strncmp(cp, vars[i].name, strlen(vars[i].name)) == 0)
+				break;
+		if (i < sizeof(vars) / sizeof(vars[0])) {
+			decision_append(out, size, vars[i].value);
+			cp += strlen(vars[i].name);
+		} else {
+			plain[0] = *cp++;
+			decision_append(out, size, plain);
+		}
+	}
+	if (zone >= 0 && verdict->zone[zone].text != NULL) {
+		decision_append(out, size, "; ");
+		decision_append(out, size, verdict->zone[zone].text);
+	}
+}
+
+/* The configured action for a client the DNSBLs list. */
+static void
+decision_listed(const struct config *config,
+		const struct decision_facts *facts, struct decision *decision)
+{
+	struct kvline *line;
+	char	text[512];
+
+	decision_expand(config, facts, text, sizeof(text));
+	switch (config->action) {
+	case ACTION_TEMPFAIL:
+		decision_reply(decision, DECISION_TEMPFAIL, "dnsbl", "451",
+			       "4.7.1", text);
+		return;
+	case ACTION_TAG:
+		decision->action = DECISION_TAG;
+		if ((line = kvline_create()) != NULL) {
+			kvline_key(line, "score");
+			kvline_printf(line, "%d", facts->verdict->score);
+			kvline_key(line, "listed");
+			verdict_listed(facts->verdict, config->dnsbl_sites, line);
+			if (kvline_text(line) != NULL)
+				decision_append(decision->header,
+						sizeof(decision->header),
+						kvline_text(line));
+			kvline_free(line);
+		}
+		return;
+	case ACTION_LOG:
+		decision->dry_run = true;
+		/* FALLTHROUGH */
+	case ACTION_REJECT:
+		decision_reply(decision, DECISION_REJECT, "dnsbl", "550",
+			       "5.7.1", text);
+		if (decision->dry_run)
+			decision->action = DECISION_CONTINUE;
+		return;
+	}
+}
+
+/* The client-level rules, applied at reject_stage. */
+static void
+decision_client(const struct config *config,
+		const struct decision_facts *facts, struct decision *decision)
+{
+	char	text[512];
+	char	ip[ADDR_TEXT_SIZE];
+
+	addr_format(facts->client, ip);
+	if (facts->lists & LIST_DENY) {
+		snprintf(text, sizeof(text), "Service unavailable; client [%s] "
+			 "blocked by local policy", ip);
+		decision_reply(decision, DECISION_REJECT, "deny-list", "550",
+			       "5.7.1", text);
+		return;
+	}
+	if (facts->lists & LIST_ALLOW) {
+		decision->reason = "allow-list";
+		return;
+	}
+	if (facts->verdict != NULL) {
+		switch (verdict_rank(facts->verdict, config->dnsbl_threshold,
+				     config->dnsbl_allowlist_threshold)) {
+		case VERDICT_REJECT:
+			decision_listed(config, facts, decision);
+			return;
+		case VERDICT_ALLOW:
+			decision->reason = "dnswl";
+			return;
+		case VERDICT_PASS:
+			if (facts->verdict->complete) {
+				decision->reason = "pass";
+				return;
+			}
+			break;
+		}
+	}
+	decision->reason = "dns-failure";
+	if (config->dns_failure_action == FAILURE_TEMPFAIL) {
+		snprintf(text, sizeof(text), "Service temporarily unavailable; "
+			 "client [%s] could not be checked", ip);
+		decision_reply(decision, DECISION_TEMPFAIL, "dns-failure", "451",
+			       "4.7.1", text);
+	}
+}
+
+/* Does Postfix deliver this recipient elsewhere, for a non-relay client? */
+static bool
+decision_relaying(const struct config *config,
+		  const struct decision_facts *facts)
+{
+	return config->relay_policy == RELAY_ENFORCE
+	    && !(facts->lists & LIST_RELAY) && facts->rcpt_mailer != NULL
+	    && !config_has_word(config->local_transports, facts->rcpt_mailer,
+				strlen(facts->rcpt_mailer));
+}
+
+/* Is the recipient's local part one of exempt_recipients? */
+static bool
+decision_exempt(const struct config *config, const char *recipient)
+{
+	const char *local = recipient + (*recipient == '<');
+	size_t	len = strcspn(local, "@>");
+
+	return config_has_word(config->exempt_recipients, local, len);
+}
+
+void
+decide(const struct config *config, const struct decision_facts *facts,
+       struct decision *decision)
+{
+	char	text[600];
+
+	memset(decision, 0, sizeof(*decision));
+	decision->action = DECISION_CONTINUE;
+	if (facts->authenticated) {
+		decision->reason = "authenticated";
+		return;
+	}
+	if (facts->stage == STAGE_RCPT && facts->recipient != NULL) {
+		if (decision_relaying(config, facts)) {
+			snprintf(text, sizeof(text), "%s: Relay access denied",
+				 facts->recipient);
+			decision_reply(decision, DECISION_REJECT, "relay", "554",
+				       "5.7.1", text);
+			return;
+		}
+		if (decision_exempt(config, facts->recipient)) {
+			decision->reason = "exempt";
+			return;
+		}
+	}
+	if (facts->stage != config->reject_stage) {
+		decision->reason = facts->stage < config->reject_stage ?
+		    "later" : "decided";
+		return;
+	}
+	decision_client(config, facts, decision);
+}

@@ -1,0 +1,49 @@
+/*
+ * decision - what to answer an SMTP client at one stage of its session.
+ *
+ * One pure function of the lists that name the client, its DNSBL verdict,
+ * the session's facts and the configuration.  The milter and the policy
+ * service both call it; neither decides anything itself.  It does no I/O
+ * and does not log: the caller logs the decision it gets.
+ */
+#ifndef RBL_DECISION_H
+#define RBL_DECISION_H
+
+#include <stdbool.h>
+
+struct addr;
+struct config;
+struct verdict;
+
+enum decision_action {
+	DECISION_CONTINUE,		/* nothing to say now */
+	DECISION_REJECT,		/* 5xx with code, dsn, text */
+	DECISION_TEMPFAIL,		/* 4xx with code, dsn, text */
+	DECISION_TAG,			/* accept, add header to the message */
+};
+
+struct decision_facts {
+	const struct addr *client;
+	unsigned lists;			/* LIST_* flags */
+	const struct verdict *verdict;	/* NULL: none (lists decided, or the
+					 * lookup failed) */
+	bool	authenticated;		/* SASL login ({auth_authen}) */
+	int	stage;			/* enum config_stage: where we are */
+	const char *recipient;		/* at RCPT, as the client gave it */
+	const char *rcpt_mailer;	/* at RCPT, Postfix's transport */
+};
+
+struct decision {
+	enum decision_action action;
+	const char *reason;		/* a word for the log: dnsbl, relay... */
+	bool	dry_run;		/* action = log: this is what it would do */
+	const char *code;		/* "550", when REJECT or TEMPFAIL */
+	const char *dsn;		/* "5.7.1" */
+	char	text[512];		/* printable ASCII only */
+	char	header[512];		/* X-RBL-Check value, when TAG */
+};
+
+void	decide(const struct config *config, const struct decision_facts *facts,
+	       struct decision *decision);
+
+#endif

@@ -1,0 +1,289 @@
+/*
+ * check_decision - the decision rules, one by one, on hand-made verdicts:
+ * authentication, relaying, exempt recipients, stages, lists, actions,
+ * DNS failures and the reply texts.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/lists.h"
+#include "conf/config.h"
+#include "decide/decision.h"
+#include "dnsbl/verdict.h"
+#include "lib/addr.h"
+#include "t/tenv.h"
+
+static char *dir;
+
+static void
+setup(void)
+{
+	dir = tenv_mkdir();
+}
+
+static void
+teardown(void)
+{
+	tenv_rmdir(dir);
+}
+
+/* A configuration with bl.test*3 and wl.test*-5, plus extra lines. */
+static struct config *
+configure(const char *extra)
+{
+	struct config *config;
+	char	text[1024];
+	char	err[CONFIG_ERR_SIZE];
+	char   *path;
+
+	snprintf(text, sizeof(text), "dnsbl_sites = bl.test*3, wl.test*-5\n"
+		 "dnsbl_threshold = 3\ndnsbl_allowlist_threshold = -1\n%s",
+		 extra);
+	path = tenv_write(dir, "rblmilter.conf", text);
+	ck_assert_msg(config_load(path, &config, err, sizeof(err)) == 0, "%s",
+		      err);
+	free(path);
+	return config;
+}
+
+/* A verdict: bl.test listed (127.0.0.2, with text) when listed is set. */
+static struct verdict *
+verdict(bool listed, bool dnswl, bool complete, const char *text)
+{
+	struct verdict *v = verdict_create(2);
+
+	v->zone[0].state = listed ? VERDICT_ZONE_LISTED : VERDICT_ZONE_PASS;
+	if (listed) {
+		v->zone[0].score = 3;
+		v->zone[0].answer_count = 1;
+		memcpy(v->zone[0].answer[0], "\x7f\0\0\x02", 4);
+		v->zone[0].text = text ? strdup(text) : NULL;
+	}
+	v->zone[1].state = dnswl ? VERDICT_ZONE_LISTED : complete ?
+	    VERDICT_ZONE_PASS : VERDICT_ZONE_UNKNOWN;
+	v->zone[1].score = dnswl ? -5 : 0;
+	v->score = v->zone[0].score + v->zone[1].score;
+	v->complete = complete;
+	return v;
+}
+
+/* Decide for 127.0.0.2 at stage, with recipient/mailer at RCPT. */
+static void
+run(const struct config *config, const struct verdict *v, unsigned lists,
+    int stage, const char *rcpt, const char *mailer, struct decision *d)
+{
+	struct decision_facts facts = {0};
+	struct addr client;
+
+	ck_assert_int_eq(addr_parse("127.0.0.2", &client), 0);
+	facts.client = &client;
+	facts.lists = lists;
+	facts.verdict = v;
+	facts.stage = stage;
+	facts.recipient = rcpt;
+	facts.rcpt_mailer = mailer;
+	decide(config, &facts, d);
+}
+
+/* Assert a reply. */
+static void
+assert_reply(const struct decision *d, enum decision_action action,
+	     const char *reason, const char *code, const char *dsn,
+	     const char *text)
+{
+	ck_assert_int_eq(d->action, action);
+	ck_assert_str_eq(d->reason, reason);
+	ck_assert_str_eq(d->code, code);
+	ck_assert_str_eq(d->dsn, dsn);
+	ck_assert_str_eq(d->text, text);
+}
+
+START_TEST(test_listed)
+{
+	struct config *config = configure("");
+	struct verdict *v = verdict(true, false, true, "see\r\nX: evil");
+	struct decision d;
+
+	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	/* TXT text appended, with its CR LF made harmless. */
+	assert_reply(&d, DECISION_REJECT, "dnsbl", "550", "5.7.1",
+		     "Service unavailable; client [127.0.0.2] blocked using "
+		     "bl.test; see??X: evil");
+	/* Before reject_stage: later. */
+	run(config, v, 0, STAGE_MAIL, NULL, NULL, &d);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	ck_assert_str_eq(d.reason, "later");
+	verdict_free(v);
+	config_free(config);
+}
+END_TEST
+
+START_TEST(test_actions)
+{
+	struct verdict *v = verdict(true, false, true, NULL);
+	struct config *config;
+	struct decision d;
+
+	config = configure("action = tempfail\nreject_stage = helo\n"
+			   "reject_text = Go away [$client] ($zone, $score)\n");
+	run(config, v, 0, STAGE_HELO, NULL, NULL, &d);
+	assert_reply(&d, DECISION_TEMPFAIL, "dnsbl", "451", "4.7.1",
+		     "Go away [127.0.0.2] (bl.test, 3)");
+	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_str_eq(d.reason, "decided");
+	config_free(config);
+	config = configure("action = tag\n");
+	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_int_eq(d.action, DECISION_TAG);
+	ck_assert_str_eq(d.header, "score=3 listed=bl.test(127.0.0.2)");
+	config_free(config);
+	config = configure("action = log\n");
+	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	ck_assert(d.dry_run);
+	ck_assert_str_eq(d.reason, "dnsbl");
+	ck_assert_str_eq(d.code, "550");
+	config_free(config);
+	verdict_free(v);
+}
+END_TEST
+
+START_TEST(test_lists_and_dnswl)
+{
+	struct config *config = configure("");
+	struct verdict *listed = verdict(true, false, true, NULL);
+	struct verdict *both = verdict(true, true, true, NULL);
+	struct decision d;
+
+	run(config, NULL, LIST_DENY, STAGE_RCPT, "<u@example.com>", "local",
+	    &d);
+	assert_reply(&d, DECISION_REJECT, "deny-list", "550", "5.7.1",
+		     "Service unavailable; client [127.0.0.2] blocked by "
+		     "local policy");
+	run(config, NULL, LIST_ALLOW, STAGE_RCPT, "<u@example.com>", "local",
+	    &d);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	ck_assert_str_eq(d.reason, "allow-list");
+	/* Listed (3) and on the DNSWL (-5): score -2, trusted. */
+	run(config, both, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	ck_assert_str_eq(d.reason, "dnswl");
+	/* Authenticated clients are never checked. */
+	{
+		struct decision_facts facts = {0};
+		struct addr client;
+
+		ck_assert_int_eq(addr_parse("127.0.0.2", &client), 0);
+		facts.client = &client;
+		facts.verdict = listed;
+		facts.lists = LIST_DENY;
+		facts.authenticated = true;
+		facts.stage = STAGE_RCPT;
+		facts.recipient = "<u@elsewhere.example>";
+		facts.rcpt_mailer = "smtp";
+		decide(config, &facts, &d);
+		ck_assert_int_eq(d.action, DECISION_CONTINUE);
+		ck_assert_str_eq(d.reason, "authenticated");
+	}
+	verdict_free(listed);
+	verdict_free(both);
+	config_free(config);
+}
+END_TEST
+
+START_TEST(test_relay)
+{
+	struct config *config = configure("action = log\n");
+	struct verdict *clean = verdict(false, false, true, NULL);
+	struct decision d;
+
+	run(config, clean, 0, STAGE_RCPT, "<u@elsewhere.example>", "smtp", &d);
+	assert_reply(&d, DECISION_REJECT, "relay", "554", "5.7.1",
+		     "<u@elsewhere.example>: Relay access denied");
+	/* Exempt recipients are no way to relay. */
+	run(config, clean, 0, STAGE_RCPT, "<postmaster@elsewhere.example>",
+	    "relay", &d);
+	ck_assert_str_eq(d.reason, "relay");
+	run(config, clean, LIST_RELAY, STAGE_RCPT, "<u@elsewhere.example>",
+	    "smtp", &d);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	ck_assert_str_eq(d.reason, "pass");
+	run(config, clean, 0, STAGE_RCPT, "<u@here.example>", "LMTP", &d);
+	ck_assert_str_eq(d.reason, "pass");
+	config_free(config);
+	config = configure("relay_policy = off\n");
+	run(config, clean, 0, STAGE_RCPT, "<u@elsewhere.example>", "smtp", &d);
+	ck_assert_str_eq(d.reason, "pass");
+	config_free(config);
+	verdict_free(clean);
+}
+END_TEST
+
+START_TEST(test_exempt)
+{
+	struct config *config = configure("exempt_recipients = postmaster, "
+					  "Abuse hostmaster\n");
+	struct verdict *v = verdict(true, false, true, NULL);
+	struct decision d;
+
+	run(config, v, 0, STAGE_RCPT, "<ABUSE@example.com>", "local", &d);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	ck_assert_str_eq(d.reason, "exempt");
+	run(config, v, LIST_DENY, STAGE_RCPT, "<hostmaster@example.com>",
+	    "virtual", &d);
+	ck_assert_str_eq(d.reason, "exempt");
+	run(config, v, 0, STAGE_RCPT, "<abusive@example.com>", "local", &d);
+	ck_assert_str_eq(d.reason, "dnsbl");
+	run(config, v, 0, STAGE_RCPT, "postmaster", "local", &d);
+	ck_assert_str_eq(d.reason, "exempt");
+	verdict_free(v);
+	config_free(config);
+}
+END_TEST
+
+START_TEST(test_dns_failure)
+{
+	struct config *config = configure("");
+	struct verdict *partial = verdict(false, false, false, NULL);
+	struct decision d;
+
+	run(config, partial, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	ck_assert_str_eq(d.reason, "dns-failure");
+	run(config, NULL, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_str_eq(d.reason, "dns-failure");
+	config_free(config);
+	config = configure("dns_failure_action = tempfail\n");
+	run(config, partial, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	assert_reply(&d, DECISION_TEMPFAIL, "dns-failure", "451", "4.7.1",
+		     "Service temporarily unavailable; client [127.0.0.2] "
+		     "could not be checked");
+	config_free(config);
+	verdict_free(partial);
+}
+END_TEST
+
+static Suite *
+decision_suite(void)
+{
+	Suite  *suite = suite_create("decision");
+	TCase  *tc = tcase_create("decision");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_listed);
+	tcase_add_test(tc, test_actions);
+	tcase_add_test(tc, test_lists_and_dnswl);
+	tcase_add_test(tc, test_relay);
+	tcase_add_test(tc, test_exempt);
+	tcase_add_test(tc, test_dns_failure);
+	suite_add_tcase(suite, tc);
+	return suite;
+}
+
+int
+main(void)
+{
+	return tenv_run(decision_suite());
+}
