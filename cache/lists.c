@@ -75,6 +75,7 @@ lists_read(struct lists *lists, const char *path, unsigned flag,
 	char   *end;
 	FILE   *fp;
 	int	number = 0;
+	int	ch;
 
 	if ((fp = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -82,6 +83,13 @@ lists_read(struct lists *lists, const char *path, unsigned flag,
 	}
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		number++;
+		if (strchr(line, '\n') == NULL && !feof(fp)) {
+			msg_warn("%s:%d: line longer than %zu bytes; skipped",
+				 path, number, sizeof(line) - 2);
+			while ((ch = getc(fp)) != EOF && ch != '\n')
+				;
+			continue;
+		}
 		if ((end = strchr(line, '#')) != NULL)
 			*end = 0;
 		start = line + strspn(line, " \t\r\n");

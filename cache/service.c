@@ -44,10 +44,17 @@ service_config_hash(const struct config *config)
 {
 	uint64_t hash = dnsbl_sites_hash(config->dnsbl_sites);
 
-	hash = (hash ^ (unsigned) config->dnsbl_threshold) * 1099511628211ULL;
-	hash = (hash ^ (unsigned) config->dnsbl_allowlist_threshold)
-	    * 1099511628211ULL;
-	return (hash ^ config->dnsbl_reply_text) * 1099511628211ULL;
+	const unsigned values[] = {
+		(unsigned) config->dnsbl_threshold,
+		(unsigned) config->dnsbl_allowlist_threshold,
+		config->dnsbl_reply_text, config->dnsbl_min_ttl,
+		config->dnsbl_max_ttl, config->dnsbl_incomplete_ttl,
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+		hash = (hash ^ values[i]) * 1099511628211ULL;
+	return hash;
 }
 
 /* Connect to Redis and start the list poller, when configured. */
@@ -133,11 +140,21 @@ fail:
 }
 
 void
+service_drain(struct service *service)
+{
+	while (stats_flush(service->stats) > 0)
+		event_base_loop(service->base, EVLOOP_ONCE);
+}
+
+void
+service_flush(struct service *service)
+{
+	stats_flush(service->stats);
+}
+
+void
 service_free(struct service *service)
 {
-	if (service->stats != NULL)
-		while (stats_flush(service->stats) > 0)
-			event_base_loop(service->base, EVLOOP_ONCE);
 	if (service->store != NULL)
 		store_free(service->store);
 	listsync_free(service->listsync);
@@ -184,6 +201,16 @@ service_lists(struct service *service, const struct addr *addr)
 	return lists_match(service->lists, addr);
 }
 
+struct verdict *
+service_cached(struct service *service, const struct addr *addr)
+{
+	struct verdict *verdict = vcache_cached(service->vcache, addr);
+
+	if (verdict != NULL)
+		stats_count(service->stats, STATS_CACHE_MEMORY);
+	return verdict;
+}
+
 int
 service_lookup(struct service *service, const struct addr *addr,
 	       vcache_done_fn *done, void *arg)
@@ -202,8 +229,8 @@ service_print_stats(struct service *service, FILE *out, char *err,
 		    size_t errlen)
 {
 	if (service->store == NULL) {
-		snprintf(err, errlen, "--stats needs redis_server: counters "
-			 "are kept in Redis");
+		snprintf(err, errlen, "no redis_server: counters are kept in "
+			 "Redis");
 		return -1;
 	}
 	return stats_print(service->base, service->store, service->stats_key,

@@ -25,8 +25,18 @@ struct service *service_create(struct event_base *base,
 			       const struct config *config,
 			       char *err, size_t errlen);
 
-/* Write pending counters (waiting for Redis), then free everything. */
+/*
+ * Free everything.  Counters not yet written are lost: call
+ * service_drain() first (a command), or service_flush() and give the
+ * writes time (the daemon, whose loop must not be run from inside).
+ */
 void	service_free(struct service *service);
+
+/* Run the loop until the counters are written (or Redis gave up). */
+void	service_drain(struct service *service);
+
+/* Send the counters now, without waiting. */
+void	service_flush(struct service *service);
 
 /*
  * Run the loop until Redis has connected (or failed to) and the lists
@@ -34,13 +44,18 @@ void	service_free(struct service *service);
  */
 void	service_start(struct service *service);
 
-/* LIST_* flags for addr (lists.h). */
+/* LIST_* flags for addr (lists.h); any thread may ask. */
 unsigned service_lists(struct service *service, const struct addr *addr);
 
-/* Look the verdict up (vcache_submit()). */
+/* The verdict in the memory cache, or NULL; any thread may ask. */
+struct verdict *service_cached(struct service *service,
+			       const struct addr *addr);
+
+/* Look the verdict up (vcache_submit()); on the loop's thread only. */
 int	service_lookup(struct service *service, const struct addr *addr,
 		       vcache_done_fn *done, void *arg);
 
+/* Count one event; any thread may count. */
 void	service_count(struct service *service, enum stats_counter counter);
 
 /* rblmilter --stats: print the fleet's counters from Redis. */

@@ -22,7 +22,8 @@
 #define STATS_PERIOD_MS	1000
 
 static const char *const stats_names[STATS_COUNTERS] = {
-	"connections", "action:reject", "action:pass", "action:allow",
+	"connections", "action:reject", "action:tempfail", "action:tag",
+	"action:log", "action:pass", "action:allow", "action:relay",
 	"cache:memory", "cache:redis", "cache:miss",
 	"list:relay", "list:allow", "list:deny",
 };

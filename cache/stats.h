@@ -18,9 +18,13 @@ struct store;
 
 enum stats_counter {
 	STATS_CONNECTIONS,		/* clients judged */
-	STATS_ACTION_REJECT,
+	STATS_ACTION_REJECT,		/* decisions, by what they did */
+	STATS_ACTION_TEMPFAIL,
+	STATS_ACTION_TAG,
+	STATS_ACTION_LOG,		/* action = log: would have rejected */
 	STATS_ACTION_PASS,
-	STATS_ACTION_ALLOW,
+	STATS_ACTION_ALLOW,		/* allow list or DNSWL */
+	STATS_ACTION_RELAY,		/* relay refusals */
 	STATS_CACHE_MEMORY,		/* verdicts found in memory */
 	STATS_CACHE_REDIS,		/* ... in Redis */
 	STATS_CACHE_MISS,		/* ... looked up in DNS */

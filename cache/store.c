@@ -130,7 +130,8 @@ store_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	struct store_request *request = privdata;
 
 	(void) ac;
-	if (reply != NULL)
+	/* Only an answer in time shows that the server keeps up. */
+	if (reply != NULL && !request->answered)
 		request->store->timeouts = 0;
 	store_answer(request, reply);
 	event_free(request->deadline);

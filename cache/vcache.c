@@ -214,9 +214,8 @@ vcache_on_memory(evutil_socket_t fd, short what, void *arg)
 	vcache_finish(flight, flight->verdict, CACHE_MEMORY);
 }
 
-/* The verdict in the memory cache, or NULL. */
-static struct verdict *
-vcache_from_memory(struct vcache *cache, const struct addr *addr)
+struct verdict *
+vcache_cached(struct vcache *cache, const struct addr *addr)
 {
 	struct verdict *verdict;
 	char   *text;
@@ -260,7 +259,7 @@ vcache_submit(struct vcache *cache, const struct addr *addr,
 		 addr_format(addr, ip));
 	*link = flight;
 	cache->in_flight++;
-	if ((flight->verdict = vcache_from_memory(cache, addr)) != NULL) {
+	if ((flight->verdict = vcache_cached(cache, addr)) != NULL) {
 		if (event_base_once(cache->base, -1, EV_TIMEOUT,
 				    vcache_on_memory, flight,
 				    &vcache_now_tv) == 0)

@@ -52,6 +52,12 @@ struct vcache *vcache_create(struct event_base *base,
 /* Only when no lookup is in flight. */
 void	vcache_free(struct vcache *cache);
 
+/*
+ * The verdict in the memory cache, or NULL.  Thread-safe: front ends ask
+ * it first, in their own thread, and save a trip to the loop's thread.
+ */
+struct verdict *vcache_cached(struct vcache *cache, const struct addr *addr);
+
 /* done runs later, from the loop, exactly once.  -1: out of memory. */
 int	vcache_submit(struct vcache *cache, const struct addr *addr,
 		      vcache_done_fn *done, void *arg);

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "lib/addr.h"
 #include "conf/config.h"
@@ -51,7 +52,7 @@ static config_parse_fn config_int, config_duration, config_bool;
 static config_parse_fn config_servers, config_sites, config_string;
 static config_parse_fn config_prefix, config_redis, config_socket;
 static config_parse_fn config_choice, config_text, config_words;
-static config_parse_fn config_mode, config_facility;
+static config_parse_fn config_mode, config_facility, config_file;
 
 /* Words of the choices, in the order of their enums in config.h. */
 static const char *const config_stages[] = {
@@ -114,11 +115,11 @@ static const struct config_key config_keys[] = {
 	 .parse = config_duration, .offset = FIELD(redis_timeout),
 	 .min = 1, .max = 10000, .unit_ms = 1},
 	{.name = "relay_hosts", .fallback = "",
-	 .parse = config_string, .offset = FIELD(list_files[0])},
+	 .parse = config_file, .offset = FIELD(list_files[0])},
 	{.name = "allow_hosts", .fallback = "",
-	 .parse = config_string, .offset = FIELD(list_files[1])},
+	 .parse = config_file, .offset = FIELD(list_files[1])},
 	{.name = "deny_hosts", .fallback = "",
-	 .parse = config_string, .offset = FIELD(list_files[2])},
+	 .parse = config_file, .offset = FIELD(list_files[2])},
 	{.name = "milter_socket", .fallback = "inet:8891@127.0.0.1",
 	 .parse = config_socket, .offset = FIELD(milter_socket)},
 	{.name = "reject_stage", .fallback = "rcpt",
@@ -410,6 +411,19 @@ config_string(struct config *config, const struct config_key *key,
 	free(*field);
 	*field = copy;
 	return 0;
+}
+
+/* A file rblmilter reads (list files): it must be readable now. */
+static int
+config_file(struct config *config, const struct config_key *key,
+	    const char *value, char *err, size_t errlen)
+{
+	if (*value != 0 && access(value, R_OK) < 0) {
+		snprintf(err, errlen, "%s = %s: %s", key->name, value,
+			 strerror(errno));
+		return -1;
+	}
+	return config_string(config, key, value, err, errlen);
 }
 
 /* redis_prefix: printable, no white space, short enough for key names. */
@@ -763,6 +777,11 @@ config_cross_check(const struct config *config, char *msg, size_t size)
 {
 	size_t	min = config_key_index("dnsbl_min_ttl");
 
+	if (*config->redis_username && !*config->redis_password) {
+		snprintf(msg, size, "redis_username is set without "
+			 "redis_password");
+		return config_key_index("redis_username");
+	}
 	if (config->dnsbl_min_ttl > config->dnsbl_max_ttl) {
 		snprintf(msg, size, "dnsbl_min_ttl (%us) is above dnsbl_max_ttl "
 			 "(%us)", config->dnsbl_min_ttl, config->dnsbl_max_ttl);

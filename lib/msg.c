@@ -18,14 +18,13 @@ static struct {
 	const char *ident;
 } msg_sink = { MSG_STDERR, "rblmilter" };
 
-/* Set destinations; syslog uses the mail facility like Postfix. */
 void
-msg_open(const char *ident, int dest)
+msg_open(const char *ident, int dest, int facility)
 {
 	msg_sink.ident = ident;
 	msg_sink.dest = dest;
 	if (dest & MSG_SYSLOG)
-		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		openlog(ident, LOG_PID | LOG_NDELAY, facility);
 }
 
 /* Write one message with a severity prefix to every destination. */

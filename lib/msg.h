@@ -13,8 +13,11 @@
 #define MSG_STDERR	(1 << 0)	/* write to standard error */
 #define MSG_SYSLOG	(1 << 1)	/* write to syslog, facility mail */
 
-/* Choose destinations; call once at startup, before any thread exists. */
-void	msg_open(const char *ident, int dest);
+/*
+ * Choose destinations and the syslog facility (LOG_MAIL...); call at
+ * startup, before any thread exists.
+ */
+void	msg_open(const char *ident, int dest, int facility);
 
 void	msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

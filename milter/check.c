@@ -266,8 +266,10 @@ check_run(const struct config *config, char **ips, int count, FILE *in,
 		}
 		fflush(out);
 	}
-	if (service != NULL)
+	if (service != NULL) {
+		service_drain(service);
 		service_free(service);
+	}
 	free(items);
 	if (base != NULL)
 		event_base_free(base);

@@ -1,8 +1,8 @@
 /*
  * main - the rblmilter command: options, configuration, then one mode.
  *
- * Modes so far: -n prints the configuration, --check asks about IPs,
- * --stats prints the fleet's counters from Redis.  Exit statuses follow
+ * Modes: the milter daemon (the default), -n prints the configuration,
+ * --check asks about IPs, --stats prints the fleet's counters from Redis.  Exit statuses follow
  * sysexits(3) where they apply: 64 for a bad command line, 78 (EX_CONFIG)
  * for a configuration that must not run.
  */
@@ -12,21 +12,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
+#include <syslog.h>
 
 #include "cache/service.h"
 #include "conf/config.h"
 #include "lib/msg.h"
 #include "milter/check.h"
+#include "milter/daemon.h"
 
 /* Print how to call us, to out. */
 static void
 usage(FILE *out)
 {
 	fprintf(out,
-		"usage: rblmilter [-c FILE] -n\n"
+		"usage: rblmilter [-c FILE] [-f]\n"
+		"       rblmilter [-c FILE] -n\n"
 		"       rblmilter [-c FILE] --check [IP...]\n"
 		"       rblmilter [-c FILE] --stats\n"
 		"  -c, --config FILE  configuration (default %s)\n"
+		"  -f                 run the milter in the foreground, "
+		"logging to stderr too\n"
 		"  -n                 print the settings FILE makes, "
 		"like postconf -n\n"
 		"      --check [IP...] print the DNSBL verdict for each IP "
@@ -57,8 +62,10 @@ print_stats(const struct config *config)
 	}
 	if (status != 0)
 		msg_error("--stats: %s", err);
-	if (service != NULL)
+	if (service != NULL) {
+		service_drain(service);
 		service_free(service);
+	}
 	if (base != NULL)
 		event_base_free(base);
 	return status;
@@ -81,17 +88,21 @@ main(int argc, char **argv)
 	bool	print = false;
 	bool	check = false;
 	bool	stats = false;
+	bool	foreground = false;
 	int	status;
 	int	ch;
 
-	msg_open("rblmilter", MSG_STDERR);
-	while ((ch = getopt_long(argc, argv, "c:hnV", options, NULL)) != -1) {
+	msg_open("rblmilter", MSG_STDERR, LOG_MAIL);
+	while ((ch = getopt_long(argc, argv, "c:fhnV", options, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
 		case 'C':
 			check = true;
+			break;
+		case 'f':
+			foreground = true;
 			break;
 		case 'n':
 			print = true;
@@ -110,7 +121,8 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (print + check + stats != 1 || (!check && optind < argc)) {
+	if (print + check + stats + foreground > 1
+	    || (!check && optind < argc)) {
 		usage(stderr);
 		return EX_USAGE;
 	}
@@ -118,6 +130,8 @@ main(int argc, char **argv)
 		msg_error("%s", err);
 		return EX_CONFIG;
 	}
+	if (!print && !check && !stats)
+		return daemon_run(config, path, foreground);
 	if (print) {
 		config_print(config, stdout);
 		status = 0;

@@ -117,6 +117,7 @@ tcp_redis(void)
 static void
 close_service(struct fixture *f)
 {
+	service_drain(f->service);
 	service_free(f->service);
 	event_base_free(f->base);
 	config_free(f->config);

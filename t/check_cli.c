@@ -307,9 +307,11 @@ START_TEST(test_usage)
 {
 	struct run r;
 
-	run(&r, "", "");
+	run(&r, "-n -f", "");
 	ck_assert_int_eq(r.status, 64);
 	ck_assert_ptr_nonnull(strstr(r.err, "usage: rblmilter"));
+	run(&r, "--check --stats", "");
+	ck_assert_int_eq(r.status, 64);
 	run(&r, "-n 127.0.0.2", "");
 	ck_assert_int_eq(r.status, 64);
 	run(&r, "--bogus", "");

@@ -137,14 +137,14 @@ START_TEST(test_redis_values)
 	}
 	config = load_ok("dnsbl_sites = bl.test\nredis_prefix = mx:\n"
 			 "redis_db = 7\nredis_timeout = 1s\ncache_size = 0\n"
-			 "relay_hosts = /etc/rblmilter/relay_hosts\n"
+			 "relay_hosts = /dev/null\n"
 			 "redis_username = rbl\nredis_password = pw\n"
 			 "dnsbl_incomplete_ttl = 0\n");
 	ck_assert_str_eq(config->redis_prefix, "mx:");
 	ck_assert_int_eq(config->redis_db, 7);
 	ck_assert_uint_eq(config->redis_timeout, 1000);
 	ck_assert_int_eq(config->cache_size, 0);
-	ck_assert_str_eq(config->list_files[0], "/etc/rblmilter/relay_hosts");
+	ck_assert_str_eq(config->list_files[0], "/dev/null");
 	ck_assert_str_eq(config->redis_username, "rbl");
 	ck_assert_str_eq(config->redis_password, "pw");
 	ck_assert_uint_eq(config->dnsbl_incomplete_ttl, 0);
@@ -265,6 +265,11 @@ START_TEST(test_bad_values)
 		 ":2: redis_timeout = 0ms: must be from 1ms to 10000ms");
 	load_bad("dnsbl_sites = bl.test\nredis_db = -1\n",
 		 ":2: redis_db = -1: must be from 0 to 65535");
+	load_bad("dnsbl_sites = bl.test\nallow_hosts = /nonexistent/allow\n",
+		 ":2: allow_hosts = /nonexistent/allow: No such file or "
+		 "directory");
+	load_bad("dnsbl_sites = bl.test\nredis_username = rbl\n",
+		 ":2: redis_username is set without redis_password");
 	load_bad("dnsbl_sites = bl.test\ncache_size = lots\n",
 		 ":2: cache_size = \"lots\": not an integer");
 	load_bad("dnsbl_sites = bl.test\ndns_servers = 127.0.0.1:\n",

@@ -1,0 +1,293 @@
+/*
+ * daemon - rblmilter as a service: open the milter socket, detach, write
+ * the pid file, drop privileges, start the loop thread and libmilter, and
+ * turn signals into reloads and a clean stop.
+ *
+ * Signals: libmilter runs its own thread that sigwait()s for SIGHUP,
+ * SIGTERM and SIGINT and stops the milter on any of them, which would
+ * make SIGHUP a stop.  So the main thread keeps those signals unblocked,
+ * with handlers that only write to a pipe, while every other thread
+ * blocks them: Linux delivers a process signal to the main thread first
+ * when it accepts it, so libmilter's thread never sees one, and the main
+ * thread reloads on SIGHUP and calls smfi_stop() on SIGTERM/SIGINT.
+ *
+ * What a session decides is not here (filter.c, decide/), nor how lookups
+ * are made (worker.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "conf/config.h"
+#include "lib/msg.h"
+#include "milter/daemon.h"
+#include "milter/filter.h"
+#include "milter/worker.h"
+
+/* The signals the main thread handles. */
+static const int daemon_signals[] = {SIGHUP, SIGTERM, SIGINT};
+
+/*
+ * The write end of the signal pipe: the one thing a signal handler may
+ * touch.  Set before the handlers are installed, never changed after.
+ */
+static int daemon_signal_pipe = -1;
+
+/* Signal handler: pass the signal number to the main thread. */
+static void
+daemon_on_signal(int sig)
+{
+	unsigned char byte = (unsigned char) sig;
+	int	saved = errno;
+
+	if (write(daemon_signal_pipe, &byte, 1) < 0) {
+		/* The pipe is full: a signal is pending anyway. */
+	}
+	errno = saved;
+}
+
+/* Block (how = SIG_BLOCK) or unblock our signals in this thread. */
+static void
+daemon_mask(int how)
+{
+	sigset_t set;
+	size_t	i;
+
+	sigemptyset(&set);
+	for (i = 0; i < sizeof(daemon_signals) / sizeof(daemon_signals[0]); i++)
+		sigaddset(&set, daemon_signals[i]);
+	pthread_sigmask(how, &set, NULL);
+}
+
+/* Install the handlers and the pipe they write to; -1 with err. */
+static int
+daemon_signals_init(int fds[2], char *err, size_t errlen)
+{
+	struct sigaction sa;
+	size_t	i;
+
+	/* The handler must never block; the main thread may. */
+	if (pipe2(fds, O_CLOEXEC) < 0
+	    || fcntl(fds[1], F_SETFL, O_NONBLOCK) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	daemon_signal_pipe = fds[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = daemon_on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(daemon_signals) / sizeof(daemon_signals[0]); i++)
+		sigaction(daemon_signals[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* The unix socket path of a milter_socket, or NULL for inet sockets. */
+static const char *
+daemon_socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	return NULL;
+}
+
+/* Open the milter socket with its mode and group; -1 with err. */
+static int
+daemon_socket(const struct config *config, char *err, size_t errlen)
+{
+	const char *path = daemon_socket_path(config->milter_socket);
+	struct group *group = NULL;
+
+	if (*config->socket_group
+	    && (group = getgrnam(config->socket_group)) == NULL) {
+		snprintf(err, errlen, "socket_group %s: no such group",
+			 config->socket_group);
+		return -1;
+	}
+	if (filter_register() < 0
+	    || smfi_setconn((char *) config->milter_socket) != MI_SUCCESS
+	    || smfi_opensocket(true) != MI_SUCCESS) {
+		snprintf(err, errlen, "cannot listen on %s (in use? no "
+			 "permission?)", config->milter_socket);
+		return -1;
+	}
+	if (path == NULL)
+		return 0;
+	if (chmod(path, (mode_t) config->socket_mode) < 0
+	    || (group != NULL && chown(path, (uid_t) -1, group->gr_gid) < 0)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Become a background process, detached from the terminal. */
+static int
+daemon_detach(char *err, size_t errlen)
+{
+	pid_t	pid;
+	int	fd;
+
+	if ((pid = fork()) < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0)
+		_exit(0);
+	setsid();
+	if (chdir("/") < 0 || (fd = open("/dev/null", O_RDWR)) < 0) {
+		snprintf(err, errlen, "cannot detach: %s", strerror(errno));
+		return -1;
+	}
+	dup2(fd, 0);
+	dup2(fd, 1);
+	dup2(fd, 2);
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+/* Write the pid file, if one is configured. */
+static int
+daemon_pidfile(const struct config *config, char *err, size_t errlen)
+{
+	FILE   *fp;
+
+	if (*config->pidfile == 0)
+		return 0;
+	if ((fp = fopen(config->pidfile, "w")) == NULL
+	    || fprintf(fp, "%ld\n", (long) getpid()) < 0 || fclose(fp) != 0) {
+		snprintf(err, errlen, "pidfile %s: %s", config->pidfile,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Run as config->user from now on, if one is configured. */
+static int
+daemon_drop(const struct config *config, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if (*config->user == 0)
+		return 0;
+	if ((pw = getpwnam(config->user)) == NULL) {
+		snprintf(err, errlen, "user %s: no such user", config->user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0
+	    || setuid(pw->pw_uid) < 0) {
+		snprintf(err, errlen, "cannot become user %s: %s", config->user,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The milter thread: libmilter's accept loop and sessions. */
+static void *
+daemon_milter(void *arg)
+{
+	if (filter_run(arg) < 0)
+		msg_error("libmilter stopped with an error");
+	return NULL;
+}
+
+/* SIGHUP: load the configuration again and put it in force. */
+static void
+daemon_reload(struct worker *worker, const char *path)
+{
+	struct config *config;
+	char	err[CONFIG_ERR_SIZE];
+
+	if (config_load(path, &config, err, sizeof(err)) < 0) {
+		msg_error("reload refused, the running configuration stays: %s",
+			  err);
+		return;
+	}
+	if (worker_reload(worker, config, err, sizeof(err)) < 0) {
+		msg_error("reload failed, the running configuration stays: %s",
+			  err);
+		return;
+	}
+	msg_info("configuration reloaded from %s (milter_socket, user, "
+		 "pidfile and syslog_facility take effect at restart)", path);
+}
+
+/* Main thread: wait for signals until told to stop. */
+static void
+daemon_wait(struct worker *worker, const char *path, int fd)
+{
+	unsigned char sig;
+	ssize_t	n;
+
+	for (;;) {
+		if ((n = read(fd, &sig, 1)) < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || sig != SIGHUP)
+			break;
+		daemon_reload(worker, path);
+	}
+	msg_info("stopping on signal %d", n > 0 ? sig : 0);
+	smfi_stop();
+}
+
+int
+daemon_run(struct config *config, const char *path, bool foreground)
+{
+	struct worker *worker;
+	pthread_t milter;
+	char	err[CONFIG_ERR_SIZE];
+	char	pidfile[512];
+	int	fds[2];
+
+	msg_open("rblmilter", MSG_SYSLOG | (foreground ? MSG_STDERR : 0),
+		 config->syslog_facility);
+	snprintf(pidfile, sizeof(pidfile), "%s", config->pidfile);
+	if (daemon_socket(config, err, sizeof(err)) < 0
+	    || (!foreground && daemon_detach(err, sizeof(err)) < 0)
+	    || daemon_pidfile(config, err, sizeof(err)) < 0
+	    || daemon_drop(config, err, sizeof(err)) < 0
+	    || daemon_signals_init(fds, err, sizeof(err)) < 0) {
+		msg_error("%s", err);
+		config_free(config);
+		return EX_OSERR;
+	}
+	/* Threads made from here on never take our signals. */
+	daemon_mask(SIG_BLOCK);
+	if ((worker = worker_start(config, err, sizeof(err))) == NULL) {
+		msg_error("%s", err);
+		return EX_CONFIG;
+	}
+	if (pthread_create(&milter, NULL, daemon_milter, worker) != 0) {
+		msg_error("cannot start the milter thread");
+		worker_stop(worker);
+		return EX_OSERR;
+	}
+	daemon_mask(SIG_UNBLOCK);
+	msg_info("rblmilter %s started", PACKAGE_VERSION);
+	daemon_wait(worker, path, fds[0]);
+	pthread_join(milter, NULL);
+	worker_stop(worker);
+	if (*pidfile)
+		unlink(pidfile);
+	close(fds[0]);
+	close(fds[1]);
+	msg_info("stopped");
+	return 0;
+}

@@ -1,0 +1,431 @@
+/*
+ * filter - the libmilter callbacks: one SMTP session's facts in, the
+ * decision's answer out, one log line per decision.
+ *
+ * The lookup starts at connect, in the background, and is waited for only
+ * at reject_stage (or at the first RCPT that needs it), so DNS overlaps
+ * the client's HELO and MAIL.  Steps that are not needed are negotiated
+ * away (headers, body), but DATA is always answered: when a milter skips
+ * DATA, Postfix's cleanup writes to the milter socket behind a lone
+ * macro packet and Nagle holds it for a delayed ACK, about 40 ms per
+ * message over TCP.
+ *
+ * libmilter gives callbacks no user pointer, so the worker is kept in
+ * filter_worker, written once by filter_run() before smfi_main() starts
+ * any session thread, and only read after that.
+ */
+#include <libmilter/mfapi.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cache/lists.h"
+#include "cache/service.h"
+#include "conf/config.h"
+#include "decide/decision.h"
+#include "dnsbl/verdict.h"
+#include "lib/addr.h"
+#include "lib/kvline.h"
+#include "lib/msg.h"
+#include "milter/filter.h"
+#include "milter/worker.h"
+
+static struct worker *filter_worker;
+
+/* What the filter knows about one SMTP connection. */
+struct session {
+	struct generation *generation;	/* configuration and service */
+	struct addr addr;
+	char	ip[ADDR_TEXT_SIZE];
+	char	helo[128];
+	char	daemon[64];		/* {daemon_name} */
+	char	queue_id[32];		/* i, per message */
+	unsigned lists;			/* LIST_* flags */
+	struct worker_lookup *lookup;	/* NULL: lists decided, or no memory */
+	const struct verdict *verdict;	/* once waited for */
+	enum cache_level level;
+	bool	waited;
+	bool	authenticated;		/* per message */
+	bool	logged;			/* the client-level decision is logged */
+	char	tag[512];		/* X-RBL-Check for this message, or "" */
+};
+
+static const char *const filter_stages[] = {"connect", "helo", "mail", "rcpt"};
+
+/* Copy a macro value (or "") into buf, printable ASCII only. */
+static void
+filter_macro(SMFICTX *ctx, const char *name, char *buf, size_t size)
+{
+	const char *value = smfi_getsymval(ctx, (char *) name);
+	size_t	i;
+
+	for (i = 0; value != NULL && value[i] && i + 1 < size; i++)
+		buf[i] = (value[i] > 0x20 && value[i] < 0x7f) ? value[i] : '?';
+	buf[i] = 0;
+}
+
+/* The verdict, waiting for the lookup the first time. */
+static const struct verdict *
+filter_verdict(struct session *session)
+{
+	if (!session->waited && session->lookup != NULL) {
+		session->verdict = worker_wait(session->lookup, &session->level);
+		session->waited = true;
+	}
+	return session->verdict;
+}
+
+/* One key=value line for a decision. */
+static void
+filter_log(struct session *session, int stage, const char *recipient,
+	   const struct decision *decision)
+{
+	static const char *const actions[] = {
+		[DECISION_CONTINUE] = "pass", [DECISION_REJECT] = "reject",
+		[DECISION_TEMPFAIL] = "tempfail", [DECISION_TAG] = "tag",
+	};
+	const struct config *config = generation_config(session->generation);
+	struct kvline *line;
+
+	if ((line = kvline_create()) == NULL)
+		return;
+	kvline_key(line, "queue_id");
+	kvline_printf(line, "%s", session->queue_id);
+	kvline_key(line, "client");
+	kvline_printf(line, "%s", session->ip);
+	kvline_key(line, "daemon");
+	kvline_printf(line, "%s", session->daemon);
+	kvline_key(line, "helo");
+	kvline_quote(line, session->helo);
+	kvline_key(line, "stage");
+	kvline_printf(line, "%s", filter_stages[stage]);
+	kvline_key(line, "action");
+	kvline_printf(line, "%s", decision->dry_run ? "log" : actions[decision->action]);
+	kvline_key(line, "reason");
+	kvline_printf(line, "%s", decision->reason);
+	if (recipient != NULL) {
+		kvline_key(line, "rcpt");
+		kvline_quote(line, recipient);
+	}
+	if (session->verdict != NULL) {
+		kvline_key(line, "cache");
+		kvline_printf(line, "%s", vcache_level_name(session->level));
+		verdict_format(session->verdict, config->dnsbl_sites, line);
+	}
+	if (kvline_text(line) != NULL)
+		msg_info("%s", kvline_text(line));
+	kvline_free(line);
+}
+
+/* The counter of a decision. */
+static enum stats_counter
+filter_counter(const struct decision *decision)
+{
+	if (strcmp(decision->reason, "relay") == 0)
+		return STATS_ACTION_RELAY;
+	if (decision->dry_run)
+		return STATS_ACTION_LOG;
+	switch (decision->action) {
+	case DECISION_REJECT:
+		return STATS_ACTION_REJECT;
+	case DECISION_TEMPFAIL:
+		return STATS_ACTION_TEMPFAIL;
+	case DECISION_TAG:
+		return STATS_ACTION_TAG;
+	case DECISION_CONTINUE:
+		break;
+	}
+	return strcmp(decision->reason, "allow-list") == 0
+	    || strcmp(decision->reason, "dnswl") == 0 ?
+	    STATS_ACTION_ALLOW : STATS_ACTION_PASS;
+}
+
+/* Answer libmilter with a decision. */
+static sfsistat
+filter_answer(SMFICTX *ctx, const struct decision *decision)
+{
+	char	text[1100];
+	size_t	len = 0;
+	const char *cp;
+
+	if (decision->action != DECISION_REJECT
+	    && decision->action != DECISION_TEMPFAIL)
+		return SMFIS_CONTINUE;
+	/* libmilter reads the text like a printf format: double any %. */
+	for (cp = decision->text; *cp && len + 2 < sizeof(text); cp++) {
+		text[len++] = *cp;
+		if (*cp == '%')
+			text[len++] = '%';
+	}
+	text[len] = 0;
+	if (smfi_setreply(ctx, (char *) decision->code, (char *) decision->dsn,
+			  text) != MI_SUCCESS)
+		msg_warn("smfi_setreply failed for \"%s %s %s\"", decision->code,
+			 decision->dsn, text);
+	return decision->action == DECISION_REJECT ? SMFIS_REJECT
+	    : SMFIS_TEMPFAIL;
+}
+
+/* Decisions that say only "nothing to do here": not logged. */
+static bool
+filter_silent(const struct decision *decision)
+{
+	static const char *const reasons[] = {
+		"later", "decided", "authenticated", "exempt",
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (strcmp(decision->reason, reasons[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Decide at stage (recipient and mailer at RCPT), log what is worth a
+ * line, and answer.  A passing client is logged once per session;
+ * refusals every time.
+ */
+static sfsistat
+filter_decide(SMFICTX *ctx, struct session *session, int stage,
+	      const char *recipient, const char *mailer)
+{
+	const struct config *config = generation_config(session->generation);
+	struct decision_facts facts = {0};
+	struct decision decision;
+
+	facts.client = &session->addr;
+	facts.lists = session->lists;
+	facts.authenticated = session->authenticated;
+	facts.stage = stage;
+	facts.recipient = recipient;
+	facts.rcpt_mailer = mailer;
+	if (stage == config->reject_stage && !session->authenticated)
+		facts.verdict = filter_verdict(session);
+	decide(config, &facts, &decision);
+	if (filter_silent(&decision))
+		return SMFIS_CONTINUE;
+	if (decision.action == DECISION_TAG)
+		snprintf(session->tag, sizeof(session->tag), "%s",
+			 decision.header);
+	if (!session->logged || decision.action == DECISION_REJECT
+	    || decision.action == DECISION_TEMPFAIL) {
+		filter_log(session, stage, recipient, &decision);
+		service_count(generation_service(session->generation),
+			      filter_counter(&decision));
+		if (decision.action == DECISION_CONTINUE
+		    || decision.action == DECISION_TAG)
+			session->logged = true;
+	}
+	return filter_answer(ctx, &decision);
+}
+
+/* Negotiate: the steps and macros we use; always DATA. */
+static sfsistat
+filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+		 unsigned long f2, unsigned long f3, unsigned long *pf0,
+		 unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	(void) f2;
+	(void) f3;
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_SETSYMLIST);
+	*pf1 = f1 & (SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH
+		     | SMFIP_NOUNKNOWN);
+	*pf2 = 0;
+	*pf3 = 0;
+	if ((f0 & SMFIF_SETSYMLIST)
+	    && (smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_name}") != MI_SUCCESS
+		|| smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}")
+		!= MI_SUCCESS
+		|| smfi_setsymlist(ctx, SMFIM_ENVRCPT, "{rcpt_mailer}")
+		!= MI_SUCCESS))
+		msg_warn("smfi_setsymlist failed: Postfix's default macros "
+			 "are used");
+	return SMFIS_CONTINUE;
+}
+
+/* The client's address from the connect callback, if it has one. */
+static bool
+filter_address(const struct sockaddr *sa, struct addr *addr)
+{
+	char	text[ADDR_TEXT_SIZE];
+
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr,
+			  text, sizeof(text));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *) sa)->sin6_addr, text,
+			  sizeof(text));
+	else
+		return false;
+	return addr_parse(text, addr) == 0;
+}
+
+/* Free a session. */
+static void
+filter_free(struct session *session)
+{
+	if (session->lookup != NULL)
+		worker_lookup_free(session->lookup);
+	worker_release(session->generation);
+	free(session);
+}
+
+static sfsistat
+filter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *sa)
+{
+	struct session *session;
+	struct service *service;
+	char	daemon[64];
+
+	(void) hostname;
+	if ((session = calloc(1, sizeof(*session))) == NULL) {
+		msg_warn("out of memory: client accepted unchecked");
+		return SMFIS_ACCEPT;
+	}
+	if (!filter_address(sa, &session->addr)) {
+		filter_macro(ctx, "{daemon_name}", daemon, sizeof(daemon));
+		msg_info("client without an IP address (local or unix socket, "
+			 "daemon %s): not checked", daemon);
+		free(session);
+		return SMFIS_ACCEPT;
+	}
+	session->generation = worker_acquire(filter_worker);
+	service = generation_service(session->generation);
+	addr_format(&session->addr, session->ip);
+	filter_macro(ctx, "{daemon_name}", session->daemon,
+		     sizeof(session->daemon));
+	session->lists = service_lists(service, &session->addr);
+	service_count(service, STATS_CONNECTIONS);
+	if (!(session->lists & (LIST_ALLOW | LIST_DENY))
+	    && (session->lookup = worker_submit(filter_worker,
+						session->generation,
+						&session->addr)) == NULL)
+		msg_warn("out of memory: no DNSBL lookup for %s", session->ip);
+	if (smfi_setpriv(ctx, session) != MI_SUCCESS) {
+		filter_free(session);
+		return SMFIS_ACCEPT;
+	}
+	return filter_decide(ctx, session, STAGE_CONNECT, NULL, NULL);
+}
+
+static sfsistat
+filter_helo(SMFICTX *ctx, char *helo)
+{
+	struct session *session = smfi_getpriv(ctx);
+
+	if (session == NULL)
+		return SMFIS_CONTINUE;
+	snprintf(session->helo, sizeof(session->helo), "%s",
+		 helo != NULL ? helo : "");
+	return filter_decide(ctx, session, STAGE_HELO, NULL, NULL);
+}
+
+static sfsistat
+filter_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct session *session = smfi_getpriv(ctx);
+	char	auth[8];
+
+	(void) argv;
+	if (session == NULL)
+		return SMFIS_CONTINUE;
+	filter_macro(ctx, "i", session->queue_id, sizeof(session->queue_id));
+	filter_macro(ctx, "{auth_authen}", auth, sizeof(auth));
+	session->authenticated = auth[0] != 0;
+	session->tag[0] = 0;
+	return filter_decide(ctx, session, STAGE_MAIL, NULL, NULL);
+}
+
+static sfsistat
+filter_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct session *session = smfi_getpriv(ctx);
+	char	mailer[64];
+
+	if (session == NULL || argv == NULL || argv[0] == NULL)
+		return SMFIS_CONTINUE;
+	filter_macro(ctx, "{rcpt_mailer}", mailer, sizeof(mailer));
+	return filter_decide(ctx, session, STAGE_RCPT, argv[0],
+			     mailer[0] ? mailer : NULL);
+}
+
+/* Answer DATA (see the top of this file). */
+static sfsistat
+filter_data(SMFICTX *ctx)
+{
+	(void) ctx;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+filter_eom(SMFICTX *ctx)
+{
+	struct session *session = smfi_getpriv(ctx);
+
+	if (session != NULL && session->tag[0] != 0
+	    && smfi_addheader(ctx, "X-RBL-Check", session->tag) != MI_SUCCESS)
+		msg_warn("queue_id=%s cannot add X-RBL-Check", session->queue_id);
+	return SMFIS_CONTINUE;
+}
+
+/* The message is over (aborted): its facts go, the client's stay. */
+static sfsistat
+filter_abort(SMFICTX *ctx)
+{
+	struct session *session = smfi_getpriv(ctx);
+
+	if (session != NULL) {
+		session->queue_id[0] = 0;
+		session->authenticated = false;
+		session->tag[0] = 0;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+filter_close(SMFICTX *ctx)
+{
+	struct session *session = smfi_getpriv(ctx);
+
+	if (session != NULL) {
+		smfi_setpriv(ctx, NULL);
+		filter_free(session);
+	}
+	return SMFIS_CONTINUE;
+}
+
+int
+filter_register(void)
+{
+	struct smfiDesc desc = {
+		.xxfi_name = "rblmilter",
+		.xxfi_version = SMFI_VERSION,
+		.xxfi_flags = SMFIF_ADDHDRS,
+		.xxfi_connect = filter_connect,
+		.xxfi_helo = filter_helo,
+		.xxfi_envfrom = filter_envfrom,
+		.xxfi_envrcpt = filter_envrcpt,
+		.xxfi_eom = filter_eom,
+		.xxfi_abort = filter_abort,
+		.xxfi_close = filter_close,
+		.xxfi_data = filter_data,
+		.xxfi_negotiate = filter_negotiate,
+	};
+
+	return smfi_register(desc) == MI_SUCCESS ? 0 : -1;
+}
+
+int
+filter_run(struct worker *worker)
+{
+	filter_worker = worker;
+	return smfi_main() == MI_SUCCESS ? 0 : -1;
+}

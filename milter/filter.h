@@ -1,0 +1,19 @@
+/*
+ * filter - the libmilter callbacks: one SMTP session's facts in, the
+ * decision's answer out, one log line per decision.
+ *
+ * It decides nothing itself (decide/decision.c does) and talks to no
+ * server (the worker does).
+ */
+#ifndef RBL_FILTER_H
+#define RBL_FILTER_H
+
+struct worker;
+
+/* Register the callbacks with libmilter (before smfi_opensocket()). */
+int	filter_register(void);
+
+/* Serve sessions with worker until smfi_stop(); 0 or -1. */
+int	filter_run(struct worker *worker);
+
+#endif

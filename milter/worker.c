@@ -1,0 +1,479 @@
+/*
+ * worker - the loop thread of the daemon: one libevent loop that owns the
+ * DNS engine, Redis and the caches, and the hand-off of lookups from the
+ * milter's session threads to it.
+ *
+ * Threads meet in three places, each with its own lock:
+ *  - the inbox (worker.lock): messages for the loop thread, which an
+ *    event made active from any thread (libevent's pthreads locking) wakes;
+ *  - the generation in force (worker.lock) and generation reference counts
+ *    (atomic): the last reference posts the generation's retirement to the
+ *    loop thread, which writes its counters and frees it two seconds
+ *    later, when those writes have been answered;
+ *  - each lookup (lookup.lock, lookup.cond): the loop thread fills it in,
+ *    the session thread waits for it with a deadline; whichever of the two
+ *    lets go last frees it.
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache/service.h"
+#include "conf/config.h"
+#include "dnsbl/verdict.h"
+#include "lib/addr.h"
+#include "lib/msg.h"
+#include "milter/worker.h"
+
+/* Wait this much longer than Redis and DNS may take together. */
+#define WORKER_MARGIN_MS	250
+
+/* A retired generation lives on this long, for its last Redis writes. */
+#define WORKER_RETIRE_S		1
+
+/* Something for the loop thread to do. */
+struct worker_msg {
+	void	(*run) (struct worker *, void *);
+	void   *arg;
+	struct worker_msg *next;
+};
+
+struct generation {
+	struct config *config;
+	struct service *service;
+	unsigned refs;			/* atomic; +1 while in force */
+	struct worker *worker;
+	struct worker_msg retire;	/* posted by the last release */
+	struct event *timer;		/* frees it after retirement */
+};
+
+struct worker_lookup {
+	pthread_mutex_t lock;		/* guards done, verdict, level, refs */
+	pthread_cond_t cond;		/* done became true */
+	unsigned refs;			/* the session, and the loop until done */
+	bool	done;
+	struct verdict *verdict;
+	enum cache_level level;
+	struct addr addr;
+	struct generation *generation;	/* referenced */
+	struct timespec deadline;	/* CLOCK_MONOTONIC */
+	struct worker *worker;
+	struct worker_msg msg;		/* the hand-off to the loop */
+};
+
+struct worker {
+	struct event_base *base;
+	pthread_t thread;
+	struct event *wakeup;		/* active: the inbox has messages */
+	pthread_mutex_t lock;		/* guards inbox and current */
+	struct worker_msg *inbox;	/* newest first */
+	struct generation *current;
+	pthread_cond_t reloaded;	/* a reload message was handled */
+	int	reload_status;
+	char	reload_err[256];
+	bool	reload_done;
+	unsigned generations;		/* not yet freed (loop thread) */
+	bool	stopping;		/* end the loop when none is left */
+};
+
+/* Post a message to the loop thread. */
+static void
+worker_post(struct worker *worker, struct worker_msg *msg)
+{
+	pthread_mutex_lock(&worker->lock);
+	msg->next = worker->inbox;
+	worker->inbox = msg;
+	pthread_mutex_unlock(&worker->lock);
+	event_active(worker->wakeup, EV_READ, 1);
+}
+
+/* Loop thread: run the messages in the order they came. */
+static void
+worker_on_wakeup(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *worker = arg;
+	struct worker_msg *list;
+	struct worker_msg *reversed = NULL;
+	struct worker_msg *msg;
+
+	(void) fd;
+	(void) what;
+	pthread_mutex_lock(&worker->lock);
+	list = worker->inbox;
+	worker->inbox = NULL;
+	pthread_mutex_unlock(&worker->lock);
+	while ((msg = list) != NULL) {
+		list = msg->next;
+		msg->next = reversed;
+		reversed = msg;
+	}
+	while ((msg = reversed) != NULL) {
+		reversed = msg->next;
+		msg->run(worker, msg->arg);
+	}
+}
+
+/* Loop thread: free a generation (its service first: it uses the config). */
+static void
+worker_free_generation(struct worker *worker, struct generation *generation)
+{
+	if (generation->timer != NULL)
+		event_free(generation->timer);
+	service_free(generation->service);
+	config_free(generation->config);
+	free(generation);
+	if (--worker->generations == 0 && worker->stopping)
+		event_base_loopbreak(worker->base);
+}
+
+/* Loop thread, a moment after retirement. */
+static void
+worker_on_retired(evutil_socket_t fd, short what, void *arg)
+{
+	struct generation *generation = arg;
+
+	(void) fd;
+	(void) what;
+	worker_free_generation(generation->worker, generation);
+}
+
+/* Loop thread: a generation nobody uses any more. */
+static void
+worker_retire(struct worker *worker, void *arg)
+{
+	struct generation *generation = arg;
+	struct timeval later = {WORKER_RETIRE_S, 0};
+
+	service_flush(generation->service);
+	generation->timer = evtimer_new(worker->base, worker_on_retired,
+					generation);
+	if (generation->timer == NULL || evtimer_add(generation->timer,
+						     &later) < 0)
+		worker_free_generation(worker, generation);
+}
+
+void
+worker_release(struct generation *generation)
+{
+	if (__atomic_sub_fetch(&generation->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		worker_post(generation->worker, &generation->retire);
+}
+
+struct generation *
+worker_acquire(struct worker *worker)
+{
+	struct generation *generation;
+
+	pthread_mutex_lock(&worker->lock);
+	generation = worker->current;
+	__atomic_add_fetch(&generation->refs, 1, __ATOMIC_ACQ_REL);
+	pthread_mutex_unlock(&worker->lock);
+	return generation;
+}
+
+const struct config *
+generation_config(const struct generation *generation)
+{
+	return generation->config;
+}
+
+struct service *
+generation_service(const struct generation *generation)
+{
+	return generation->service;
+}
+
+/* A generation for config, on the loop's base; NULL with err. */
+static struct generation *
+worker_generation(struct worker *worker, struct config *config,
+		  char *err, size_t errlen)
+{
+	struct generation *generation;
+
+	if ((generation = calloc(1, sizeof(*generation))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	generation->service = service_create(worker->base, config, err, errlen);
+	if (generation->service == NULL) {
+		free(generation);
+		return NULL;
+	}
+	generation->config = config;
+	generation->refs = 1;
+	worker->generations++;
+	generation->worker = worker;
+	generation->retire.run = worker_retire;
+	generation->retire.arg = generation;
+	return generation;
+}
+
+/* Drop a reference on a lookup; the last one frees it. */
+static void
+worker_lookup_unref(struct worker_lookup *lookup)
+{
+	unsigned refs;
+
+	pthread_mutex_lock(&lookup->lock);
+	refs = --lookup->refs;
+	pthread_mutex_unlock(&lookup->lock);
+	if (refs != 0)
+		return;
+	verdict_free(lookup->verdict);
+	worker_release(lookup->generation);
+	pthread_cond_destroy(&lookup->cond);
+	pthread_mutex_destroy(&lookup->lock);
+	free(lookup);
+}
+
+/* Hand the result to the waiting session. */
+static void
+worker_complete(struct worker_lookup *lookup, struct verdict *verdict,
+		enum cache_level level)
+{
+	pthread_mutex_lock(&lookup->lock);
+	lookup->verdict = verdict;
+	lookup->level = level;
+	lookup->done = true;
+	pthread_cond_broadcast(&lookup->cond);
+	pthread_mutex_unlock(&lookup->lock);
+}
+
+/* Loop thread: the service has the verdict. */
+static void
+worker_on_verdict(struct verdict *verdict, enum cache_level level, void *arg)
+{
+	struct worker_lookup *lookup = arg;
+
+	worker_complete(lookup, verdict, level);
+	worker_lookup_unref(lookup);
+}
+
+/* Loop thread: start the lookup a session submitted. */
+static void
+worker_lookup_run(struct worker *worker, void *arg)
+{
+	struct worker_lookup *lookup = arg;
+
+	(void) worker;
+	if (service_lookup(lookup->generation->service, &lookup->addr,
+			   worker_on_verdict, lookup) < 0)
+		worker_on_verdict(NULL, CACHE_MISS, lookup);
+}
+
+struct worker_lookup *
+worker_submit(struct worker *worker, struct generation *generation,
+	      const struct addr *addr)
+{
+	const struct config *config = generation->config;
+	struct worker_lookup *lookup;
+	pthread_condattr_t attr;
+	unsigned ms = config->redis_timeout + config->dnsbl_timeout
+	    + WORKER_MARGIN_MS;
+	struct verdict *verdict;
+
+	if ((lookup = calloc(1, sizeof(*lookup))) == NULL)
+		return NULL;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (pthread_mutex_init(&lookup->lock, NULL) != 0
+	    || pthread_cond_init(&lookup->cond, &attr) != 0) {
+		pthread_condattr_destroy(&attr);
+		free(lookup);
+		return NULL;
+	}
+	pthread_condattr_destroy(&attr);
+	lookup->worker = worker;
+	lookup->addr = *addr;
+	lookup->generation = generation;
+	__atomic_add_fetch(&generation->refs, 1, __ATOMIC_ACQ_REL);
+	clock_gettime(CLOCK_MONOTONIC, &lookup->deadline);
+	lookup->deadline.tv_sec += ms / 1000;
+	lookup->deadline.tv_nsec += (long) (ms % 1000) * 1000000;
+	if (lookup->deadline.tv_nsec >= 1000000000) {
+		lookup->deadline.tv_sec++;
+		lookup->deadline.tv_nsec -= 1000000000;
+	}
+	lookup->refs = 1;
+	if ((verdict = service_cached(generation->service, addr)) != NULL) {
+		worker_complete(lookup, verdict, CACHE_MEMORY);
+		return lookup;
+	}
+	lookup->refs = 2;
+	lookup->msg.run = worker_lookup_run;
+	lookup->msg.arg = lookup;
+	worker_post(worker, &lookup->msg);
+	return lookup;
+}
+
+const struct verdict *
+worker_wait(struct worker_lookup *lookup, enum cache_level *level)
+{
+	const struct verdict *verdict = NULL;
+
+	pthread_mutex_lock(&lookup->lock);
+	while (!lookup->done
+	       && pthread_cond_timedwait(&lookup->cond, &lookup->lock,
+					 &lookup->deadline) != ETIMEDOUT)
+		;
+	if (lookup->done) {
+		verdict = lookup->verdict;
+		*level = lookup->level;
+	}
+	pthread_mutex_unlock(&lookup->lock);
+	return verdict;
+}
+
+void
+worker_lookup_free(struct worker_lookup *lookup)
+{
+	worker_lookup_unref(lookup);
+}
+
+/* What a reload message carries. */
+struct worker_reload_msg {
+	struct worker_msg msg;
+	struct config *config;
+};
+
+/* Loop thread: build the new generation and put it in force. */
+static void
+worker_reload_run(struct worker *worker, void *arg)
+{
+	struct worker_reload_msg *reload = arg;
+	struct generation *generation;
+	struct generation *old = NULL;
+	char	err[256] = "";
+
+	generation = worker_generation(worker, reload->config, err, sizeof(err));
+	pthread_mutex_lock(&worker->lock);
+	if (generation != NULL) {
+		old = worker->current;
+		worker->current = generation;
+	}
+	worker->reload_status = generation != NULL ? 0 : -1;
+	snprintf(worker->reload_err, sizeof(worker->reload_err), "%s", err);
+	worker->reload_done = true;
+	pthread_cond_broadcast(&worker->reloaded);
+	pthread_mutex_unlock(&worker->lock);
+	if (old != NULL)
+		worker_release(old);
+}
+
+int
+worker_reload(struct worker *worker, struct config *config, char *err,
+	      size_t errlen)
+{
+	struct worker_reload_msg reload = {.config = config};
+	int	status;
+
+	reload.msg.run = worker_reload_run;
+	reload.msg.arg = &reload;
+	pthread_mutex_lock(&worker->lock);
+	worker->reload_done = false;
+	pthread_mutex_unlock(&worker->lock);
+	worker_post(worker, &reload.msg);
+	pthread_mutex_lock(&worker->lock);
+	while (!worker->reload_done)
+		pthread_cond_wait(&worker->reloaded, &worker->lock);
+	status = worker->reload_status;
+	snprintf(err, errlen, "%s", worker->reload_err);
+	pthread_mutex_unlock(&worker->lock);
+	if (status < 0)
+		config_free(config);
+	return status;
+}
+
+/* The loop thread: runs until worker_stop() and the last generation. */
+static void *
+worker_main(void *arg)
+{
+	struct worker *worker = arg;
+
+	if (event_base_loop(worker->base, EVLOOP_NO_EXIT_ON_EMPTY) < 0)
+		msg_error("event loop failed");
+	return NULL;
+}
+
+/*
+ * Loop thread: retire the generation in force; the loop ends when every
+ * generation is freed, that is when the last lookup has finished and the
+ * counters have been written.
+ */
+static void
+worker_stop_run(struct worker *worker, void *arg)
+{
+	struct generation *generation;
+
+	(void) arg;
+	pthread_mutex_lock(&worker->lock);
+	generation = worker->current;
+	worker->current = NULL;
+	worker->stopping = true;
+	pthread_mutex_unlock(&worker->lock);
+	worker_release(generation);
+}
+
+void
+worker_stop(struct worker *worker)
+{
+	struct worker_msg stop = {.run = worker_stop_run};
+
+	worker_post(worker, &stop);
+	pthread_join(worker->thread, NULL);
+	event_free(worker->wakeup);
+	event_base_free(worker->base);
+	pthread_cond_destroy(&worker->reloaded);
+	pthread_mutex_destroy(&worker->lock);
+	free(worker);
+}
+
+struct worker *
+worker_start(struct config *config, char *err, size_t errlen)
+{
+	struct worker *worker;
+
+	if (evthread_use_pthreads() < 0
+	    || (worker = calloc(1, sizeof(*worker))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		config_free(config);
+		return NULL;
+	}
+	pthread_mutex_init(&worker->lock, NULL);
+	pthread_cond_init(&worker->reloaded, NULL);
+	if ((worker->base = event_base_new()) == NULL
+	    || (worker->wakeup = event_new(worker->base, -1, EV_READ,
+					   worker_on_wakeup, worker)) == NULL) {
+		snprintf(err, errlen, "cannot make an event loop");
+		goto fail;
+	}
+	if ((worker->current = worker_generation(worker, config, err,
+						 errlen)) == NULL)
+		goto fail;
+	config = NULL;
+	/* Before any session: Redis connected and the lists read. */
+	service_start(worker->current->service);
+	if (pthread_create(&worker->thread, NULL, worker_main, worker) != 0) {
+		snprintf(err, errlen, "cannot start the loop thread");
+		worker_free_generation(worker, worker->current);
+		goto fail;
+	}
+	return worker;
+
+fail:
+	config_free(config);
+	if (worker->wakeup)
+		event_free(worker->wakeup);
+	if (worker->base)
+		event_base_free(worker->base);
+	pthread_cond_destroy(&worker->reloaded);
+	pthread_mutex_destroy(&worker->lock);
+	free(worker);
+	return NULL;
+}

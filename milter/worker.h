@@ -1,0 +1,68 @@
+/*
+ * worker - the loop thread of the daemon: one libevent loop that owns the
+ * DNS engine, Redis and the caches, and the hand-off of lookups from the
+ * milter's session threads to it.
+ *
+ * Session threads never talk to DNS or Redis.  They take a reference on
+ * the generation in force (configuration + service), ask its memory cache
+ * themselves, and otherwise submit a lookup and later wait for it with a
+ * deadline.  A reload makes a new generation; sessions in progress finish
+ * on the one they started with.
+ */
+#ifndef RBL_WORKER_H
+#define RBL_WORKER_H
+
+#include <stddef.h>
+
+#include "cache/vcache.h"
+
+struct addr;
+struct config;
+struct verdict;
+struct worker;
+struct worker_lookup;
+struct generation;
+
+/* Start the loop thread with config (the worker owns it from now). */
+struct worker *worker_start(struct config *config, char *err, size_t errlen);
+
+/*
+ * Stop the thread and free everything, once lookups still running have
+ * ended (at most their deadline); sessions must be over.
+ */
+void	worker_stop(struct worker *worker);
+
+/*
+ * Build a generation from config (owned from now) and put it in force;
+ * -1 with err when its service cannot be built (the old one stays).
+ */
+int	worker_reload(struct worker *worker, struct config *config,
+		      char *err, size_t errlen);
+
+/* The generation in force, referenced; give it back when done. */
+struct generation *worker_acquire(struct worker *worker);
+void	worker_release(struct generation *generation);
+
+const struct config *generation_config(const struct generation *generation);
+struct service *generation_service(const struct generation *generation);
+
+/*
+ * Start a lookup for addr; the memory cache is asked at once.  NULL only
+ * when out of memory.
+ */
+struct worker_lookup *worker_submit(struct worker *worker,
+				    struct generation *generation,
+				    const struct addr *addr);
+
+/*
+ * Wait for the lookup, at most until its deadline (redis_timeout +
+ * dnsbl_timeout + a margin after submit).  The verdict belongs to the
+ * lookup; NULL when none came in time.
+ */
+const struct verdict *worker_wait(struct worker_lookup *lookup,
+				  enum cache_level *level);
+
+/* The session is done with the lookup (finished or not). */
+void	worker_lookup_free(struct worker_lookup *lookup);
+
+#endif
