@@ -18,7 +18,8 @@ struct store;
 
 enum stats_counter {
 	STATS_CONNECTIONS,		/* clients judged */
-	STATS_ACTION_REJECT,		/* decisions, by what they did */
+	STATS_ACTION_REJECT,		/* decisions, by what they did, in
+					 * the order of enum decision_kind */
 	STATS_ACTION_TEMPFAIL,
 	STATS_ACTION_TAG,
 	STATS_ACTION_LOG,		/* action = log: would have rejected */

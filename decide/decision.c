@@ -230,3 +230,41 @@ decide(const struct config *config, const struct decision_facts *facts,
 	}
 	decision_client(config, facts, decision);
 }
+
+enum decision_kind
+decision_kind(const struct decision *decision)
+{
+	if (strcmp(decision->reason, "relay") == 0)
+		return DECISION_KIND_RELAY;
+	if (decision->dry_run)
+		return DECISION_KIND_LOG;
+	switch (decision->action) {
+	case DECISION_REJECT:
+		return DECISION_KIND_REJECT;
+	case DECISION_TEMPFAIL:
+		return DECISION_KIND_TEMPFAIL;
+	case DECISION_TAG:
+		return DECISION_KIND_TAG;
+	case DECISION_CONTINUE:
+		break;
+	}
+	return strcmp(decision->reason, "allow-list") == 0
+	    || strcmp(decision->reason, "dnswl") == 0 ?
+	    DECISION_KIND_ALLOW : DECISION_KIND_PASS;
+}
+
+const char *
+decision_kind_name(enum decision_kind kind)
+{
+	static const char *const names[] = {
+		[DECISION_KIND_REJECT] = "reject",
+		[DECISION_KIND_TEMPFAIL] = "tempfail",
+		[DECISION_KIND_TAG] = "tag",
+		[DECISION_KIND_LOG] = "log",
+		[DECISION_KIND_PASS] = "pass",
+		[DECISION_KIND_ALLOW] = "allow",
+		[DECISION_KIND_RELAY] = "relay",
+	};
+
+	return names[kind];
+}

@@ -46,4 +46,20 @@ struct decision {
 void	decide(const struct config *config, const struct decision_facts *facts,
 	       struct decision *decision);
 
+/* What a decision did, for logs and counters (stats.h keeps the order). */
+enum decision_kind {
+	DECISION_KIND_REJECT,
+	DECISION_KIND_TEMPFAIL,
+	DECISION_KIND_TAG,
+	DECISION_KIND_LOG,		/* action = log: would have rejected */
+	DECISION_KIND_PASS,
+	DECISION_KIND_ALLOW,		/* allow list or DNSWL */
+	DECISION_KIND_RELAY,		/* relay refused */
+};
+
+enum decision_kind decision_kind(const struct decision *decision);
+
+/* "reject", "tempfail", "tag", "log", "pass", "allow" or "relay". */
+const char *decision_kind_name(enum decision_kind kind);
+
 #endif

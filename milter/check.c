@@ -2,8 +2,9 @@
  * check - "rblmilter --check": what rblmilter would decide about IPs,
  * one key=value line each.
  *
- * The same service as the daemon's: lists, memory cache, Redis, DNS, and
- * the same counters.  IPs are looked up in batches of CHECK_BATCH at
+ * The same service and the same decision as the daemon's at reject_stage:
+ * lists, memory cache, Redis, DNS, the same counters.  Recipients are not
+ * known here, so relaying and exempt recipients are not judged.  IPs are looked up in batches of CHECK_BATCH at
  * once, so a long list on standard input costs about one deadline per
  * batch, yet the output keeps the input order.  Input that is not an IP
  * gets an error line; the rest of the list is still checked.
@@ -17,6 +18,7 @@
 #include "cache/lists.h"
 #include "cache/service.h"
 #include "conf/config.h"
+#include "decide/decision.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
 #include "lib/kvline.h"
@@ -112,24 +114,18 @@ check_next(char ***ips, int *count, FILE *in, struct check_item *item)
 	return false;
 }
 
-/* The action for an item, and the counter it goes to. */
-static const char *
-check_action(const struct config *config, const struct check_item *item,
-	     enum stats_counter *counter, int *status)
+/* Decide about an item as the milter would at reject_stage. */
+static void
+check_decide(const struct config *config, const struct check_item *item,
+	     struct decision *decision)
 {
-	enum verdict_rank rank = VERDICT_PASS;
+	struct decision_facts facts = {0};
 
-	if (item->lists & LIST_DENY)
-		rank = VERDICT_REJECT;
-	else if (item->lists & LIST_ALLOW)
-		rank = VERDICT_ALLOW;
-	else
-		rank = verdict_rank(item->verdict, config->dnsbl_threshold,
-				    config->dnsbl_allowlist_threshold);
-	*counter = rank == VERDICT_REJECT ? STATS_ACTION_REJECT
-	    : rank == VERDICT_ALLOW ? STATS_ACTION_ALLOW : STATS_ACTION_PASS;
-	*status = rank == VERDICT_REJECT ? CHECK_REJECT : CHECK_PASS;
-	return verdict_rank_name(rank);
+	facts.client = &item->addr;
+	facts.lists = item->lists;
+	facts.verdict = item->verdict;
+	facts.stage = config->reject_stage;
+	decide(config, &facts, decision);
 }
 
 /* Append "list=relay,allow" for the lists that name the client. */
@@ -153,7 +149,8 @@ static int
 check_print(const struct config *config, struct service *service,
 	    const struct check_item *item, FILE *out)
 {
-	enum stats_counter counter;
+	struct decision decision;
+	enum decision_kind kind;
 	struct kvline *line;
 	char	ip[ADDR_TEXT_SIZE];
 	const char *text;
@@ -167,10 +164,13 @@ check_print(const struct config *config, struct service *service,
 		kvline_key(line, "error");
 		kvline_quote(line, item->error);
 	} else {
+		check_decide(config, item, &decision);
+		kind = decision_kind(&decision);
 		kvline_printf(line, "%s", addr_format(&item->addr, ip));
 		kvline_key(line, "action");
-		kvline_printf(line, "%s", check_action(config, item, &counter,
-						       &status));
+		kvline_printf(line, "%s", decision_kind_name(kind));
+		kvline_key(line, "reason");
+		kvline_printf(line, "%s", decision.reason);
 		check_lists(line, item->lists);
 		kvline_key(line, "cache");
 		if (item->looked_up) {
@@ -178,7 +178,10 @@ check_print(const struct config *config, struct service *service,
 			verdict_format(item->verdict, config->dnsbl_sites, line);
 		}
 		service_count(service, STATS_CONNECTIONS);
-		service_count(service, counter);
+		service_count(service, STATS_ACTION_REJECT + kind);
+		status = decision.action == DECISION_REJECT
+		    || decision.action == DECISION_TEMPFAIL ?
+		    CHECK_REJECT : CHECK_PASS;
 	}
 	if ((text = kvline_text(line)) == NULL)
 		status = CHECK_ERROR;

@@ -84,10 +84,6 @@ static void
 filter_log(struct session *session, int stage, const char *recipient,
 	   const struct decision *decision)
 {
-	static const char *const actions[] = {
-		[DECISION_CONTINUE] = "pass", [DECISION_REJECT] = "reject",
-		[DECISION_TEMPFAIL] = "tempfail", [DECISION_TAG] = "tag",
-	};
 	const struct config *config = generation_config(session->generation);
 	struct kvline *line;
 
@@ -104,7 +100,7 @@ filter_log(struct session *session, int stage, const char *recipient,
 	kvline_key(line, "stage");
 	kvline_printf(line, "%s", filter_stages[stage]);
 	kvline_key(line, "action");
-	kvline_printf(line, "%s", decision->dry_run ? "log" : actions[decision->action]);
+	kvline_printf(line, "%s", decision_kind_name(decision_kind(decision)));
 	kvline_key(line, "reason");
 	kvline_printf(line, "%s", decision->reason);
 	if (recipient != NULL) {
@@ -119,29 +115,6 @@ filter_log(struct session *session, int stage, const char *recipient,
 	if (kvline_text(line) != NULL)
 		msg_info("%s", kvline_text(line));
 	kvline_free(line);
-}
-
-/* The counter of a decision. */
-static enum stats_counter
-filter_counter(const struct decision *decision)
-{
-	if (strcmp(decision->reason, "relay") == 0)
-		return STATS_ACTION_RELAY;
-	if (decision->dry_run)
-		return STATS_ACTION_LOG;
-	switch (decision->action) {
-	case DECISION_REJECT:
-		return STATS_ACTION_REJECT;
-	case DECISION_TEMPFAIL:
-		return STATS_ACTION_TEMPFAIL;
-	case DECISION_TAG:
-		return STATS_ACTION_TAG;
-	case DECISION_CONTINUE:
-		break;
-	}
-	return strcmp(decision->reason, "allow-list") == 0
-	    || strcmp(decision->reason, "dnswl") == 0 ?
-	    STATS_ACTION_ALLOW : STATS_ACTION_PASS;
 }
 
 /* Answer libmilter with a decision. */
@@ -216,7 +189,7 @@ filter_decide(SMFICTX *ctx, struct session *session, int stage,
 	    || decision.action == DECISION_TEMPFAIL) {
 		filter_log(session, stage, recipient, &decision);
 		service_count(generation_service(session->generation),
-			      filter_counter(&decision));
+			      STATS_ACTION_REJECT + decision_kind(&decision));
 		if (decision.action == DECISION_CONTINUE
 		    || decision.action == DECISION_TAG)
 			session->logged = true;

@@ -119,11 +119,11 @@ START_TEST(test_listed)
 
 	check(&r, "127.0.0.2", "");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject list= cache=miss score=3 "
+	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject reason=dnsbl list= cache=miss score=3 "
 			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n");
 	check(&r, "2001:db8:0::2", "");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.out, "ip=2001:db8::2 action=reject list= cache=miss score=3 "
+	ck_assert_str_eq(r.out, "ip=2001:db8::2 action=reject reason=dnsbl list= cache=miss score=3 "
 			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n");
 }
 END_TEST
@@ -135,14 +135,14 @@ START_TEST(test_passes)
 	/* Listed, but its weight 1 is under dnsbl_threshold 2. */
 	check(&r, "192.0.2.10", "");
 	ck_assert_int_eq(r.status, 0);
-	ck_assert_str_eq(r.out, "ip=192.0.2.10 action=pass list= cache=miss score=1 "
+	ck_assert_str_eq(r.out, "ip=192.0.2.10 action=pass reason=pass list= cache=miss score=1 "
 			 "listed=bl.test(127.0.0.3) unknown= ttl=300\n");
 	check(&r, "192.0.2.99 2001:db8::3", "");
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_str_eq(r.out,
-			 "ip=192.0.2.99 action=pass list= cache=miss score=0 listed= unknown= "
+			 "ip=192.0.2.99 action=pass reason=pass list= cache=miss score=0 listed= unknown= "
 			 "ttl=60\n"
-			 "ip=2001:db8::3 action=pass list= cache=miss score=0 listed= unknown= "
+			 "ip=2001:db8::3 action=pass reason=pass list= cache=miss score=0 listed= unknown= "
 			 "ttl=60\n");
 }
 END_TEST
@@ -155,10 +155,10 @@ START_TEST(test_stdin)
 	      "1.2.3.4 5.6.7.8\n");
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_str_eq(r.out,
-			 "ip=127.0.0.2 action=reject list= cache=miss score=3 "
+			 "ip=127.0.0.2 action=reject reason=dnsbl list= cache=miss score=3 "
 			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n"
 			 "ip=\"not-an-ip\" error=\"not an IP address\"\n"
-			 "ip=192.0.2.99 action=pass list= cache=miss score=0 listed= unknown= "
+			 "ip=192.0.2.99 action=pass reason=pass list= cache=miss score=0 listed= unknown= "
 			 "ttl=60\n"
 			 "ip=\"1.2.3.4 5.6.7.8\" error=\"not an IP address\"\n");
 }
@@ -265,9 +265,9 @@ START_TEST(test_redis)
 	snprintf(args, sizeof(args), "-c '%s' --check 127.0.0.2 192.0.2.10",
 		 path);
 	run(&r, args, "");
-	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject list= cache=miss "
+	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject reason=dnsbl list= cache=miss "
 			 "score=1 listed=bl.test(127.0.0.2) unknown= ttl=300\n"
-			 "ip=192.0.2.10 action=reject list= cache=miss "
+			 "ip=192.0.2.10 action=reject reason=dnsbl list= cache=miss "
 			 "score=1 listed=bl.test(127.0.0.3) unknown= ttl=300\n");
 	/* A warm cache touches no DNS: the DNS server is gone. */
 	tenv_stop(rbldnsd);
@@ -275,9 +275,9 @@ START_TEST(test_redis)
 	ck_assert_int_eq(r.status, 1);
 	/* The TTL left in Redis varies by a second or so. */
 	tenv_cut(r.out, "ttl");
-	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject list= cache=redis "
+	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject reason=dnsbl list= cache=redis "
 			 "score=1 listed=bl.test(127.0.0.2) unknown=\n"
-			 "ip=192.0.2.10 action=reject list= cache=redis "
+			 "ip=192.0.2.10 action=reject reason=dnsbl list= cache=redis "
 			 "score=1 listed=bl.test(127.0.0.3) unknown=\n");
 	/* Lists from redis-cli: relay is shown, allow and deny decide. */
 	redis_cli(&redis, "SADD rblmilter:relay 192.0.2.0/24");
@@ -287,10 +287,13 @@ START_TEST(test_redis)
 		 "2001:db8::1", path);
 	run(&r, args, "");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.out, "ip=192.0.2.10 action=allow list=relay,allow "
+	ck_assert_str_eq(r.out, "ip=192.0.2.10 action=allow reason=allow-list "
+			 "list=relay,allow "
 			 "cache=\n"
-			 "ip=198.51.100.9 action=reject list=deny cache=\n"
-			 "ip=2001:db8::1 action=reject list=deny cache=\n");
+			 "ip=198.51.100.9 action=reject reason=deny-list list=deny "
+			 "cache=\n"
+			 "ip=2001:db8::1 action=reject reason=deny-list list=deny "
+			 "cache=\n");
 	/* The counters of all these runs, from Redis. */
 	snprintf(args, sizeof(args), "-c '%s' --stats", path);
 	run(&r, args, "");
