@@ -100,6 +100,7 @@ decision_listed(const struct config *config,
 	char	text[512];
 
 	decision_expand(config, facts, text, sizeof(text));
+	decision->reason = "dnsbl";
 	switch (config->action) {
 	case ACTION_TEMPFAIL:
 		decision_reply(decision, DECISION_TEMPFAIL, "dnsbl", "451",

@@ -137,6 +137,7 @@ START_TEST(test_actions)
 	config = configure("action = tag\n");
 	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
 	ck_assert_int_eq(d.action, DECISION_TAG);
+	ck_assert_str_eq(d.reason, "dnsbl");
 	ck_assert_str_eq(d.header, "score=3 listed=bl.test(127.0.0.2)");
 	config_free(config);
 	config = configure("action = log\n");

@@ -34,30 +34,6 @@
 /* A string literal's bytes without the NUL the compiler adds. */
 #define RAW(text)	text, sizeof(text) - 1
 
-/* Dies with the test process, so that a failed test leaves no server. */
-static void
-child_guard(pid_t parent)
-{
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-		_exit(127);
-}
-
-/* A TCP port on 127.0.0.1 that is free now. */
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sin);
-	int	fd;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
-	close(fd);
-	return ntohs(sin.sin_port);
-}
-
 /* Open and negotiate, or fail the test with the reason. */
 static struct mclient *
 open_client(const char *spec, unsigned long *actions, unsigned long *protocol)
@@ -72,73 +48,16 @@ open_client(const char *spec, unsigned long *actions, unsigned long *protocol)
 	return client;
 }
 
-/*
- * Start nullmilter on spec with flag ("-D", "-H" or NULL); return once it
- * negotiates, which proves it listens.
- */
+/* Start nullmilter on spec with flag ("-D", "-H" or NULL). */
 static pid_t
 null_start(const char *spec, const char *flag)
 {
-	const char *program = getenv("NULLMILTER");
-	unsigned long actions;
-	unsigned long protocol;
-	struct mclient *client;
-	pid_t	parent = getpid();
-	pid_t	pid;
-	char	err[512] = "";
-	int	tries;
-	int	ok;
+	char   *program = getenv("NULLMILTER");
+	char   *argv[] = {program, "-p", (char *) spec, (char *) flag, NULL};
 
 	ck_assert_msg(program != NULL, "NULLMILTER is not set (run via make "
 		      "check)");
-	ck_assert_int_ge(pid = fork(), 0);
-	if (pid == 0) {
-		child_guard(parent);
-		execl(program, program, "-p", spec, flag, (char *) NULL);
-		_exit(127);
-	}
-	for (tries = 0; tries < 250; tries++) {
-		if ((client = mclient_open(spec, TIMEOUT_MS, err,
-					   sizeof(err))) != NULL) {
-			ok = mclient_negotiate(client, &actions,
-					       &protocol) == 0;
-			mclient_close(client);
-			if (ok)
-				return pid;
-		}
-		ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0,
-			      "nullmilter %s exited", spec);
-		usleep(20000);
-	}
-	tenv_stop(pid);
-	ck_abort_msg("nullmilter does not answer on %s: %s", spec, err);
-	return -1;
-}
-
-/*
- * SIGTERM; libmilter must end it with exit status 0.  Its listener looks
- * at the stop flag only every 5 seconds or after a connection, so connect
- * until it is gone.
- */
-static void
-null_stop(pid_t pid, const char *spec)
-{
-	char	err[512];
-	pid_t	done;
-	int	status;
-	int	tries;
-
-	ck_assert_int_eq(kill(pid, SIGTERM), 0);
-	for (tries = 0; tries < 500; tries++) {
-		ck_assert_int_ge(done = waitpid(pid, &status, WNOHANG), 0);
-		if (done == pid)
-			break;
-		mclient_close(mclient_open(spec, TIMEOUT_MS, err, sizeof(err)));
-		usleep(10000);
-	}
-	ck_assert_msg(done == pid, "nullmilter does not stop");
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		      "nullmilter ended with status 0x%x", status);
+	return tenv_milter_start(argv, spec, NULL);
 }
 
 /* A step that must succeed with the filter saying "continue". */
@@ -198,7 +117,8 @@ inet_session(const char *ip)
 	char	headers[2048];
 	pid_t	pid;
 
-	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1", free_port());
+	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
+		 tenv_free_port(SOCK_STREAM));
 	pid = null_start(spec, NULL);
 	client = open_client(spec, &actions, &protocol);
 	ck_assert_uint_eq(actions, 0);
@@ -207,7 +127,7 @@ inet_session(const char *ip)
 	message(client, headers, sizeof(headers));
 	ck_assert_str_eq(headers, "");
 	mclient_close(client);
-	null_stop(pid, spec);
+	tenv_milter_stop(pid, spec);
 }
 
 START_TEST(test_ipv4)
@@ -241,7 +161,7 @@ START_TEST(test_unix)
 	message(client, headers, sizeof(headers));
 	ck_assert_str_eq(headers, "");
 	mclient_close(client);
-	null_stop(pid, spec);
+	tenv_milter_stop(pid, spec);
 	tenv_rmdir(dir);
 }
 END_TEST
@@ -255,14 +175,15 @@ START_TEST(test_nodata)
 	char	headers[2048];
 	pid_t	pid;
 
-	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1", free_port());
+	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
+		 tenv_free_port(SOCK_STREAM));
 	pid = null_start(spec, "-D");
 	client = open_client(spec, &actions, &protocol);
 	ck_assert_uint_eq(protocol, NULL_PROTOCOL | SMFIP_NODATA);
 	greet(client, "192.0.2.1");
 	message(client, headers, sizeof(headers));
 	mclient_close(client);
-	null_stop(pid, spec);
+	tenv_milter_stop(pid, spec);
 }
 END_TEST
 
@@ -275,7 +196,8 @@ START_TEST(test_added_header)
 	char	headers[2048];
 	pid_t	pid;
 
-	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1", free_port());
+	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
+		 tenv_free_port(SOCK_STREAM));
 	pid = null_start(spec, "-H");
 	client = open_client(spec, &actions, &protocol);
 	ck_assert_uint_eq(actions, SMFIF_ADDHDRS);
@@ -284,7 +206,7 @@ START_TEST(test_added_header)
 	message(client, headers, sizeof(headers));
 	ck_assert_str_eq(headers, "X-Null-Milter: yes\n");
 	mclient_close(client);
-	null_stop(pid, spec);
+	tenv_milter_stop(pid, spec);
 }
 END_TEST
 
@@ -298,7 +220,8 @@ START_TEST(test_two_sessions)
 	pid_t	pid;
 	int	session;
 
-	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1", free_port());
+	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
+		 tenv_free_port(SOCK_STREAM));
 	pid = null_start(spec, "-H");
 	for (session = 0; session < 2; session++) {
 		client = open_client(spec, &actions, &protocol);
@@ -312,7 +235,7 @@ START_TEST(test_two_sessions)
 		ck_assert_str_eq(headers, "X-Null-Milter: yes\n");
 		mclient_close(client);
 	}
-	null_stop(pid, spec);
+	tenv_milter_stop(pid, spec);
 }
 END_TEST
 
@@ -331,7 +254,8 @@ START_TEST(test_macros)
 	char	err[512];
 	pid_t	pid;
 
-	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1", free_port());
+	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
+		 tenv_free_port(SOCK_STREAM));
 	pid = null_start(spec, NULL);
 	client = open_client(spec, &actions, &protocol);
 	ck_assert_int_eq(mclient_macro(client, SMFIC_CONNECT, conn), 0);
@@ -360,7 +284,7 @@ START_TEST(test_macros)
 	ck_assert_int_eq(mclient_macro(client, SMFIC_MAIL, mail), -1);
 	ck_assert_str_eq(mclient_error(client), "options not negotiated yet");
 	mclient_close(client);
-	null_stop(pid, spec);
+	tenv_milter_stop(pid, spec);
 }
 END_TEST
 
@@ -373,7 +297,8 @@ START_TEST(test_bad_client_address)
 	char	spec[64];
 	pid_t	pid;
 
-	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1", free_port());
+	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
+		 tenv_free_port(SOCK_STREAM));
 	pid = null_start(spec, NULL);
 	/* Postfix sends IPv6 text bare, so a prefixed one is a caller bug. */
 	client = open_client(spec, &actions, &protocol);
@@ -384,7 +309,7 @@ START_TEST(test_bad_client_address)
 	/* Failed once, failed for good. */
 	ck_assert_int_eq(mclient_helo(client, "helo.example", &reply), -1);
 	mclient_close(client);
-	null_stop(pid, spec);
+	tenv_milter_stop(pid, spec);
 }
 END_TEST
 
@@ -408,7 +333,8 @@ START_TEST(test_refused)
 	char	err[512];
 	size_t	i;
 
-	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1", free_port());
+	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
+		 tenv_free_port(SOCK_STREAM));
 	snprintf(want, sizeof(want), "%s: connect: Connection refused", spec);
 	ck_assert_ptr_null(mclient_open(spec, TIMEOUT_MS, err, sizeof(err)));
 	ck_assert_str_eq(err, want);
@@ -580,7 +506,7 @@ fake_start(struct fake *fake, const char *dir, const struct script *script)
 	ck_assert_int_eq(listen(fd, 1), 0);
 	ck_assert_int_ge(fake->pid = fork(), 0);
 	if (fake->pid == 0) {
-		child_guard(parent);
+		tenv_child_guard(parent);
 		_exit(fake_serve(fd, script, fake->log));
 	}
 	close(fd);

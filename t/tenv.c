@@ -17,11 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "t/mclient.h"
 #include "t/tenv.h"
 
 #define RBLDNSD	"/usr/sbin/rbldnsd"
@@ -63,8 +65,7 @@ tenv_write(const char *dir, const char *name, const char *text)
 	return path;
 }
 
-/* A port of type (SOCK_DGRAM, SOCK_STREAM) on 127.0.0.1 that is free now. */
-static int
+int
 tenv_free_port(int type)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
@@ -339,18 +340,121 @@ tenv_redis_cmd(const struct tenv_redis *redis, const char *format, ...)
 	return reply;
 }
 
-int
-tenv_count_lines(const char *path, const char *text)
+/* Lines of path equal to text (whole) or containing it. */
+static int
+tenv_count(const char *path, const char *text, bool whole)
 {
-	char	line[1024];
+	char	line[4096];
 	FILE   *fp;
 	int	count = 0;
 
 	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		line[strcspn(line, "\n")] = 0;
-		count += strcmp(line, text) == 0;
+		count += whole ? strcmp(line, text) == 0
+		    : strstr(line, text) != NULL;
 	}
 	fclose(fp);
 	return count;
+}
+
+int
+tenv_count_lines(const char *path, const char *text)
+{
+	return tenv_count(path, text, true);
+}
+
+int
+tenv_count_matches(const char *path, const char *text)
+{
+	return tenv_count(path, text, false);
+}
+
+void
+tenv_child_guard(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(127);
+}
+
+pid_t
+tenv_milter_start(char *const argv[], const char *spec, const char *log)
+{
+	unsigned long actions;
+	unsigned long protocol;
+	struct mclient *client;
+	pid_t	parent = getpid();
+	pid_t	pid;
+	char	err[512] = "";
+	int	tries;
+	int	fd;
+	int	ok;
+
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		tenv_child_guard(parent);
+		if (log != NULL && (fd = open(log, O_WRONLY | O_CREAT | O_APPEND,
+					      0644)) >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	for (tries = 0; tries < 250; tries++) {
+		if ((client = mclient_open(spec, 1000, err, sizeof(err))) != NULL) {
+			ok = mclient_negotiate(client, &actions, &protocol) == 0;
+			mclient_close(client);
+			if (ok)
+				return pid;
+		}
+		ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "%s on %s exited",
+			      argv[0], spec);
+		usleep(20000);
+	}
+	tenv_stop(pid);
+	ck_abort_msg("%s does not answer on %s: %s", argv[0], spec, err);
+	return -1;
+}
+
+void
+tenv_milter_stop(pid_t pid, const char *spec)
+{
+	char	err[512];
+	pid_t	done;
+	int	status;
+	int	tries;
+
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	for (tries = 0; tries < 1000; tries++) {
+		ck_assert_int_ge(done = waitpid(pid, &status, WNOHANG), 0);
+		if (done == pid)
+			break;
+		mclient_close(mclient_open(spec, 1000, err, sizeof(err)));
+		usleep(10000);
+	}
+	ck_assert_msg(done == pid, "milter on %s does not stop", spec);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "milter on %s ended with status 0x%x", spec, status);
+}
+
+const char *
+tenv_tail(const char *path, size_t size)
+{
+	static char buf[4096];
+	FILE   *fp;
+	size_t	len;
+
+	if (size >= sizeof(buf))
+		size = sizeof(buf) - 1;
+	buf[0] = 0;
+	if ((fp = fopen(path, "r")) == NULL)
+		return buf;
+	if (fseek(fp, -(long) size, SEEK_END) < 0)
+		rewind(fp);
+	len = fread(buf, 1, size, fp);
+	buf[len] = 0;
+	fclose(fp);
+	return buf;
 }

@@ -64,11 +64,38 @@ redisReply *tenv_redis_cmd(const struct tenv_redis *redis,
 /* The lines of a file that equal text. */
 int	tenv_count_lines(const char *path, const char *text);
 
+/* The last (up to) size bytes of a file, in a static buffer. */
+const char *tenv_tail(const char *path, size_t size);
+
+/* The lines of a file that contain text. */
+int	tenv_count_matches(const char *path, const char *text);
+
 /* Remove " key=N" fields (numbers that vary from run to run) in place. */
 void	tenv_cut(char *text, const char *key);
 
 /* Run a suite with Check's usual output; the exit status for main(). */
 int	tenv_run(Suite *suite);
+
+/* In a forked child: die with the test process (parent), leave no server. */
+void	tenv_child_guard(pid_t parent);
+
+/* A port of type (SOCK_STREAM, SOCK_DGRAM) on 127.0.0.1, free right now. */
+int	tenv_free_port(int type);
+
+/*
+ * Start a milter (argv[0] is the program), its output appended to log
+ * when not NULL, and return once it negotiates on spec ("inet:PORT@HOST"
+ * or "unix:/path").  It dies with the test process.
+ */
+pid_t	tenv_milter_start(char *const argv[], const char *spec,
+			  const char *log);
+
+/*
+ * SIGTERM; the milter must end with exit status 0.  libmilter looks at
+ * its stop flag only every 5 seconds or after a connection, so this
+ * connects until the milter is gone.
+ */
+void	tenv_milter_stop(pid_t pid, const char *spec);
 
 /* SIGTERM and reap. */
 void	tenv_stop(pid_t pid);

@@ -1,0 +1,368 @@
+/*
+ * check_milter - the rblmilter daemon over the milter protocol: every
+ * stage, action, exemption and the relay rule, driven by t/mclient
+ * against a real rbldnsd, with SIGHUP reloads between the cases.
+ */
+#include <check.h>
+#include <libmilter/mfapi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "t/mclient.h"
+#include "t/tenv.h"
+
+static const char zone4[] =
+	"$TTL 300\n"
+	":127.0.0.2:Listed by the test\n"
+	"127.0.0.2\n";
+static const char zone6[] =
+	"2001:db8::2\n";
+static const char *const datasets[] = {
+	"bl.test:ip4set:zone4", "bl.test:ip6trie:zone6", NULL,
+};
+
+static struct {
+	char   *dir;
+	pid_t	rbldnsd;
+	int	dns_port;
+	pid_t	milter;
+	char	spec[64];		/* the milter's socket */
+	char   *config;
+	char   *log;			/* the daemon's standard error */
+} env;
+
+/* Write the configuration: the common part plus extra. */
+static void
+configure(const char *extra)
+{
+	char	text[1024];
+
+	snprintf(text, sizeof(text),
+		 "dns_servers = 127.0.0.1:%d\n"
+		 "dnsbl_timeout = 500ms\n"
+		 "dnsbl_reply_text = yes\n"
+		 "milter_socket = %s\n"
+		 "%s%s", env.dns_port, env.spec, extra,
+		 strstr(extra, "dnsbl_sites") ? "" : "dnsbl_sites = bl.test\n");
+	free(tenv_write(env.dir, "rblmilter.conf", text));
+}
+
+/* Put extra settings in force with SIGHUP; wait until the log says so. */
+static void
+reload(const char *extra)
+{
+	static const char done[] = "configuration reloaded";
+	int	before = tenv_count_matches(env.log, done);
+	int	tries;
+
+	configure(extra);
+	ck_assert_int_eq(kill(env.milter, SIGHUP), 0);
+	for (tries = 0; tries < 200; tries++) {
+		if (tenv_count_matches(env.log, done) > before)
+			return;
+		usleep(20000);
+	}
+	ck_abort_msg("no reload after SIGHUP; the log ends:\n%s",
+		     tenv_tail(env.log, 600));
+}
+
+static void
+start_servers(void)
+{
+	char   *program = getenv("RBLMILTER");
+	char   *argv[] = {program, "-f", "-c", NULL, NULL};
+
+	ck_assert_msg(program != NULL, "RBLMILTER is not set");
+	env.dir = tenv_mkdir();
+	free(tenv_write(env.dir, "zone4", zone4));
+	free(tenv_write(env.dir, "zone6", zone6));
+	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &env.dns_port);
+	snprintf(env.spec, sizeof(env.spec), "inet:%d@127.0.0.1",
+		 tenv_free_port(SOCK_STREAM));
+	configure("");
+	ck_assert_int_ge(asprintf(&env.log, "%s/rblmilter.log", env.dir), 0);
+	ck_assert_int_ge(asprintf(&env.config, "%s/rblmilter.conf", env.dir), 0);
+	argv[3] = env.config;
+	env.milter = tenv_milter_start(argv, env.spec, env.log);
+}
+
+static void
+stop_servers(void)
+{
+	tenv_milter_stop(env.milter, env.spec);
+	tenv_stop(env.rbldnsd);
+	free(env.config);
+	free(env.log);
+	tenv_rmdir(env.dir);
+}
+
+/* One SMTP session as Postfix would run it. */
+struct session {
+	struct mclient *client;
+	struct mreply reply;
+};
+
+/* Open a session for a client at ip (NULL: a unix-socket client). */
+static void
+open_session(struct session *s, const char *ip)
+{
+	unsigned long actions;
+	unsigned long protocol;
+	char	err[512];
+	static const char *const connect_macros[] = {
+		"{daemon_name}", "mx-test", NULL,
+	};
+
+	ck_assert_ptr_nonnull(s->client = mclient_open(env.spec, 5000, err,
+						       sizeof(err)));
+	ck_assert_int_eq(mclient_negotiate(s->client, &actions, &protocol), 0);
+	/* DATA is answered: never SMFIP_NODATA or SMFIP_NR_DATA. */
+	ck_assert(!(protocol & (SMFIP_NODATA | SMFIP_NR_DATA)));
+	ck_assert(protocol & SMFIP_NOBODY);
+	ck_assert(actions & SMFIF_ADDHDRS);
+	ck_assert_int_eq(mclient_macro(s->client, SMFIC_CONNECT,
+				       connect_macros), 0);
+	ck_assert_int_eq(mclient_connect(s->client, "client.test", ip, 25000,
+					 &s->reply), 0);
+}
+
+/* The reply code of a step: 'c' continue, 'y' a reply text... */
+static char
+step(struct session *s, int status)
+{
+	ck_assert_msg(status == 0, "%s", mclient_error(s->client));
+	return s->reply.code;
+}
+
+/* MAIL FROM, authenticated as user when not NULL. */
+static char
+mail(struct session *s, const char *user)
+{
+	const char *macros[] = {"i", "QID42", "{auth_authen}", user, NULL};
+
+	if (user == NULL)
+		macros[2] = NULL;
+	ck_assert_int_eq(mclient_macro(s->client, SMFIC_MAIL, macros), 0);
+	return step(s, mclient_mail(s->client, "<a@sender.test>", &s->reply));
+}
+
+/* RCPT TO rcpt, which Postfix resolved to transport mailer. */
+static char
+rcpt(struct session *s, const char *to, const char *mailer)
+{
+	const char *macros[] = {"{rcpt_mailer}", mailer, NULL};
+
+	ck_assert_int_eq(mclient_macro(s->client, SMFIC_RCPT, macros), 0);
+	return step(s, mclient_rcpt(s->client, to, &s->reply));
+}
+
+/* A whole session up to the first RCPT; returns the RCPT reply. */
+static char
+session_rcpt(struct session *s, const char *ip, const char *to,
+	     const char *mailer)
+{
+	open_session(s, ip);
+	ck_assert_int_eq(step(s, mclient_helo(s->client, "client.test",
+					      &s->reply)), 'c');
+	ck_assert_int_eq(mail(s, NULL), 'c');
+	return rcpt(s, to, mailer);
+}
+
+START_TEST(test_rcpt_stage)
+{
+	struct session s;
+
+	reload("");
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
+				      "local"), 'y');
+	ck_assert_str_eq(s.reply.text, "550 5.7.1 Service unavailable; client "
+			 "[127.0.0.2] blocked using bl.test; Listed by the "
+			 "test");
+	/* Postmaster and abuse are always accepted. */
+	ck_assert_int_eq(rcpt(&s, "<Postmaster@here.test>", "local"), 'c');
+	ck_assert_int_eq(rcpt(&s, "<abuse@other.here.test>", "virtual"), 'c');
+	ck_assert_int_eq(step(&s, mclient_data(s.client, &s.reply)), 'c');
+	ck_assert_int_eq(step(&s, mclient_eom(s.client, &s.reply)), 'c');
+	ck_assert_str_eq(s.reply.headers, "");
+	mclient_close(s.client);
+	/* IPv6, and a clean client. */
+	ck_assert_int_eq(session_rcpt(&s, "2001:db8::2", "<u@here.test>",
+				      "lmtp"), 'y');
+	mclient_close(s.client);
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.1", "<u@here.test>",
+				      "local"), 'c');
+	ck_assert_int_eq(step(&s, mclient_data(s.client, &s.reply)), 'c');
+	ck_assert_int_eq(step(&s, mclient_eom(s.client, &s.reply)), 'c');
+	mclient_close(s.client);
+	ck_assert_int_ge(tenv_count_matches(env.log, "queue_id=QID42 "
+					    "client=127.0.0.2 daemon=mx-test "
+					    "helo=\"client.test\" stage=rcpt "
+					    "action=reject reason=dnsbl"), 1);
+}
+END_TEST
+
+START_TEST(test_relay)
+{
+	struct session s;
+
+	reload("");
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.1", "<u@elsewhere.test>",
+				      "smtp"), 'y');
+	ck_assert_str_eq(s.reply.text, "554 5.7.1 <u@elsewhere.test>: Relay "
+			 "access denied");
+	/* Postmaster elsewhere is still relaying. */
+	ck_assert_int_eq(rcpt(&s, "<postmaster@elsewhere.test>", "relay"), 'y');
+	ck_assert_int_eq(rcpt(&s, "<u@here.test>", "local"), 'c');
+	mclient_close(s.client);
+	/* SASL-authenticated clients may relay, even when listed. */
+	open_session(&s, "127.0.0.2");
+	ck_assert_int_eq(mail(&s, "alice"), 'c');
+	ck_assert_int_eq(rcpt(&s, "<u@elsewhere.test>", "smtp"), 'c');
+	mclient_close(s.client);
+	reload("relay_policy = off\n");
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.1", "<u@elsewhere.test>",
+				      "smtp"), 'c');
+	mclient_close(s.client);
+}
+END_TEST
+
+START_TEST(test_stages)
+{
+	struct session s;
+
+	reload("reject_stage = connect\n");
+	open_session(&s, "127.0.0.2");
+	ck_assert_int_eq(s.reply.code, 'y');
+	ck_assert_str_eq(s.reply.text, "550 5.7.1 Service unavailable; client "
+			 "[127.0.0.2] blocked using bl.test; Listed by the "
+			 "test");
+	mclient_close(s.client);
+	reload("reject_stage = helo\n");
+	open_session(&s, "127.0.0.2");
+	ck_assert_int_eq(s.reply.code, 'c');
+	ck_assert_int_eq(step(&s, mclient_helo(s.client, "x", &s.reply)), 'y');
+	mclient_close(s.client);
+	reload("reject_stage = mail\n");
+	open_session(&s, "127.0.0.2");
+	ck_assert_int_eq(step(&s, mclient_helo(s.client, "x", &s.reply)), 'c');
+	ck_assert_int_eq(mail(&s, NULL), 'y');
+	/* A later transaction by an authenticated client goes through. */
+	ck_assert_int_eq(mclient_abort(s.client), 0);
+	ck_assert_int_eq(mail(&s, "alice"), 'c');
+	mclient_close(s.client);
+}
+END_TEST
+
+START_TEST(test_actions)
+{
+	struct session s;
+
+	reload("action = tempfail\n");
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
+				      "local"), 'y');
+	ck_assert_str_eq(s.reply.text, "451 4.7.1 Service unavailable; client "
+			 "[127.0.0.2] blocked using bl.test; Listed by the "
+			 "test");
+	mclient_close(s.client);
+	reload("action = tag\n");
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
+				      "local"), 'c');
+	ck_assert_int_eq(step(&s, mclient_data(s.client, &s.reply)), 'c');
+	ck_assert_int_eq(step(&s, mclient_eom(s.client, &s.reply)), 'c');
+	ck_assert_str_eq(s.reply.headers, "X-RBL-Check: score=1 "
+			 "listed=bl.test(127.0.0.2)\n");
+	mclient_close(s.client);
+	reload("action = log\n");
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
+				      "local"), 'c');
+	ck_assert_int_eq(step(&s, mclient_eom(s.client, &s.reply)), 'c');
+	ck_assert_str_eq(s.reply.headers, "");
+	mclient_close(s.client);
+	ck_assert_int_ge(tenv_count_matches(env.log, "client=127.0.0.2 "
+					    "daemon=mx-test helo=\"client.test\" "
+					    "stage=rcpt action=log reason=dnsbl"),
+			 1);
+	reload("reject_text = Go away [$client] ($zone, score $score)\n");
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
+				      "local"), 'y');
+	ck_assert_str_eq(s.reply.text, "550 5.7.1 Go away [127.0.0.2] (bl.test, "
+			 "score 1); Listed by the test");
+	mclient_close(s.client);
+}
+END_TEST
+
+START_TEST(test_lists_and_failures)
+{
+	char	extra[512];
+	char   *deny = tenv_write(env.dir, "deny_hosts", "192.0.2.66\n");
+	struct session s;
+
+	snprintf(extra, sizeof(extra), "deny_hosts = %s\n", deny);
+	reload(extra);
+	ck_assert_int_eq(session_rcpt(&s, "192.0.2.66", "<u@here.test>",
+				      "local"), 'y');
+	ck_assert_str_eq(s.reply.text, "550 5.7.1 Service unavailable; client "
+			 "[192.0.2.66] blocked by local policy");
+	mclient_close(s.client);
+	/* A zone that cannot answer, and dns_failure_action = tempfail. */
+	reload("dnsbl_sites = bl.test, nothere.test\n"
+	       "dns_failure_action = tempfail\n");
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.9", "<u@here.test>",
+				      "local"), 'y');
+	ck_assert_str_eq(s.reply.text, "451 4.7.1 Service temporarily "
+			 "unavailable; client [127.0.0.9] could not be checked");
+	mclient_close(s.client);
+	free(deny);
+}
+END_TEST
+
+START_TEST(test_odd_clients)
+{
+	struct session s;
+	int	i;
+
+	reload("");
+	/* A client without an IP address is accepted unchecked. */
+	open_session(&s, NULL);
+	ck_assert_int_eq(s.reply.code, 'a');
+	mclient_close(s.client);
+	/* Clients that vanish mid-session leave the daemon serving. */
+	for (i = 0; i < 20; i++) {
+		open_session(&s, "127.0.0.2");
+		if (i % 2)
+			ck_assert_int_eq(mail(&s, NULL), 'c');
+		mclient_close(s.client);
+	}
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
+				      "local"), 'y');
+	mclient_close(s.client);
+}
+END_TEST
+
+static Suite *
+milter_suite(void)
+{
+	Suite  *suite = suite_create("milter");
+	TCase  *tc = tcase_create("milter");
+
+	tcase_add_unchecked_fixture(tc, start_servers, stop_servers);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_rcpt_stage);
+	tcase_add_test(tc, test_relay);
+	tcase_add_test(tc, test_stages);
+	tcase_add_test(tc, test_actions);
+	tcase_add_test(tc, test_lists_and_failures);
+	tcase_add_test(tc, test_odd_clients);
+	suite_add_tcase(suite, tc);
+	return suite;
+}
+
+int
+main(void)
+{
+	return tenv_run(milter_suite());
+}
