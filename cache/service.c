@@ -168,8 +168,7 @@ service_free(struct service *service)
 	free(service);
 }
 
-/* Is Redis still on its way to a first list snapshot? */
-static bool
+bool
 service_starting(const struct service *service)
 {
 	if (service->store == NULL)
@@ -235,4 +234,17 @@ service_print_stats(struct service *service, FILE *out, char *err,
 	}
 	return stats_print(service->base, service->store, service->stats_key,
 			   out, err, errlen);
+}
+
+void
+service_count_lists(struct service *service, unsigned lists)
+{
+	static const enum stats_counter counters[LIST_KINDS] = {
+		STATS_LIST_RELAY, STATS_LIST_ALLOW, STATS_LIST_DENY,
+	};
+	size_t	kind;
+
+	for (kind = 0; kind < LIST_KINDS; kind++)
+		if (lists & (1u << kind))
+			stats_count(service->stats, counters[kind]);
 }

@@ -9,6 +9,7 @@
 #ifndef RBL_SERVICE_H
 #define RBL_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -44,6 +45,9 @@ void	service_flush(struct service *service);
  */
 void	service_start(struct service *service);
 
+/* Is Redis still on its way to a first list snapshot?  (Loop thread.) */
+bool	service_starting(const struct service *service);
+
 /* LIST_* flags for addr (lists.h); any thread may ask. */
 unsigned service_lists(struct service *service, const struct addr *addr);
 
@@ -57,6 +61,9 @@ int	service_lookup(struct service *service, const struct addr *addr,
 
 /* Count one event; any thread may count. */
 void	service_count(struct service *service, enum stats_counter counter);
+
+/* Count the lists (LIST_* flags) that name a client. */
+void	service_count_lists(struct service *service, unsigned lists);
 
 /* rblmilter --stats: print the fleet's counters from Redis. */
 int	service_print_stats(struct service *service, FILE *out,

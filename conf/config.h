@@ -81,9 +81,6 @@ void	config_free(struct config *config);
 /* Is word (len bytes, any case) one of words (as config keeps lists)? */
 bool	config_has_word(const char *words, const char *word, size_t len);
 
-/* Is word (len bytes, any case) one of words (as config keeps lists)? */
-bool	config_has_word(const char *words, const char *word, size_t len);
-
 /* Print the settings the file makes, as "name = value" (postconf -n). */
 void	config_print(const struct config *config, FILE *out);
 

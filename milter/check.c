@@ -196,20 +196,14 @@ static void
 check_batch(struct event_base *base, struct service *service,
 	    struct check_item *items, size_t count)
 {
-	static const enum stats_counter counters[LIST_KINDS] = {
-		STATS_LIST_RELAY, STATS_LIST_ALLOW, STATS_LIST_DENY,
-	};
 	unsigned pending = 0;
-	size_t	kind;
 	size_t	i;
 
 	for (i = 0; i < count; i++) {
 		if (items[i].error != NULL)
 			continue;
 		items[i].lists = service_lists(service, &items[i].addr);
-		for (kind = 0; kind < LIST_KINDS; kind++)
-			if (items[i].lists & (1u << kind))
-				service_count(service, counters[kind]);
+		service_count_lists(service, items[i].lists);
 		/* allow and deny decide without DNS. */
 		if (items[i].lists & (LIST_ALLOW | LIST_DENY))
 			continue;

@@ -135,19 +135,32 @@ daemon_socket(const struct config *config, char *err, size_t errlen)
 	return 0;
 }
 
-/* Become a background process, detached from the terminal. */
+/*
+ * Become a background process, detached from the terminal.  The parent
+ * waits for the child to report through *ready (daemon_ready()) and exits
+ * with its status, so that whoever started rblmilter learns whether it
+ * came up, not just whether it forked.
+ */
 static int
-daemon_detach(char *err, size_t errlen)
+daemon_detach(int *ready, char *err, size_t errlen)
 {
+	unsigned char status = EX_OSERR;
 	pid_t	pid;
+	int	fds[2];
 	int	fd;
 
-	if ((pid = fork()) < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+	if (pipe2(fds, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		snprintf(err, errlen, "cannot detach: %s", strerror(errno));
 		return -1;
 	}
-	if (pid > 0)
-		_exit(0);
+	if (pid > 0) {
+		close(fds[1]);
+		if (read(fds[0], &status, 1) != 1)
+			status = EX_OSERR;
+		_exit(status);
+	}
+	close(fds[0]);
+	*ready = fds[1];
 	setsid();
 	if (chdir("/") < 0 || (fd = open("/dev/null", O_RDWR)) < 0) {
 		snprintf(err, errlen, "cannot detach: %s", strerror(errno));
@@ -159,6 +172,20 @@ daemon_detach(char *err, size_t errlen)
 	if (fd > 2)
 		close(fd);
 	return 0;
+}
+
+/* Tell the waiting parent (if any) how the start went. */
+static void
+daemon_ready(int *ready, int status)
+{
+	unsigned char byte = (unsigned char) status;
+
+	if (*ready < 0)
+		return;
+	if (write(*ready, &byte, 1) != 1)
+		msg_warn("cannot report the start to the parent process");
+	close(*ready);
+	*ready = -1;
 }
 
 /* Write the pid file, if one is configured. */
@@ -203,8 +230,11 @@ daemon_drop(const struct config *config, char *err, size_t errlen)
 static void *
 daemon_milter(void *arg)
 {
-	if (filter_run(arg) < 0)
+	if (filter_run(arg) < 0) {
 		msg_error("libmilter stopped with an error");
+		/* Wake the main thread, which waits for signals. */
+		kill(getpid(), SIGTERM);
+	}
 	return NULL;
 }
 
@@ -225,8 +255,9 @@ daemon_reload(struct worker *worker, const char *path)
 			  err);
 		return;
 	}
-	msg_info("configuration reloaded from %s (milter_socket, user, "
-		 "pidfile and syslog_facility take effect at restart)", path);
+	msg_info("configuration reloaded from %s (milter_socket, "
+		 "socket_mode, socket_group, user, pidfile and syslog_facility "
+		 "take effect at restart)", path);
 }
 
 /* Main thread: wait for signals until told to stop. */
@@ -254,33 +285,38 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	pthread_t milter;
 	char	err[CONFIG_ERR_SIZE];
 	char	pidfile[512];
+	int	ready = -1;
 	int	fds[2];
 
 	msg_open("rblmilter", MSG_SYSLOG | (foreground ? MSG_STDERR : 0),
 		 config->syslog_facility);
 	snprintf(pidfile, sizeof(pidfile), "%s", config->pidfile);
 	if (daemon_socket(config, err, sizeof(err)) < 0
-	    || (!foreground && daemon_detach(err, sizeof(err)) < 0)
+	    || (!foreground && daemon_detach(&ready, err, sizeof(err)) < 0)
 	    || daemon_pidfile(config, err, sizeof(err)) < 0
 	    || daemon_drop(config, err, sizeof(err)) < 0
 	    || daemon_signals_init(fds, err, sizeof(err)) < 0) {
 		msg_error("%s", err);
 		config_free(config);
+		daemon_ready(&ready, EX_OSERR);
 		return EX_OSERR;
 	}
 	/* Threads made from here on never take our signals. */
 	daemon_mask(SIG_BLOCK);
 	if ((worker = worker_start(config, err, sizeof(err))) == NULL) {
 		msg_error("%s", err);
+		daemon_ready(&ready, EX_CONFIG);
 		return EX_CONFIG;
 	}
 	if (pthread_create(&milter, NULL, daemon_milter, worker) != 0) {
 		msg_error("cannot start the milter thread");
 		worker_stop(worker);
+		daemon_ready(&ready, EX_OSERR);
 		return EX_OSERR;
 	}
 	daemon_mask(SIG_UNBLOCK);
 	msg_info("rblmilter %s started", PACKAGE_VERSION);
+	daemon_ready(&ready, 0);
 	daemon_wait(worker, path, fds[0]);
 	pthread_join(milter, NULL);
 	worker_stop(worker);

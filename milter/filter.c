@@ -51,7 +51,8 @@ struct session {
 	bool	waited;
 	bool	authenticated;		/* per message */
 	bool	logged;			/* the client-level decision is logged */
-	char	tag[512];		/* X-RBL-Check for this message, or "" */
+	char	tag[512];		/* X-RBL-Check for the client's
+					 * messages, or "" */
 };
 
 static const char *const filter_stages[] = {"connect", "helo", "mail", "rcpt"};
@@ -214,7 +215,7 @@ filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	    && (smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_name}") != MI_SUCCESS
 		|| smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}")
 		!= MI_SUCCESS
-		|| smfi_setsymlist(ctx, SMFIM_ENVRCPT, "{rcpt_mailer}")
+		|| smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_mailer}")
 		!= MI_SUCCESS))
 		msg_warn("smfi_setsymlist failed: Postfix's default macros "
 			 "are used");
@@ -277,6 +278,7 @@ filter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *sa)
 		     sizeof(session->daemon));
 	session->lists = service_lists(service, &session->addr);
 	service_count(service, STATS_CONNECTIONS);
+	service_count_lists(service, session->lists);
 	if (!(session->lists & (LIST_ALLOW | LIST_DENY))
 	    && (session->lookup = worker_submit(filter_worker,
 						session->generation,
@@ -313,7 +315,6 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 	filter_macro(ctx, "i", session->queue_id, sizeof(session->queue_id));
 	filter_macro(ctx, "{auth_authen}", auth, sizeof(auth));
 	session->authenticated = auth[0] != 0;
-	session->tag[0] = 0;
 	return filter_decide(ctx, session, STAGE_MAIL, NULL, NULL);
 }
 
@@ -325,6 +326,8 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 
 	if (session == NULL || argv == NULL || argv[0] == NULL)
 		return SMFIS_CONTINUE;
+	/* Postfix has a queue id only once a recipient was accepted. */
+	filter_macro(ctx, "i", session->queue_id, sizeof(session->queue_id));
 	filter_macro(ctx, "{rcpt_mailer}", mailer, sizeof(mailer));
 	return filter_decide(ctx, session, STAGE_RCPT, argv[0],
 			     mailer[0] ? mailer : NULL);
@@ -358,7 +361,6 @@ filter_abort(SMFICTX *ctx)
 	if (session != NULL) {
 		session->queue_id[0] = 0;
 		session->authenticated = false;
-		session->tag[0] = 0;
 	}
 	return SMFIS_CONTINUE;
 }

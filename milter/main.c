@@ -8,6 +8,7 @@
  */
 #include <event2/event.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,7 @@ main(int argc, char **argv)
 	const char *path = RBLMILTER_CONF;
 	struct config *config;
 	char	err[CONFIG_ERR_SIZE];
+	char	full[PATH_MAX];
 	bool	print = false;
 	bool	check = false;
 	bool	stats = false;
@@ -130,8 +132,10 @@ main(int argc, char **argv)
 		msg_error("%s", err);
 		return EX_CONFIG;
 	}
+	/* A detached daemon runs in /: reloads need the full path. */
 	if (!print && !check && !stats)
-		return daemon_run(config, path, foreground);
+		return daemon_run(config, realpath(path, full) ? full : path,
+				  foreground);
 	if (print) {
 		config_print(config, stdout);
 		status = 0;

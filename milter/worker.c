@@ -8,7 +8,7 @@
  *    event made active from any thread (libevent's pthreads locking) wakes;
  *  - the generation in force (worker.lock) and generation reference counts
  *    (atomic): the last reference posts the generation's retirement to the
- *    loop thread, which writes its counters and frees it two seconds
+ *    loop thread, which writes its counters and frees it a second
  *    later, when those writes have been answered;
  *  - each lookup (lookup.lock, lookup.cond): the loop thread fills it in,
  *    the session thread waits for it with a deadline; whichever of the two
@@ -340,30 +340,77 @@ worker_lookup_free(struct worker_lookup *lookup)
 struct worker_reload_msg {
 	struct worker_msg msg;
 	struct config *config;
+	struct generation *generation;	/* the new one, once built */
+	struct event *timer;		/* polls its Redis start */
+	unsigned polls;
+	char	err[256];
 };
 
-/* Loop thread: build the new generation and put it in force. */
-static void
-worker_reload_run(struct worker *worker, void *arg)
-{
-	struct worker_reload_msg *reload = arg;
-	struct generation *generation;
-	struct generation *old = NULL;
-	char	err[256] = "";
+/* How often, and how many times, a reload looks whether Redis is up. */
+#define WORKER_RELOAD_POLL_MS	50
+#define WORKER_RELOAD_POLLS	60
 
-	generation = worker_generation(worker, reload->config, err, sizeof(err));
+/* Loop thread: end a reload, with its new generation in force or not. */
+static void
+worker_reload_end(struct worker *worker, struct worker_reload_msg *reload)
+{
+	struct generation *old = NULL;
+
+	if (reload->timer != NULL)
+		event_free(reload->timer);
 	pthread_mutex_lock(&worker->lock);
-	if (generation != NULL) {
+	if (reload->generation != NULL) {
 		old = worker->current;
-		worker->current = generation;
+		worker->current = reload->generation;
 	}
-	worker->reload_status = generation != NULL ? 0 : -1;
-	snprintf(worker->reload_err, sizeof(worker->reload_err), "%s", err);
+	worker->reload_status = reload->generation != NULL ? 0 : -1;
+	snprintf(worker->reload_err, sizeof(worker->reload_err), "%s",
+		 reload->err);
 	worker->reload_done = true;
 	pthread_cond_broadcast(&worker->reloaded);
 	pthread_mutex_unlock(&worker->lock);
 	if (old != NULL)
 		worker_release(old);
+}
+
+/*
+ * Loop thread: put the new generation in force once its Redis lists are
+ * read (or Redis is found down, or three seconds passed), so that a
+ * reload never serves a moment without the relay, allow and deny sets.
+ */
+static void
+worker_on_reload_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker_reload_msg *reload = arg;
+	struct worker *worker = reload->generation->worker;
+	struct timeval tv = {0, WORKER_RELOAD_POLL_MS * 1000};
+
+	(void) fd;
+	(void) what;
+	if (service_starting(reload->generation->service)
+	    && reload->polls++ < WORKER_RELOAD_POLLS
+	    && evtimer_add(reload->timer, &tv) == 0)
+		return;
+	worker_reload_end(worker, reload);
+}
+
+/* Loop thread: build the new generation, then wait for its Redis. */
+static void
+worker_reload_run(struct worker *worker, void *arg)
+{
+	struct worker_reload_msg *reload = arg;
+
+	reload->generation = worker_generation(worker, reload->config,
+					       reload->err,
+					       sizeof(reload->err));
+	if (reload->generation == NULL
+	    || (reload->timer = evtimer_new(worker->base,
+					    worker_on_reload_poll,
+					    reload)) == NULL) {
+		worker_reload_end(worker, reload);
+		return;
+	}
+	worker_on_reload_poll(-1, EV_TIMEOUT, reload);
 }
 
 int
