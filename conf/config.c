@@ -53,6 +53,7 @@ static config_parse_fn config_servers, config_sites, config_string;
 static config_parse_fn config_prefix, config_redis, config_socket;
 static config_parse_fn config_choice, config_text, config_words;
 static config_parse_fn config_mode, config_facility, config_file;
+static config_parse_fn config_policy;
 
 /* Words of the choices, in the order of their enums in config.h. */
 static const char *const config_stages[] = {
@@ -122,6 +123,8 @@ static const struct config_key config_keys[] = {
 	 .parse = config_file, .offset = FIELD(list_files[2])},
 	{.name = "milter_socket", .fallback = "inet:8891@127.0.0.1",
 	 .parse = config_socket, .offset = FIELD(milter_socket)},
+	{.name = "policy_socket", .fallback = "",
+	 .parse = config_policy, .offset = FIELD(policy_socket)},
 	{.name = "reject_stage", .fallback = "rcpt",
 	 .parse = config_choice, .offset = FIELD(reject_stage),
 	 .choices = config_stages},
@@ -503,6 +506,31 @@ config_socket(struct config *config, const struct config_key *key,
 	return -1;
 }
 
+/* policy_socket: "", inet:IP:PORT, inet:[IPv6]:PORT or unix:/path. */
+static int
+config_policy(struct config *config, const struct config_key *key,
+	      const char *value, char *err, size_t errlen)
+{
+	struct addr addr;
+	long	port = 0;
+
+	config->policy_port = 0;
+	if (*value == 0 || (strncmp(value, "unix:/", 6) == 0
+			    && strlen(value) < 100))
+		return config_string(config, key, value, err, errlen);
+	if (strncmp(value, "inet:", 5) == 0
+	    && config_hostport(value + 5, &addr, &port) == 0
+	    && strrchr(value, ':') > value + 5) {
+		config->policy_addr = addr;
+		config->policy_port = (unsigned) port;
+		return config_string(config, key, value, err, errlen);
+	}
+	snprintf(err, errlen, "%s = \"%s\": write inet:IP:PORT, "
+		 "inet:[IPv6]:PORT or unix:/path (empty: no policy service)",
+		 key->name, value);
+	return -1;
+}
+
 /* One word out of key->choices, stored as its index. */
 static int
 config_choice(struct config *config, const struct config_key *key,
@@ -855,6 +883,7 @@ config_free(struct config *config)
 	for (i = 0; i < 3; i++)
 		free(config->list_files[i]);
 	free(config->milter_socket);
+	free(config->policy_socket);
 	free(config->reject_text);
 	free(config->local_transports);
 	free(config->exempt_recipients);

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "lib/addr.h"
+
 struct config_text;
 struct dnsbl_sites;
 
@@ -38,6 +40,9 @@ struct config {
 	unsigned redis_timeout;		/* milliseconds */
 	char   *list_files[3];		/* relay, allow, deny hosts files */
 	char   *milter_socket;		/* libmilter's socket spec */
+	char   *policy_socket;		/* inet:IP:PORT, unix:/path, or "" */
+	struct addr policy_addr;	/* of inet:, when policy_port is set */
+	unsigned policy_port;		/* 0 for unix: or none */
 	int	reject_stage;		/* enum config_stage */
 	int	action;			/* enum config_action */
 	char   *reject_text;		/* with $client, $zone, $score */

@@ -14,6 +14,7 @@
  * What a session decides is not here (filter.c, decide/), nor how lookups
  * are made (worker.c).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -25,7 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sysexits.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -105,11 +108,11 @@ daemon_socket_path(const char *spec)
 	return NULL;
 }
 
-/* Open the milter socket with its mode and group; -1 with err. */
+/* Give a unix socket path the configured mode and group; -1 with err. */
 static int
-daemon_socket(const struct config *config, char *err, size_t errlen)
+daemon_socket_owner(const struct config *config, const char *path,
+		    char *err, size_t errlen)
 {
-	const char *path = daemon_socket_path(config->milter_socket);
 	struct group *group = NULL;
 
 	if (*config->socket_group
@@ -118,6 +121,70 @@ daemon_socket(const struct config *config, char *err, size_t errlen)
 			 config->socket_group);
 		return -1;
 	}
+	if (chmod(path, (mode_t) config->socket_mode) < 0
+	    || (group != NULL && chown(path, (uid_t) -1, group->gr_gid) < 0)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Open the policy service's listening socket (policy_socket), before
+ * privileges are dropped; *fd is -1 when there is none.  -1 with err.
+ */
+static int
+daemon_policy_socket(const struct config *config, int *fd, char *err,
+		     size_t errlen)
+{
+	const char *spec = config->policy_socket;
+	struct sockaddr_storage ss;
+	struct sockaddr_un *sun = (struct sockaddr_un *) &ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ss;
+	socklen_t len;
+	int	one = 1;
+
+	*fd = -1;
+	if (*spec == 0)
+		return 0;
+	memset(&ss, 0, sizeof(ss));
+	if (config->policy_port == 0) {
+		sun->sun_family = AF_UNIX;
+		snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", spec + 5);
+		unlink(sun->sun_path);
+		len = sizeof(*sun);
+	} else if (config->policy_addr.family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t) config->policy_port);
+		memcpy(&sin->sin_addr, config->policy_addr.bytes, 4);
+		len = sizeof(*sin);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t) config->policy_port);
+		memcpy(&sin6->sin6_addr, config->policy_addr.bytes, 16);
+		len = sizeof(*sin6);
+	}
+	if ((*fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC
+			  | SOCK_NONBLOCK, 0)) < 0
+	    || setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0
+	    || bind(*fd, (struct sockaddr *) &ss, len) < 0
+	    || listen(*fd, 128) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s",
+			 config->policy_socket, strerror(errno));
+		return -1;
+	}
+	if (ss.ss_family == AF_UNIX)
+		return daemon_socket_owner(config, sun->sun_path, err, errlen);
+	return 0;
+}
+
+/* Open the milter socket with its mode and group; -1 with err. */
+static int
+daemon_socket(const struct config *config, char *err, size_t errlen)
+{
+	const char *path = daemon_socket_path(config->milter_socket);
+
 	if (filter_register() < 0
 	    || smfi_setconn((char *) config->milter_socket) != MI_SUCCESS
 	    || smfi_opensocket(true) != MI_SUCCESS) {
@@ -125,14 +192,7 @@ daemon_socket(const struct config *config, char *err, size_t errlen)
 			 "permission?)", config->milter_socket);
 		return -1;
 	}
-	if (path == NULL)
-		return 0;
-	if (chmod(path, (mode_t) config->socket_mode) < 0
-	    || (group != NULL && chown(path, (uid_t) -1, group->gr_gid) < 0)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return path == NULL ? 0 : daemon_socket_owner(config, path, err, errlen);
 }
 
 /*
@@ -286,12 +346,14 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	char	err[CONFIG_ERR_SIZE];
 	char	pidfile[512];
 	int	ready = -1;
+	int	policy_fd = -1;
 	int	fds[2];
 
 	msg_open("rblmilter", MSG_SYSLOG | (foreground ? MSG_STDERR : 0),
 		 config->syslog_facility);
 	snprintf(pidfile, sizeof(pidfile), "%s", config->pidfile);
 	if (daemon_socket(config, err, sizeof(err)) < 0
+	    || daemon_policy_socket(config, &policy_fd, err, sizeof(err)) < 0
 	    || (!foreground && daemon_detach(&ready, err, sizeof(err)) < 0)
 	    || daemon_pidfile(config, err, sizeof(err)) < 0
 	    || daemon_drop(config, err, sizeof(err)) < 0
@@ -303,7 +365,7 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	}
 	/* Threads made from here on never take our signals. */
 	daemon_mask(SIG_BLOCK);
-	if ((worker = worker_start(config, err, sizeof(err))) == NULL) {
+	if ((worker = worker_start(config, policy_fd, err, sizeof(err))) == NULL) {
 		msg_error("%s", err);
 		daemon_ready(&ready, EX_CONFIG);
 		return EX_CONFIG;

@@ -30,6 +30,7 @@
 #include "lib/addr.h"
 #include "lib/msg.h"
 #include "milter/worker.h"
+#include "policy/server.h"
 
 /* Wait this much longer than Redis and DNS may take together. */
 #define WORKER_MARGIN_MS	250
@@ -79,6 +80,7 @@ struct worker {
 	char	reload_err[256];
 	bool	reload_done;
 	unsigned generations;		/* not yet freed (loop thread) */
+	struct policy_server *policy;	/* or NULL */
 	bool	stopping;		/* end the loop when none is left */
 };
 
@@ -459,6 +461,8 @@ worker_stop_run(struct worker *worker, void *arg)
 	struct generation *generation;
 
 	(void) arg;
+	policy_server_free(worker->policy);
+	worker->policy = NULL;
 	pthread_mutex_lock(&worker->lock);
 	generation = worker->current;
 	worker->current = NULL;
@@ -482,7 +486,7 @@ worker_stop(struct worker *worker)
 }
 
 struct worker *
-worker_start(struct config *config, char *err, size_t errlen)
+worker_start(struct config *config, int policy_fd, char *err, size_t errlen)
 {
 	struct worker *worker;
 
@@ -504,10 +508,18 @@ worker_start(struct config *config, char *err, size_t errlen)
 						 errlen)) == NULL)
 		goto fail;
 	config = NULL;
+	if (policy_fd >= 0
+	    && (worker->policy = policy_server_create(worker->base, worker,
+						      policy_fd, err,
+						      errlen)) == NULL) {
+		worker_free_generation(worker, worker->current);
+		goto fail;
+	}
 	/* Before any session: Redis connected and the lists read. */
 	service_start(worker->current->service);
 	if (pthread_create(&worker->thread, NULL, worker_main, worker) != 0) {
 		snprintf(err, errlen, "cannot start the loop thread");
+		policy_server_free(worker->policy);
 		worker_free_generation(worker, worker->current);
 		goto fail;
 	}

@@ -23,8 +23,12 @@ struct worker;
 struct worker_lookup;
 struct generation;
 
-/* Start the loop thread with config (the worker owns it from now). */
-struct worker *worker_start(struct config *config, char *err, size_t errlen);
+/*
+ * Start the loop thread with config (the worker owns it from now), and
+ * the policy service on policy_fd when it is not -1.
+ */
+struct worker *worker_start(struct config *config, int policy_fd,
+			    char *err, size_t errlen);
 
 /*
  * Stop the thread and free everything, once lookups still running have

@@ -270,6 +270,12 @@ START_TEST(test_bad_values)
 		 "directory");
 	load_bad("dnsbl_sites = bl.test\nredis_username = rbl\n",
 		 ":2: redis_username is set without redis_password");
+	load_bad("dnsbl_sites = bl.test\npolicy_socket = 127.0.0.1:10040\n",
+		 ":2: policy_socket = \"127.0.0.1:10040\": write inet:IP:PORT, "
+		 "inet:[IPv6]:PORT or unix:/path (empty: no policy service)");
+	load_bad("dnsbl_sites = bl.test\npolicy_socket = inet:127.0.0.1\n",
+		 ":2: policy_socket = \"inet:127.0.0.1\": write inet:IP:PORT, "
+		 "inet:[IPv6]:PORT or unix:/path (empty: no policy service)");
 	load_bad("dnsbl_sites = bl.test\ncache_size = lots\n",
 		 ":2: cache_size = \"lots\": not an integer");
 	load_bad("dnsbl_sites = bl.test\ndns_servers = 127.0.0.1:\n",

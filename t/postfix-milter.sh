@@ -1,7 +1,8 @@
 #!/bin/bash
 # Integration test: a private Postfix on loopback ports asks rblmilter about
-# every SMTP session, over TCP and over a unix socket, with a real rbldnsd
-# and redis-server behind it.  Shows, through real SMTP:
+# every SMTP session, over TCP and over a unix socket, and as a policy
+# service (check_policy_service), with a real rbldnsd and redis-server
+# behind it.  Shows, through real SMTP:
 #  - 127.0.0.2 (listed) is rejected with 550 naming the zone; 127.0.0.1 is
 #    delivered (to smtp-sink, over LMTP); postmaster is always accepted;
 #  - a client not in the relay list cannot relay (554 Relay access denied),
@@ -26,8 +27,10 @@ lib_need postfix smtp-sink smtp-source swaks rbldnsd redis-server redis-cli
 lib_rbldnsd
 lib_redis
 milter_port=$(lib_port)
+policy_port=$(lib_port)
 lib_rblmilter_conf "$dir/rblmilter.conf" \
 	"milter_socket = inet:$milter_port@127.0.0.1
+policy_socket = inet:127.0.0.1:$policy_port
 "
 # The same, on a unix socket that Postfix's smtpd (user postfix) may use.
 lib_rblmilter_conf "$dir/unix.conf" \
@@ -49,15 +52,18 @@ lib_postfix_conf
 smtp_milter=$(lib_port)
 smtp_unix=$(lib_port)
 smtp_plain=$(lib_port)
+smtp_policy=$(lib_port)
 cat >>"$lib_postfix/main.cf" <<EOF
 milter_default_action = tempfail
 milter_connect_timeout = 10s
 milter_command_timeout = 10s
+rbl_policy = check_policy_service { inet:127.0.0.1:$policy_port, timeout=10s, default_action=DUNNO }
 EOF
 cat >>"$lib_postfix/master.cf" <<EOF
 127.0.0.1:$smtp_milter inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$milter_port
 127.0.0.1:$smtp_unix inet n - n - - smtpd -o smtpd_milters=unix:$dir/rblmilter.sock
 127.0.0.1:$smtp_plain inet n - n - - smtpd -o smtpd_milters=
+127.0.0.1:$smtp_policy inet n - n - - smtpd -o smtpd_milters= -o smtpd_recipient_restrictions=\$rbl_policy,permit
 EOF
 lib_postfix_start "$smtp_plain"
 
@@ -76,6 +82,15 @@ lib_check "clean client's message delivered over LMTP" \
 	lib_delivered u@local.test "$sink_lmtp"
 lib_check "rblmilter logs the real client IP" \
 	grep -q 'client=127.0.0.2 .*stage=rcpt action=reject reason=dnsbl' "$dir/rblmilter.log"
+
+out=$(lib_send "$smtp_policy" 127.0.0.2 u@local.test)
+lib_check "policy service: listed client rejected naming the zone" \
+	grep -q '<\*\* 550 5.7.1 .*client \[127.0.0.2\] blocked using bl.test' <<<"$out"
+out=$(lib_send "$smtp_policy" 127.0.0.1 pol@local.test)
+lib_check "policy service: clean client accepted" \
+	grep -q '<-  250 2.0.0 Ok: queued' <<<"$out"
+lib_check "policy service: its decision is logged" \
+	grep -q 'client=127.0.0.2 front=policy .*action=reject reason=dnsbl' "$dir/rblmilter.log"
 
 out=$(lib_send "$smtp_milter" 127.0.0.1 u@elsewhere.test)
 lib_check "not an open relay: 554 Relay access denied" \

@@ -1,0 +1,352 @@
+/*
+ * server - the Postfix policy service (check_policy_service): requests
+ * in, the same decisions as the milter out, on the daemon's loop thread.
+ *
+ * Connections are libevent bufferevents, so thousands of idle Postfix
+ * connections cost memory, not threads.  A connection handles one request
+ * at a time: while its lookup runs it reads no more, which also bounds
+ * what a client flooding requests can make us hold.  Bad input (a NUL
+ * byte, a line over 4 KiB, a request over 64 KiB) is logged and the
+ * connection closed, as SMTPD_POLICY_README advises; a request without a
+ * usable client_address is answered DUNNO.
+ *
+ * Answers: a reject is "action=550 5.7.1 text" (access(5)'s numeric form,
+ * so that the code is the milter's), a tempfail DEFER_IF_PERMIT, a tag
+ * PREPEND X-RBL-Check, anything else DUNNO.  The policy protocol does not
+ * carry the recipient's transport, so the relay rule (which needs
+ * {rcpt_mailer}) is the milter's alone; see README.
+ */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache/lists.h"
+#include "cache/service.h"
+#include "conf/config.h"
+#include "decide/decision.h"
+#include "dnsbl/verdict.h"
+#include "lib/addr.h"
+#include "lib/kvline.h"
+#include "lib/msg.h"
+#include "milter/worker.h"
+#include "policy/request.h"
+#include "policy/server.h"
+
+/* An idle Postfix connection is closed after this (Postfix: 300 s). */
+#define POLICY_IDLE_S	600
+
+struct policy_conn;
+
+struct policy_server {
+	struct evconnlistener *listener;
+	struct worker *worker;
+	struct policy_conn *conns;	/* open connections */
+};
+
+/* One connection from Postfix. */
+struct policy_conn {
+	struct policy_server *server;
+	struct bufferevent *bev;
+	struct policy_request request;	/* being read, or being decided */
+	struct generation *generation;	/* while a lookup runs */
+	struct addr addr;
+	unsigned lists;
+	bool	pending;		/* a lookup runs: read nothing more */
+	bool	gone;			/* closed while a lookup ran */
+	struct policy_conn *next;	/* in server->conns */
+	struct policy_conn **prev;
+};
+
+static void policy_on_read(struct bufferevent *, void *);
+
+/* The SMTP stage of a protocol_state, or -1 for none we judge. */
+static int
+policy_stage(const char *state)
+{
+	static const struct {
+		const char *name;
+		int	stage;
+	} states[] = {
+		{"CONNECT", STAGE_CONNECT}, {"EHLO", STAGE_HELO},
+		{"HELO", STAGE_HELO}, {"MAIL", STAGE_MAIL}, {"RCPT", STAGE_RCPT},
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (strcmp(state, states[i].name) == 0)
+			return states[i].stage;
+	return -1;
+}
+
+/* Close a connection; one whose lookup runs is freed by its callback. */
+static void
+policy_close(struct policy_conn *conn)
+{
+	if (conn->prev != NULL) {
+		*conn->prev = conn->next;
+		if (conn->next != NULL)
+			conn->next->prev = conn->prev;
+		conn->prev = NULL;
+	}
+	if (conn->bev != NULL)
+		bufferevent_free(conn->bev);
+	conn->bev = NULL;
+	if (conn->pending)
+		conn->gone = true;
+	else
+		free(conn);
+}
+
+/* Write the answer for a decision. */
+static void
+policy_answer(struct policy_conn *conn, const struct decision *decision)
+{
+	struct evbuffer *out = bufferevent_get_output(conn->bev);
+
+	switch (decision->action) {
+	case DECISION_REJECT:
+		evbuffer_add_printf(out, "action=%s %s %s\n\n", decision->code,
+				    decision->dsn, decision->text);
+		return;
+	case DECISION_TEMPFAIL:
+		evbuffer_add_printf(out, "action=DEFER_IF_PERMIT %s %s\n\n",
+				    decision->dsn, decision->text);
+		return;
+	case DECISION_TAG:
+		evbuffer_add_printf(out, "action=PREPEND X-RBL-Check: %s\n\n",
+				    decision->header);
+		return;
+	case DECISION_CONTINUE:
+		break;
+	}
+	evbuffer_add_printf(out, "action=DUNNO\n\n");
+}
+
+/* One key=value line for a decision worth logging. */
+static void
+policy_log(const struct policy_conn *conn, const struct config *config,
+	   const struct verdict *verdict, enum cache_level level,
+	   const struct decision *decision)
+{
+	const struct policy_request *request = &conn->request;
+	struct kvline *line;
+	char	ip[ADDR_TEXT_SIZE];
+
+	if ((line = kvline_create()) == NULL)
+		return;
+	kvline_key(line, "queue_id");
+	kvline_quote(line, request->queue_id);
+	kvline_key(line, "client");
+	kvline_printf(line, "%s", addr_format(&conn->addr, ip));
+	kvline_key(line, "front");
+	kvline_printf(line, "policy");
+	kvline_key(line, "helo");
+	kvline_quote(line, request->helo_name);
+	kvline_key(line, "stage");
+	kvline_quote(line, request->protocol_state);
+	kvline_key(line, "action");
+	kvline_printf(line, "%s", decision_kind_name(decision_kind(decision)));
+	kvline_key(line, "reason");
+	kvline_printf(line, "%s", decision->reason);
+	kvline_key(line, "rcpt");
+	kvline_quote(line, request->recipient);
+	if (verdict != NULL) {
+		kvline_key(line, "cache");
+		kvline_printf(line, "%s", vcache_level_name(level));
+		verdict_format(verdict, config->dnsbl_sites, line);
+	}
+	if (kvline_text(line) != NULL)
+		msg_info("%s", kvline_text(line));
+	kvline_free(line);
+}
+
+/* Decide, answer, log and count; the request is over. */
+static void
+policy_decide(struct policy_conn *conn, const struct verdict *verdict,
+	      enum cache_level level)
+{
+	const struct config *config = generation_config(conn->generation);
+	struct decision_facts facts = {0};
+	struct decision decision;
+
+	facts.client = &conn->addr;
+	facts.lists = conn->lists;
+	facts.verdict = verdict;
+	facts.authenticated = conn->request.sasl_username[0] != 0;
+	facts.stage = policy_stage(conn->request.protocol_state);
+	facts.recipient = conn->request.recipient[0] ?
+	    conn->request.recipient : NULL;
+	decide(config, &facts, &decision);
+	policy_answer(conn, &decision);
+	if (strcmp(decision.reason, "later") != 0
+	    && strcmp(decision.reason, "decided") != 0) {
+		policy_log(conn, config, verdict, level, &decision);
+		service_count(generation_service(conn->generation),
+			      STATS_ACTION_REJECT + decision_kind(&decision));
+	}
+	worker_release(conn->generation);
+	conn->generation = NULL;
+}
+
+/* The verdict of a lookup a request waited for. */
+static void
+policy_on_verdict(struct verdict *verdict, enum cache_level level, void *arg)
+{
+	struct policy_conn *conn = arg;
+
+	conn->pending = false;
+	if (conn->gone) {
+		worker_release(conn->generation);
+		free(conn);
+	} else {
+		policy_decide(conn, verdict, level);
+		request_init(&conn->request);
+		bufferevent_enable(conn->bev, EV_READ);
+		policy_on_read(conn->bev, conn);
+	}
+	verdict_free(verdict);
+}
+
+/* A whole request: decide now, or after its lookup. */
+static void
+policy_request(struct policy_conn *conn)
+{
+	struct service *service;
+	int	stage = policy_stage(conn->request.protocol_state);
+
+	conn->generation = worker_acquire(conn->server->worker);
+	service = generation_service(conn->generation);
+	if (addr_parse(conn->request.client_address, &conn->addr) < 0) {
+		msg_warn("policy request without a usable client_address "
+			 "(\"%.64s\"): DUNNO", conn->request.client_address);
+		evbuffer_add_printf(bufferevent_get_output(conn->bev),
+				    "action=DUNNO\n\n");
+		worker_release(conn->generation);
+		conn->generation = NULL;
+		return;
+	}
+	conn->lists = service_lists(service, &conn->addr);
+	if (stage == generation_config(conn->generation)->reject_stage
+	    && !(conn->lists & (LIST_ALLOW | LIST_DENY))
+	    && conn->request.sasl_username[0] == 0) {
+		service_count(service, STATS_CONNECTIONS);
+		service_count_lists(service, conn->lists);
+		conn->pending = true;
+		bufferevent_disable(conn->bev, EV_READ);
+		if (service_lookup(service, &conn->addr, policy_on_verdict,
+				   conn) == 0)
+			return;
+		conn->pending = false;
+		bufferevent_enable(conn->bev, EV_READ);
+	}
+	policy_decide(conn, NULL, CACHE_MISS);
+}
+
+/* Input: parse as far as it goes, one request at a time. */
+static void
+policy_on_read(struct bufferevent *bev, void *arg)
+{
+	struct policy_conn *conn = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer_iovec chunk;
+	enum request_status status;
+	const char *err = NULL;
+	size_t	used;
+
+	while (!conn->pending && evbuffer_peek(in, -1, NULL, &chunk, 1) > 0) {
+		status = request_feed(&conn->request, chunk.iov_base,
+				      chunk.iov_len, &used, &err);
+		if (status == REQUEST_BAD) {
+			msg_warn("policy client: %s; connection closed", err);
+			policy_close(conn);
+			return;
+		}
+		evbuffer_drain(in, used);
+		if (status == REQUEST_DONE) {
+			policy_request(conn);
+			if (!conn->pending)
+				request_init(&conn->request);
+		}
+	}
+}
+
+/* The peer closed, or an error or the idle timeout. */
+static void
+policy_on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct policy_conn *conn = arg;
+
+	(void) bev;
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+		policy_close(conn);
+}
+
+/* A new connection from Postfix. */
+static void
+policy_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
+		 struct sockaddr *sa, int len, void *arg)
+{
+	struct policy_server *server = arg;
+	struct timeval idle = {POLICY_IDLE_S, 0};
+	struct policy_conn *conn;
+
+	(void) sa;
+	(void) len;
+	if ((conn = calloc(1, sizeof(*conn))) == NULL
+	    || (conn->bev = bufferevent_socket_new(
+			evconnlistener_get_base(listener), fd,
+			BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		msg_warn("policy: out of memory; connection refused");
+		evutil_closesocket(fd);
+		free(conn);
+		return;
+	}
+	conn->server = server;
+	conn->next = server->conns;
+	if (conn->next != NULL)
+		conn->next->prev = &conn->next;
+	conn->prev = &server->conns;
+	server->conns = conn;
+	request_init(&conn->request);
+	bufferevent_setcb(conn->bev, policy_on_read, NULL, policy_on_event,
+			  conn);
+	bufferevent_set_timeouts(conn->bev, &idle, NULL);
+	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+}
+
+struct policy_server *
+policy_server_create(struct event_base *base, struct worker *worker, int fd,
+		     char *err, size_t errlen)
+{
+	struct policy_server *server;
+
+	if ((server = calloc(1, sizeof(*server))) == NULL) {
+		snprintf(err, errlen, "policy: out of memory");
+		return NULL;
+	}
+	server->worker = worker;
+	server->listener = evconnlistener_new(base, policy_on_accept, server,
+					      LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (server->listener == NULL) {
+		snprintf(err, errlen, "policy: cannot listen");
+		free(server);
+		return NULL;
+	}
+	return server;
+}
+
+void
+policy_server_free(struct policy_server *server)
+{
+	if (server == NULL)
+		return;
+	evconnlistener_free(server->listener);
+	while (server->conns != NULL)
+		policy_close(server->conns);
+	free(server);
+}

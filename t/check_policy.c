@@ -1,0 +1,306 @@
+/*
+ * check_policy - the policy service: the request parser on its own
+ * (split anywhere, limits, hostile bytes), then the daemon's policy
+ * socket against a real rbldnsd: answers, many requests per connection,
+ * malformed input, a flood, and many idle connections.
+ */
+#include <check.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "policy/request.h"
+#include "t/tenv.h"
+
+/* Feed text in pieces of step bytes; the status of the last piece. */
+static enum request_status
+feed(struct policy_request *request, const char *text, size_t step,
+     const char **err)
+{
+	enum request_status status = REQUEST_MORE;
+	size_t	len = strlen(text);
+	size_t	off = 0;
+	size_t	used;
+	size_t	n;
+
+	request_init(request);
+	while (off < len && status == REQUEST_MORE) {
+		n = len - off < step ? len - off : step;
+		status = request_feed(request, text + off, n, &used, err);
+		off += used;
+	}
+	return status;
+}
+
+START_TEST(test_parse)
+{
+	static const char text[] =
+		"request=smtpd_access_policy\n"
+		"protocol_state=RCPT\n"
+		"client_address=192.0.2.1\n"
+		"client_address_x=nope\n"
+		"sasl_username=\n"
+		"recipient=u@example.com\n"
+		"unknown_attribute=some=value\n"
+		"recipient=v@example.com\n"
+		"\n"
+		"next=request\n";
+	struct policy_request request;
+	const char *err = NULL;
+	size_t	step;
+
+	/* Any split gives the same result. */
+	for (step = 1; step <= sizeof(text); step++) {
+		ck_assert_int_eq(feed(&request, text, step, &err), REQUEST_DONE);
+		ck_assert_str_eq(request.client_address, "192.0.2.1");
+		ck_assert_str_eq(request.protocol_state, "RCPT");
+		ck_assert_str_eq(request.sasl_username, "");
+		/* A repeated attribute: the last one counts. */
+		ck_assert_str_eq(request.recipient, "v@example.com");
+	}
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+	struct policy_request request;
+	const char *err = NULL;
+	char   *text;
+	size_t	used;
+
+	ck_assert_ptr_nonnull(text = malloc(REQUEST_MAX_SIZE + 100));
+	memset(text, 'a', REQUEST_MAX_LINE + 1);
+	text[REQUEST_MAX_LINE + 1] = 0;
+	ck_assert_int_eq(feed(&request, text, 1000, &err), REQUEST_BAD);
+	ck_assert_str_eq(err, "line longer than 4 KiB");
+	/* Many short lines: the whole request is bounded too. */
+	for (used = 0; used + 4 < REQUEST_MAX_SIZE + 50; used += 4)
+		memcpy(text + used, "a=b\n", 4);
+	text[used] = 0;
+	ck_assert_int_eq(feed(&request, text, 4096, &err), REQUEST_BAD);
+	ck_assert_str_eq(err, "request longer than 64 KiB");
+	free(text);
+	request_init(&request);
+	ck_assert_int_eq(request_feed(&request, "client_address=1\0\n\n", 20,
+				      &used, &err), REQUEST_BAD);
+	ck_assert_str_eq(err, "NUL byte in request");
+	/* Found by fuzzing: *used must be set on REQUEST_BAD too. */
+	ck_assert_uint_eq(used, 16);
+	/* A value longer than what is kept is cut, not an error. */
+	ck_assert_ptr_nonnull(text = malloc(3000));
+	strcpy(text, "client_address=");
+	memset(text + 15, '1', 2000);
+	strcpy(text + 2015, "\n\n");
+	ck_assert_int_eq(feed(&request, text, 77, &err), REQUEST_DONE);
+	ck_assert_uint_eq(strlen(request.client_address),
+			  sizeof(request.client_address) - 1);
+	free(text);
+}
+END_TEST
+
+static const char zone4[] = "$TTL 300\n:127.0.0.2:Listed\n127.0.0.2\n";
+static const char *const datasets[] = {"bl.test:ip4set:zone4", NULL};
+
+static struct {
+	char   *dir;
+	pid_t	rbldnsd;
+	pid_t	daemon;
+	char	spec[64];		/* its milter socket */
+	int	port;			/* its policy socket */
+} env;
+
+static void
+start_servers(void)
+{
+	char   *program = getenv("RBLMILTER");
+	char   *argv[] = {program, "-f", "-c", NULL, NULL};
+	char	text[512];
+	int	dns_port;
+
+	ck_assert_msg(program != NULL, "RBLMILTER is not set");
+	env.dir = tenv_mkdir();
+	free(tenv_write(env.dir, "zone4", zone4));
+	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &dns_port);
+	env.port = tenv_free_port(SOCK_STREAM);
+	snprintf(env.spec, sizeof(env.spec), "inet:%d@127.0.0.1",
+		 tenv_free_port(SOCK_STREAM));
+	snprintf(text, sizeof(text), "dns_servers = 127.0.0.1:%d\n"
+		 "dnsbl_sites = bl.test\nmilter_socket = %s\n"
+		 "policy_socket = inet:127.0.0.1:%d\n", dns_port, env.spec,
+		 env.port);
+	argv[3] = tenv_write(env.dir, "rblmilter.conf", text);
+	env.daemon = tenv_milter_start(argv, env.spec, NULL);
+	free(argv[3]);
+}
+
+static void
+stop_servers(void)
+{
+	tenv_milter_stop(env.daemon, env.spec);
+	tenv_stop(env.rbldnsd);
+	tenv_rmdir(env.dir);
+}
+
+/* A connection to the policy socket. */
+static int
+policy_connect(void)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	int	fd;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((unsigned short) env.port);
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/* Read until count answers (empty-line ended) or EOF; into buf. */
+static size_t
+answers(int fd, char *buf, size_t size, int count)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	size_t	len = 0;
+	ssize_t	n;
+	int	seen = 0;
+	char   *cp;
+
+	buf[0] = 0;
+	while (seen < count && len + 1 < size && poll(&pfd, 1, 5000) == 1) {
+		if ((n = read(fd, buf + len, size - len - 1)) <= 0)
+			break;
+		len += (size_t) n;
+		buf[len] = 0;
+		for (seen = 0, cp = buf; (cp = strstr(cp, "\n\n")) != NULL; cp += 2)
+			seen++;
+	}
+	return len;
+}
+
+/* Send text on fd. */
+static void
+send_text(int fd, const char *text)
+{
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+}
+
+START_TEST(test_answers)
+{
+	char	buf[4096];
+	int	fd = policy_connect();
+
+	send_text(fd, "request=smtpd_access_policy\nprotocol_state=RCPT\n"
+		  "client_address=127.0.0.2\nrecipient=u@here.test\n\n"
+		  "protocol_state=RCPT\nclient_address=::ffff:127.0.0.1\n\n"
+		  "protocol_state=RCPT\nclient_address=127.0.0.2\n"
+		  "sasl_username=alice\n\n"
+		  "protocol_state=RCPT\nclient_address=127.0.0.2\n"
+		  "recipient=postmaster@here.test\n\n"
+		  "protocol_state=MAIL\nclient_address=127.0.0.2\n\n"
+		  "protocol_state=RCPT\n\n"
+		  "protocol_state=RCPT\nclient_address=not-an-ip\n\n");
+	answers(fd, buf, sizeof(buf), 7);
+	ck_assert_str_eq(buf,
+			 "action=550 5.7.1 Service unavailable; client "
+			 "[127.0.0.2] blocked using bl.test\n\n"
+			 "action=DUNNO\n\n"
+			 "action=DUNNO\n\n"
+			 "action=DUNNO\n\n"
+			 "action=DUNNO\n\n"
+			 "action=DUNNO\n\n"
+			 "action=DUNNO\n\n");
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_malformed)
+{
+	char	buf[4096];
+	char	line[5000];
+	int	fd = policy_connect();
+
+	/* A NUL byte: the connection is closed, nothing answered. */
+	ck_assert_int_eq(write(fd, "client_address=1\0\n\n", 20), 20);
+	ck_assert_uint_eq(answers(fd, buf, sizeof(buf), 1), 0);
+	close(fd);
+	fd = policy_connect();
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = 0;
+	send_text(fd, line);
+	ck_assert_uint_eq(answers(fd, buf, sizeof(buf), 1), 0);
+	close(fd);
+	/* No empty line before EOF: no answer, no harm. */
+	fd = policy_connect();
+	send_text(fd, "protocol_state=RCPT\nclient_address=127.0.0.2\n");
+	shutdown(fd, SHUT_WR);
+	ck_assert_uint_eq(answers(fd, buf, sizeof(buf), 1), 0);
+	close(fd);
+	/* The service still answers. */
+	fd = policy_connect();
+	send_text(fd, "protocol_state=RCPT\nclient_address=127.0.0.1\n\n");
+	answers(fd, buf, sizeof(buf), 1);
+	ck_assert_str_eq(buf, "action=DUNNO\n\n");
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_flood_and_idle)
+{
+	static char buf[200000];
+	static const char one[] = "protocol_state=RCPT\nclient_address=127.0.0.2\n\n";
+	int	idle[300];
+	char   *text;
+	size_t	i;
+	int	fd;
+	int	count = 0;
+	char   *cp;
+
+	/* 2000 requests in one write: 2000 answers, in order. */
+	ck_assert_ptr_nonnull(text = malloc(sizeof(one) * 2000));
+	for (i = 0; i < 2000; i++)
+		memcpy(text + i * (sizeof(one) - 1), one, sizeof(one) - 1);
+	text[2000 * (sizeof(one) - 1)] = 0;
+	for (i = 0; i < sizeof(idle) / sizeof(idle[0]); i++)
+		idle[i] = policy_connect();
+	fd = policy_connect();
+	send_text(fd, text);
+	answers(fd, buf, sizeof(buf), 2000);
+	for (cp = buf; (cp = strstr(cp, "action=550 5.7.1 ")) != NULL; cp++)
+		count++;
+	ck_assert_int_eq(count, 2000);
+	close(fd);
+	for (i = 0; i < sizeof(idle) / sizeof(idle[0]); i++)
+		close(idle[i]);
+	free(text);
+}
+END_TEST
+
+static Suite *
+policy_suite(void)
+{
+	Suite  *suite = suite_create("policy");
+	TCase  *parser = tcase_create("parser");
+	TCase  *daemon = tcase_create("daemon");
+
+	tcase_add_test(parser, test_parse);
+	tcase_add_test(parser, test_limits);
+	suite_add_tcase(suite, parser);
+	tcase_add_unchecked_fixture(daemon, start_servers, stop_servers);
+	tcase_set_timeout(daemon, 60);
+	tcase_add_test(daemon, test_answers);
+	tcase_add_test(daemon, test_malformed);
+	tcase_add_test(daemon, test_flood_and_idle);
+	suite_add_tcase(suite, daemon);
+	return suite;
+}
+
+int
+main(void)
+{
+	return tenv_run(policy_suite());
+}
