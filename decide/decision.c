@@ -12,6 +12,11 @@
  *     incomplete verdict under the threshold gets dns_failure_action.
  * Relay refusals ignore "action = log": a dry run of the DNSBL policy must
  * not turn the server into an open relay.
+ *
+ * The policy protocol carries no transport, so the policy service cannot
+ * apply rule 2 itself; instead Postfix asks it, from
+ * smtpd_relay_restrictions with policy_context=relay, only whether the
+ * client may relay, and leaves refusing to reject_unauth_destination.
  */
 #include <stdio.h>
 #include <string.h>
@@ -207,6 +212,13 @@ decide(const struct config *config, const struct decision_facts *facts,
 
 	memset(decision, 0, sizeof(*decision));
 	decision->action = DECISION_CONTINUE;
+	if (facts->relay_question) {
+		decision->reason = facts->authenticated ? "authenticated"
+		    : (facts->lists & LIST_RELAY) ? "relay-list" : "relay-unknown";
+		if (facts->authenticated || (facts->lists & LIST_RELAY))
+			decision->action = DECISION_RELAY_OK;
+		return;
+	}
 	if (facts->authenticated) {
 		decision->reason = "authenticated";
 		return;
@@ -246,6 +258,7 @@ decision_kind(const struct decision *decision)
 		return DECISION_KIND_TEMPFAIL;
 	case DECISION_TAG:
 		return DECISION_KIND_TAG;
+	case DECISION_RELAY_OK:
 	case DECISION_CONTINUE:
 		break;
 	}

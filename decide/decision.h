@@ -20,6 +20,7 @@ enum decision_action {
 	DECISION_REJECT,		/* 5xx with code, dsn, text */
 	DECISION_TEMPFAIL,		/* 4xx with code, dsn, text */
 	DECISION_TAG,			/* accept, add header to the message */
+	DECISION_RELAY_OK,		/* the client may relay (policy: OK) */
 };
 
 struct decision_facts {
@@ -31,6 +32,9 @@ struct decision_facts {
 	int	stage;			/* enum config_stage: where we are */
 	const char *recipient;		/* at RCPT, as the client gave it */
 	const char *rcpt_mailer;	/* at RCPT, Postfix's transport */
+	bool	relay_question;		/* only "may it relay?" (the policy
+					 * service asked with
+					 * policy_context=relay) */
 };
 
 struct decision {

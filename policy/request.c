@@ -25,6 +25,7 @@ static const struct {
 	FIELD(instance),
 	FIELD(helo_name),
 	FIELD(queue_id),
+	FIELD(policy_context),
 #undef FIELD
 };
 

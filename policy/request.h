@@ -24,6 +24,7 @@ struct policy_request {
 	char	instance[64];
 	char	helo_name[256];
 	char	queue_id[64];
+	char	policy_context[64];	/* "relay": the relay question */
 	size_t	size;			/* bytes of this request so far */
 	size_t	line;			/* bytes of the line so far */
 	char	name[32];		/* the name of the line being read */

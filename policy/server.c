@@ -12,9 +12,10 @@
  *
  * Answers: a reject is "action=550 5.7.1 text" (access(5)'s numeric form,
  * so that the code is the milter's), a tempfail DEFER_IF_PERMIT, a tag
- * PREPEND X-RBL-Check, anything else DUNNO.  The policy protocol does not
- * carry the recipient's transport, so the relay rule (which needs
- * {rcpt_mailer}) is the milter's alone; see README.
+ * PREPEND X-RBL-Check, anything else DUNNO.  A request with
+ * policy_context=relay (from smtpd_relay_restrictions) asks only whether
+ * the client may relay: OK when the relay list (or SASL) says so, else
+ * DUNNO, so that reject_unauth_destination refuses foreign recipients.
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -121,6 +122,9 @@ policy_answer(struct policy_conn *conn, const struct decision *decision)
 		evbuffer_add_printf(out, "action=PREPEND X-RBL-Check: %s\n\n",
 				    decision->header);
 		return;
+	case DECISION_RELAY_OK:
+		evbuffer_add_printf(out, "action=OK\n\n");
+		return;
 	case DECISION_CONTINUE:
 		break;
 	}
@@ -181,6 +185,8 @@ policy_decide(struct policy_conn *conn, const struct verdict *verdict,
 	facts.stage = policy_stage(conn->request.protocol_state);
 	facts.recipient = conn->request.recipient[0] ?
 	    conn->request.recipient : NULL;
+	facts.relay_question = strcmp(conn->request.policy_context,
+				      "relay") == 0;
 	decide(config, &facts, &decision);
 	policy_answer(conn, &decision);
 	if (strcmp(decision.reason, "later") != 0
@@ -232,6 +238,7 @@ policy_request(struct policy_conn *conn)
 	}
 	conn->lists = service_lists(service, &conn->addr);
 	if (stage == generation_config(conn->generation)->reject_stage
+	    && strcmp(conn->request.policy_context, "relay") != 0
 	    && !(conn->lists & (LIST_ALLOW | LIST_DENY))
 	    && conn->request.sasl_username[0] == 0) {
 		service_count(service, STATS_CONNECTIONS);

@@ -222,6 +222,34 @@ START_TEST(test_relay)
 }
 END_TEST
 
+START_TEST(test_relay_question)
+{
+	struct config *config = configure("");
+	struct decision_facts facts = {0};
+	struct decision d;
+	struct addr client;
+
+	ck_assert_int_eq(addr_parse("192.0.2.1", &client), 0);
+	facts.client = &client;
+	facts.stage = STAGE_RCPT;
+	facts.recipient = "<u@elsewhere.example>";
+	facts.relay_question = true;
+	decide(config, &facts, &d);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	ck_assert_str_eq(d.reason, "relay-unknown");
+	facts.lists = LIST_RELAY | LIST_DENY;
+	decide(config, &facts, &d);
+	ck_assert_int_eq(d.action, DECISION_RELAY_OK);
+	ck_assert_str_eq(d.reason, "relay-list");
+	facts.lists = 0;
+	facts.authenticated = true;
+	decide(config, &facts, &d);
+	ck_assert_int_eq(d.action, DECISION_RELAY_OK);
+	ck_assert_str_eq(d.reason, "authenticated");
+	config_free(config);
+}
+END_TEST
+
 START_TEST(test_exempt)
 {
 	struct config *config = configure("exempt_recipients = postmaster, "
@@ -277,6 +305,7 @@ decision_suite(void)
 	tcase_add_test(tc, test_actions);
 	tcase_add_test(tc, test_lists_and_dnswl);
 	tcase_add_test(tc, test_relay);
+	tcase_add_test(tc, test_relay_question);
 	tcase_add_test(tc, test_exempt);
 	tcase_add_test(tc, test_dns_failure);
 	suite_add_tcase(suite, tc);

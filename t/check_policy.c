@@ -120,6 +120,7 @@ start_servers(void)
 	char   *program = getenv("RBLMILTER");
 	char   *argv[] = {program, "-f", "-c", NULL, NULL};
 	char	text[512];
+	char   *relay;
 	int	dns_port;
 
 	ck_assert_msg(program != NULL, "RBLMILTER is not set");
@@ -129,10 +130,12 @@ start_servers(void)
 	env.port = tenv_free_port(SOCK_STREAM);
 	snprintf(env.spec, sizeof(env.spec), "inet:%d@127.0.0.1",
 		 tenv_free_port(SOCK_STREAM));
+	relay = tenv_write(env.dir, "relay_hosts", "127.0.0.5\n");
 	snprintf(text, sizeof(text), "dns_servers = 127.0.0.1:%d\n"
 		 "dnsbl_sites = bl.test\nmilter_socket = %s\n"
-		 "policy_socket = inet:127.0.0.1:%d\n", dns_port, env.spec,
-		 env.port);
+		 "policy_socket = inet:127.0.0.1:%d\nrelay_hosts = %s\n",
+		 dns_port, env.spec, env.port, relay);
+	free(relay);
 	argv[3] = tenv_write(env.dir, "rblmilter.conf", text);
 	env.daemon = tenv_milter_start(argv, env.spec, NULL);
 	free(argv[3]);
@@ -218,6 +221,24 @@ START_TEST(test_answers)
 }
 END_TEST
 
+START_TEST(test_relay_question)
+{
+	char	buf[4096];
+	int	fd = policy_connect();
+
+	/* From smtpd_relay_restrictions: OK only for relay hosts and SASL. */
+	send_text(fd, "policy_context=relay\nprotocol_state=RCPT\n"
+		  "client_address=127.0.0.5\nrecipient=u@elsewhere.test\n\n"
+		  "policy_context=relay\nprotocol_state=RCPT\n"
+		  "client_address=127.0.0.2\nrecipient=u@elsewhere.test\n\n"
+		  "policy_context=relay\nprotocol_state=RCPT\n"
+		  "client_address=127.0.0.2\nsasl_username=bob\n\n");
+	answers(fd, buf, sizeof(buf), 3);
+	ck_assert_str_eq(buf, "action=OK\n\naction=DUNNO\n\naction=OK\n\n");
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_malformed)
 {
 	char	buf[4096];
@@ -293,6 +314,7 @@ policy_suite(void)
 	tcase_add_unchecked_fixture(daemon, start_servers, stop_servers);
 	tcase_set_timeout(daemon, 60);
 	tcase_add_test(daemon, test_answers);
+	tcase_add_test(daemon, test_relay_question);
 	tcase_add_test(daemon, test_malformed);
 	tcase_add_test(daemon, test_flood_and_idle);
 	suite_add_tcase(suite, daemon);

@@ -58,12 +58,13 @@ milter_default_action = tempfail
 milter_connect_timeout = 10s
 milter_command_timeout = 10s
 rbl_policy = check_policy_service { inet:127.0.0.1:$policy_port, timeout=10s, default_action=DUNNO }
+rbl_relay = check_policy_service { inet:127.0.0.1:$policy_port, timeout=10s, default_action=DUNNO, policy_context=relay }, reject_unauth_destination
 EOF
 cat >>"$lib_postfix/master.cf" <<EOF
 127.0.0.1:$smtp_milter inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$milter_port
 127.0.0.1:$smtp_unix inet n - n - - smtpd -o smtpd_milters=unix:$dir/rblmilter.sock
 127.0.0.1:$smtp_plain inet n - n - - smtpd -o smtpd_milters=
-127.0.0.1:$smtp_policy inet n - n - - smtpd -o smtpd_milters= -o smtpd_recipient_restrictions=\$rbl_policy,permit
+127.0.0.1:$smtp_policy inet n - n - - smtpd -o smtpd_milters= -o smtpd_relay_restrictions=\$rbl_relay -o smtpd_recipient_restrictions=\$rbl_policy,permit
 EOF
 lib_postfix_start "$smtp_plain"
 
@@ -91,6 +92,9 @@ lib_check "policy service: clean client accepted" \
 	grep -q '<-  250 2.0.0 Ok: queued' <<<"$out"
 lib_check "policy service: its decision is logged" \
 	grep -q 'client=127.0.0.2 front=policy .*action=reject reason=dnsbl' "$dir/rblmilter.log"
+out=$(lib_send "$smtp_policy" 127.0.0.1 p@elsewhere.test)
+lib_check "policy service: not an open relay (reject_unauth_destination)" \
+	grep -q '<\*\* 554 5.7.1 <p@elsewhere.test>: Relay access denied' <<<"$out"
 
 out=$(lib_send "$smtp_milter" 127.0.0.1 u@elsewhere.test)
 lib_check "not an open relay: 554 Relay access denied" \
@@ -102,6 +106,9 @@ lib_check "relays after redis-cli SADD rblmilter:relay" \
 	grep -q '<-  250 2.0.0 Ok: queued' <<<"$out"
 lib_check "the relayed message reaches the next hop" \
 	lib_delivered u@elsewhere.test "$sink_smtp"
+out=$(lib_send "$smtp_policy" 127.0.0.1 p@elsewhere.test)
+lib_check "policy service: relays after redis-cli SADD rblmilter:relay" \
+	grep -q '<-  250 2.0.0 Ok: queued' <<<"$out"
 out=$(lib_send "$smtp_milter" 127.0.0.2 u@elsewhere.test)
 lib_check "a listed client still cannot relay" \
 	grep -q '<\*\* 554 5.7.1 <u@elsewhere.test>: Relay access denied' <<<"$out"
