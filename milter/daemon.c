@@ -286,6 +286,15 @@ daemon_drop(const struct config *config, char *err, size_t errlen)
 	return 0;
 }
 
+/* A start that failed: no pid file left behind, the parent told. */
+static void
+daemon_fail(int *ready, const char *pidfile, int status)
+{
+	if (*pidfile)
+		unlink(pidfile);
+	daemon_ready(ready, status);
+}
+
 /* The milter thread: libmilter's accept loop and sessions. */
 static void *
 daemon_milter(void *arg)
@@ -360,20 +369,20 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	    || daemon_signals_init(fds, err, sizeof(err)) < 0) {
 		msg_error("%s", err);
 		config_free(config);
-		daemon_ready(&ready, EX_OSERR);
+		daemon_fail(&ready, pidfile, EX_OSERR);
 		return EX_OSERR;
 	}
 	/* Threads made from here on never take our signals. */
 	daemon_mask(SIG_BLOCK);
 	if ((worker = worker_start(config, policy_fd, err, sizeof(err))) == NULL) {
 		msg_error("%s", err);
-		daemon_ready(&ready, EX_CONFIG);
+		daemon_fail(&ready, pidfile, EX_CONFIG);
 		return EX_CONFIG;
 	}
 	if (pthread_create(&milter, NULL, daemon_milter, worker) != 0) {
 		msg_error("cannot start the milter thread");
 		worker_stop(worker);
-		daemon_ready(&ready, EX_OSERR);
+		daemon_fail(&ready, pidfile, EX_OSERR);
 		return EX_OSERR;
 	}
 	daemon_mask(SIG_UNBLOCK);
