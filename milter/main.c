@@ -2,9 +2,10 @@
  * main - the rblmilter command: options, configuration, then one mode.
  *
  * Modes: the milter daemon (the default), -n prints the configuration,
- * --check asks about IPs, --stats prints the fleet's counters from Redis.  Exit statuses follow
- * sysexits(3) where they apply: 64 for a bad command line, 78 (EX_CONFIG)
- * for a configuration that must not run.
+ * --check asks about IPs, --stats prints the fleet's counters from Redis,
+ * --report summarises decision log lines (it needs no configuration).
+ * Exit statuses follow sysexits(3) where they apply: 64 for a bad command
+ * line, 78 (EX_CONFIG) for a configuration that must not run.
  */
 #include <event2/event.h>
 #include <getopt.h>
@@ -20,6 +21,7 @@
 #include "lib/msg.h"
 #include "milter/check.h"
 #include "milter/daemon.h"
+#include "milter/report.h"
 
 /* Print how to call us, to out. */
 static void
@@ -30,6 +32,7 @@ usage(FILE *out)
 		"       rblmilter [-c FILE] -n\n"
 		"       rblmilter [-c FILE] --check [IP...]\n"
 		"       rblmilter [-c FILE] --stats\n"
+		"       rblmilter --report [FILE|-] [--json]\n"
 		"  -c, --config FILE  configuration (default %s)\n"
 		"  -f                 run the milter in the foreground, "
 		"logging to stderr too\n"
@@ -40,6 +43,11 @@ usage(FILE *out)
 		"                     of standard input); exit 0 pass, "
 		"1 reject, 2 error\n"
 		"      --stats        print the counters kept in Redis\n"
+		"      --report [FILE] summarise rblmilter's log lines in FILE "
+		"(or standard\n"
+		"                     input); exit 0, or 2 when it cannot be "
+		"read\n"
+		"      --json         print the --report as JSON\n"
 		"  -V, --version      print the version\n"
 		"  -h, --help         print this help\n",
 		RBLMILTER_CONF);
@@ -79,6 +87,8 @@ main(int argc, char **argv)
 		{"config", required_argument, NULL, 'c'},
 		{"check", no_argument, NULL, 'C'},
 		{"stats", no_argument, NULL, 'S'},
+		{"report", no_argument, NULL, 'R'},
+		{"json", no_argument, NULL, 'J'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -90,6 +100,8 @@ main(int argc, char **argv)
 	bool	print = false;
 	bool	check = false;
 	bool	stats = false;
+	bool	report = false;
+	bool	json = false;
 	bool	foreground = false;
 	int	status;
 	int	ch;
@@ -112,6 +124,12 @@ main(int argc, char **argv)
 		case 'S':
 			stats = true;
 			break;
+		case 'R':
+			report = true;
+			break;
+		case 'J':
+			json = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -123,11 +141,15 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (print + check + stats + foreground > 1
-	    || (!check && optind < argc)) {
+	if (print + check + stats + report + foreground > 1
+	    || (!check && !report && optind < argc)
+	    || (report && argc - optind > 1) || (json && !report)) {
 		usage(stderr);
 		return EX_USAGE;
 	}
+	if (report)
+		return report_run(optind < argc ? argv[optind] : "-", json,
+				  stdout);
 	if (config_load(path, &config, err, sizeof(err)) < 0) {
 		msg_error("%s", err);
 		return EX_CONFIG;

@@ -1,0 +1,652 @@
+/*
+ * check_report - "rblmilter --report": the line parser on good, cut and
+ * garbled decision lines, and the whole report, text and JSON, on a log
+ * written by hand from what filter_log() and policy_log() print (syslog,
+ * ISO 8601 and -f prefixes, other programs' lines, garbage).  Every
+ * number of the report is asserted; the command is run too.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "milter/report.h"
+#include "t/tenv.h"
+
+/* A mail.log slice: 23 lines, 12 decisions, 5 others, 6 skipped. */
+static const char test_log[] =
+	/* 1: a reject at RCPT, DNS asked. */
+	"Nov 25 17:01:02 mx1 rblmilter[4242]: queue_id= client=127.0.0.2 "
+	"daemon=smtpd helo=\"client.test\" stage=rcpt action=reject "
+	"reason=dnsbl rcpt=\"<u@here.test>\" cache=miss score=3 "
+	"listed=bl.test(127.0.0.2) unknown= ttl=300 dns_ms=4 "
+	"text=\"Listed by the test\"\n"
+	/* 2: Postfix's own line about it. */
+	"Nov 25 17:01:02 mx1 postfix/smtpd[999]: NOQUEUE: milter-reject: "
+	"RCPT from unknown[127.0.0.2]: 550 5.7.1 Service unavailable; client "
+	"[127.0.0.2] blocked using bl.test; from=<a@sender.test> "
+	"to=<u@here.test> proto=ESMTP helo=<client.test>\n"
+	/* 3: the same session's next RCPT. */
+	"Nov 25 17:01:03 mx1 rblmilter[4242]: queue_id= client=127.0.0.2 "
+	"daemon=smtpd helo=\"client.test\" stage=rcpt action=reject "
+	"reason=dnsbl rcpt=\"<v@here.test>\" cache=miss score=3 "
+	"listed=bl.test(127.0.0.2) unknown= ttl=300 dns_ms=4 "
+	"text=\"Listed by the test\"\n"
+	/* 4: -f, IPv6, a quote and a backslash in the HELO. */
+	"rblmilter: queue_id=QID42 client=2001:db8::2 daemon=mx-test "
+	"helo=\"evil\\\"helo\\\\x\" stage=rcpt action=reject reason=dnsbl "
+	"rcpt=\"<u@here.test>\" cache=memory score=3 "
+	"listed=bl.test(127.0.0.2) unknown= ttl=290 dns_ms=0\n"
+	/* 5: a zone timed out. */
+	"Nov 25 17:01:10 mx1 rblmilter[4242]: queue_id=4XyZ1n2ABcz "
+	"client=192.0.2.20 daemon=smtpd helo=\"mail.example.net\" stage=rcpt "
+	"action=pass reason=dns-failure rcpt=\"<u@here.test>\" cache=miss "
+	"score=0 listed= unknown=slow.test(timeout) ttl=30 dns_ms=500\n"
+	/* 6: the allow list decided, no verdict. */
+	"Nov 25 17:01:11 mx1 rblmilter[4242]: queue_id= client=192.0.2.10 "
+	"daemon=smtpd helo=\"relay.here.test\" stage=connect action=allow "
+	"reason=allow-list\n"
+	/* 7: a relay refusal. */
+	"Nov 25 17:01:12 mx1 rblmilter[4242]: queue_id=4XyZ1n3DEfg "
+	"client=203.0.113.5 daemon=smtpd helo=\"laptop\" stage=rcpt "
+	"action=relay reason=relay rcpt=\"<x@elsewhere.test>\" cache=redis "
+	"score=0 listed= unknown= ttl=250 dns_ms=0\n"
+	/* 8: the policy service, two zones. */
+	"Nov 25 17:01:13 mx1 rblmilter[4242]: queue_id=\"\" "
+	"client=198.51.100.7 front=policy helo=\"[198.51.100.7]\" "
+	"stage=\"RCPT\" action=reject reason=dnsbl rcpt=\"u@here.test\" "
+	"cache=redis score=5 "
+	"listed=bl.test(127.0.0.2),other.test(127.0.0.4;127.0.0.10) "
+	"unknown= ttl=120 dns_ms=0\n"
+	/* 9, 10, 11: rblmilter's other messages, binary garbage. */
+	"Nov 25 17:02:00 mx1 rblmilter[4242]: configuration reloaded\n"
+	"Nov 25 17:02:01 mx1 rblmilter[4242]: warning: smfi_setsymlist "
+	"failed: Postfix's default macros are used\n"
+	"\x01\x02\xff garbage \x7f\n"
+	/* 12, 13: cut by syslog. */
+	"Nov 25 17:02:05 mx1 rblmilter[4242]: queue_id= client=127.0.0.2 "
+	"daemon=smtpd helo=\"client.test\" stage=rcpt action=reject "
+	"reason=dnsbl rcpt=\"<w@here.te\n"
+	"Nov 25 17:02:06 mx1 rblmilter[4242]: queue_i\n"
+	/* 14, 15: garbled. */
+	"Nov 25 17:02:07 mx1 rblmilter[4242]: queue_id= client=999.1.1.1 "
+	"daemon=smtpd helo=\"x\" stage=rcpt action=reject reason=dnsbl\n"
+	"Nov 25 17:02:08 mx1 rblmilter[4242]: queue_id= client=127.0.0.5 "
+	"daemon=smtpd helo=\"x\" stage=rcpt action=explode reason=dnsbl\n"
+	/* 16: rsyslog's ISO 8601 time, two zones timed out. */
+	"2026-11-25T17:05:00.123456+00:00 mx1 rblmilter[4242]: queue_id= "
+	"client=192.0.2.30 daemon=smtpd helo=\"slow.example\" stage=rcpt "
+	"action=tempfail reason=dns-failure rcpt=\"<u@here.test>\" "
+	"cache=miss score=0 listed= "
+	"unknown=bl.test(timeout),slow.test(timeout) ttl=30 dns_ms=2001\n"
+	/* 17: action = log, IPv6 in 2001:db8:1::/48. */
+	"Nov 25 17:06:00 mx1 rblmilter[4242]: queue_id=4XyZ1n4HIjk "
+	"client=2001:db8:1:2::5 daemon=smtpd helo=\"v6.example\" stage=rcpt "
+	"action=log reason=dnsbl rcpt=\"<u@here.test>\" cache=miss score=3 "
+	"listed=bl.test(127.0.0.2) unknown= ttl=300 dns_ms=12\n"
+	/* 18: tagged. */
+	"Nov 25 17:06:30 mx1 rblmilter[4242]: queue_id=4XyZ1n5KLmn "
+	"client=127.0.0.3 daemon=smtpd helo=\"tagged.example\" stage=rcpt "
+	"action=tag reason=dnsbl rcpt=\"<u@here.test>\" cache=memory score=1 "
+	"listed=other.test(127.0.0.4) unknown= ttl=200 dns_ms=0\n"
+	/* 19: the deny list, CRLF. */
+	"Nov 25 17:07:00 mx1 rblmilter[4242]: queue_id= client=127.0.0.99 "
+	"daemon=smtpd helo=\"client99.test\" stage=rcpt action=reject "
+	"reason=deny-list rcpt=\"<u@here.test>\"\r\n"
+	/* 20: -f after the last syslog time, same /48 as 17. */
+	"rblmilter: queue_id= client=2001:db8:1:3::9 daemon=smtpd helo=\"v6b\" "
+	"stage=rcpt action=reject reason=dnsbl rcpt=\"<u@here.test>\" "
+	"cache=miss score=3 listed=bl.test(127.0.0.2) unknown= ttl=300 "
+	"dns_ms=7\n"
+	/* 21: empty; 22: a field twice. */
+	"\n"
+	"rblmilter: queue_id= client=127.0.0.2 client=127.0.0.3 stage=rcpt "
+	"action=reject reason=dnsbl\n"
+	/* 23: the file ends in the middle of a line. */
+	"Nov 25 17:08:00 mx1 rblmilter[4242]: queue_id= client=10.1.2.3 "
+	"daemon=smtpd helo=\"h\" stage=rcpt action=reject reason=dnsbl "
+	"rcpt=\"<u@here.test>\" cache=miss score=3 listed=bl.test(127.0.0.2) "
+	"unknown= ttl=300 dns_ms=9 text=\"cut at the end of the fi";
+
+static const char test_text[] =
+	"rblmilter report: Nov 25 17:01:02 to Nov 25 17:07:00\n"
+	"  lines read                         23\n"
+	"  sessions (decision lines)          12\n"
+	"  other lines                         5\n"
+	"  skipped (cut or garbled)            6\n"
+	"  relay refusals                      1\n"
+	"\n"
+	"actions                        sessions   share\n"
+	"  reject                              6   50.0%\n"
+	"  tempfail                            1    8.3%\n"
+	"  tag                                 1    8.3%\n"
+	"  log                                 1    8.3%\n"
+	"  pass                                1    8.3%\n"
+	"  allow                               1    8.3%\n"
+	"  relay                               1    8.3%\n"
+	"\n"
+	"top rejected clients (of 5)     rejects\n"
+	"  127.0.0.2                           2\n"
+	"  127.0.0.99                          1\n"
+	"  198.51.100.7                        1\n"
+	"  2001:db8:1:3::9                     1\n"
+	"  2001:db8::2                         1\n"
+	"\n"
+	"top rejected networks (of 4)    rejects\n"
+	"  127.0.0.0/24                        3\n"
+	"  198.51.100.0/24                     1\n"
+	"  2001:db8:1::/48                     1\n"
+	"  2001:db8::/48                       1\n"
+	"\n"
+	"zone hits (of 2)                   hits\n"
+	"  bl.test                             6\n"
+	"  other.test                          2\n"
+	"\n"
+	"zones that timed out (of 2)    timeouts\n"
+	"  slow.test                           2\n"
+	"  bl.test                             1\n"
+	"\n"
+	"cache                          verdicts   share\n"
+	"  memory                              2   20.0%\n"
+	"  redis                               2   20.0%\n"
+	"  miss                                6   60.0%\n"
+	"  hit rate                                40.0%\n"
+	"\n"
+	"dns_ms (of 6 cache misses)           ms\n"
+	"  p50                                 7\n"
+	"  p99                              2001\n";
+
+static const char test_json[] =
+	"{\n"
+	"  \"first\": \"Nov 25 17:01:02\",\n"
+	"  \"last\": \"Nov 25 17:07:00\",\n"
+	"  \"lines\": 23,\n"
+	"  \"sessions\": 12,\n"
+	"  \"other\": 5,\n"
+	"  \"skipped\": 6,\n"
+	"  \"actions\": {\"reject\": 6, \"tempfail\": 1, \"tag\": 1, "
+	"\"log\": 1, \"pass\": 1, \"allow\": 1, \"relay\": 1},\n"
+	"  \"relay_refusals\": 1,\n"
+	"  \"rejected_clients\": {\"distinct\": 5, \"untracked\": 0, "
+	"\"top\": [\n"
+	"    {\"client\": \"127.0.0.2\", \"rejects\": 2},\n"
+	"    {\"client\": \"127.0.0.99\", \"rejects\": 1},\n"
+	"    {\"client\": \"198.51.100.7\", \"rejects\": 1},\n"
+	"    {\"client\": \"2001:db8:1:3::9\", \"rejects\": 1},\n"
+	"    {\"client\": \"2001:db8::2\", \"rejects\": 1}\n"
+	"  ]},\n"
+	"  \"rejected_networks\": {\"distinct\": 4, \"untracked\": 0, "
+	"\"top\": [\n"
+	"    {\"network\": \"127.0.0.0/24\", \"rejects\": 3},\n"
+	"    {\"network\": \"198.51.100.0/24\", \"rejects\": 1},\n"
+	"    {\"network\": \"2001:db8:1::/48\", \"rejects\": 1},\n"
+	"    {\"network\": \"2001:db8::/48\", \"rejects\": 1}\n"
+	"  ]},\n"
+	"  \"zone_hits\": {\"distinct\": 2, \"untracked\": 0, \"top\": [\n"
+	"    {\"zone\": \"bl.test\", \"hits\": 6},\n"
+	"    {\"zone\": \"other.test\", \"hits\": 2}\n"
+	"  ]},\n"
+	"  \"zone_timeouts\": {\"distinct\": 2, \"untracked\": 0, \"top\": [\n"
+	"    {\"zone\": \"slow.test\", \"timeouts\": 2},\n"
+	"    {\"zone\": \"bl.test\", \"timeouts\": 1}\n"
+	"  ]},\n"
+	"  \"cache\": {\"lookups\": 10, \"memory\": 2, \"redis\": 2, "
+	"\"miss\": 6, \"rate\": {\"memory\": 0.2000, \"redis\": 0.2000, "
+	"\"miss\": 0.6000}, \"hit_rate\": 0.4000},\n"
+	"  \"dns_ms\": {\"samples\": 6, \"p50\": 7, \"p99\": 2001}\n"
+	"}\n";
+
+/* The report of test_log read through report_read(), as text or JSON. */
+static char *
+report_of(const char *log, size_t len, bool json)
+{
+	struct report *report;
+	FILE   *in;
+	FILE   *out;
+	char   *text = NULL;
+	size_t	size = 0;
+	char	err[128];
+
+	ck_assert_ptr_nonnull(report = report_create());
+	ck_assert_ptr_nonnull(in = fmemopen((void *) log, len, "r"));
+	ck_assert_msg(report_read(report, in, err, sizeof(err)) == 0, "%s",
+		      err);
+	fclose(in);
+	ck_assert_ptr_nonnull(out = open_memstream(&text, &size));
+	report_print(report, json, out);
+	ck_assert_int_eq(fclose(out), 0);
+	report_free(report);
+	return text;
+}
+
+/* Parse a C string as one line. */
+static enum report_line_kind
+parse(const char *line, struct report_decision *decision)
+{
+	return report_parse(line, strlen(line), decision);
+}
+
+START_TEST(test_parse_fields)
+{
+	static struct report_decision d;
+	char	ip[ADDR_TEXT_SIZE];
+
+	ck_assert_int_eq(parse("rblmilter: queue_id=QID42 "
+			       "client=2001:db8:0::2 daemon=mx-test "
+			       "helo=\"evil\\\"helo\\\\x\" "
+			       "stage=rcpt action=reject reason=dnsbl "
+			       "rcpt=\"<u@here.test>\" cache=memory score=-3 "
+			       "listed=bl.test(127.0.0.2) unknown= ttl=290 "
+			       "dns_ms=0 "
+			       "text=\"caf\\xc3\\xa9 \\\\ \\x09done\"\n",
+			       &d), REPORT_DECISION);
+	ck_assert_str_eq(d.stamp, "");
+	ck_assert_str_eq(d.queue_id, "QID42");
+	ck_assert_str_eq(addr_format(&d.client, ip), "2001:db8::2");
+	ck_assert_str_eq(d.daemon, "mx-test");
+	ck_assert_ptr_null(d.front);
+	ck_assert_str_eq(d.helo, "evil\"helo\\x");
+	ck_assert_str_eq(d.stage, "rcpt");
+	ck_assert_str_eq(d.action, "reject");
+	ck_assert_int_eq(d.kind, DECISION_KIND_REJECT);
+	ck_assert_str_eq(d.reason, "dnsbl");
+	ck_assert_str_eq(d.rcpt, "<u@here.test>");
+	ck_assert_str_eq(d.cache, "memory");
+	ck_assert_int_eq(d.level, CACHE_MEMORY);
+	ck_assert_int_eq(d.score, -3);
+	ck_assert_str_eq(d.listed, "bl.test(127.0.0.2)");
+	ck_assert_str_eq(d.unknown, "");
+	ck_assert_uint_eq(d.ttl, 290);
+	ck_assert_uint_eq(d.dns_ms, 0);
+	ck_assert_str_eq(d.text, "caf\xc3\xa9 \\ \tdone");
+
+	/* The policy service quotes queue_id and stage; no verdict. */
+	ck_assert_int_eq(parse("Nov  5 07:01:13 mx1 rblmilter[7]: "
+			       "queue_id=\"\" "
+			       "client=::ffff:198.51.100.7 front=policy "
+			       "helo=\"\" stage=\"RCPT\" action=allow "
+			       "reason=allow-list rcpt=\"\" future=\"x y\"",
+			       &d), REPORT_DECISION);
+	ck_assert_str_eq(d.stamp, "Nov  5 07:01:13");
+	ck_assert_str_eq(d.queue_id, "");
+	ck_assert_str_eq(addr_format(&d.client, ip), "198.51.100.7");
+	ck_assert_str_eq(d.front, "policy");
+	ck_assert_ptr_null(d.daemon);
+	ck_assert_str_eq(d.stage, "RCPT");
+	ck_assert_int_eq(d.kind, DECISION_KIND_ALLOW);
+	ck_assert_ptr_null(d.cache);
+	ck_assert_ptr_null(d.text);
+
+	/* Times: rsyslog's and journalctl's ISO forms; journalctl -o cat. */
+	ck_assert_int_eq(parse("2026-11-25T17:05:00.123456+00:00 mx1 "
+			       "rblmilter[1]: queue_id= client=127.0.0.2 "
+			       "stage=mail action=relay reason=relay", &d),
+			 REPORT_DECISION);
+	ck_assert_str_eq(d.stamp, "2026-11-25T17:05:00.123456+00:00");
+	ck_assert_int_eq(d.kind, DECISION_KIND_RELAY);
+	ck_assert_int_eq(parse("2026-11-25T17:05:00+0100 mx1 rblmilter[1]: "
+			       "queue_id= client=127.0.0.2 stage=mail "
+			       "action=log reason=dnsbl", &d), REPORT_DECISION);
+	ck_assert_str_eq(d.stamp, "2026-11-25T17:05:00+0100");
+	ck_assert_int_eq(parse("Nov 25 17:01:02.000123 mx1 rblmilter: "
+			       "queue_id= client=127.0.0.2 stage=mail "
+			       "action=tag reason=dnsbl", &d), REPORT_DECISION);
+	ck_assert_str_eq(d.stamp, "Nov 25 17:01:02.000123");
+	ck_assert_int_eq(parse("queue_id= client=127.0.0.2 stage=helo "
+			       "action=tempfail reason=dns-failure", &d),
+			 REPORT_DECISION);
+	ck_assert_str_eq(d.stamp, "");
+}
+END_TEST
+
+START_TEST(test_parse_rejects)
+{
+	static struct report_decision d;
+	static const char *const garbled[] = {
+		/* cut */
+		"rblmilter: queue_i",
+		"rblmilter: queue_id=",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt action=rej",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=3 listed= "
+		"unknown= ttl=300",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=3 "
+		"listed=bl.test(127.0.0.2",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl helo=\"abc",
+		/* garbled */
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl ",
+		"rblmilter: queue_id= client=127.0.0.2  stage=rcpt "
+		"action=reject reason=dnsbl",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl helo=\"a\\qb\"",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl helo=\"a\\x00b\"",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl helo=\"a\"b",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl helo=\"caf\xc3\xa9\"",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=disk score=3 listed= "
+		"unknown= ttl=300 dns_ms=1",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=3 listed= "
+		"unknown= ttl=300 dns_ms=-1",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=3 listed= "
+		"unknown= ttl=300 dns_ms=1234567890",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=x listed= "
+		"unknown= ttl=300 dns_ms=1",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=3 "
+		"listed=bl.test(127.0.0.2), unknown= ttl=300 dns_ms=1",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=3 "
+		"listed=(127.0.0.2) unknown= ttl=300 dns_ms=1",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=3 "
+		"listed=bl.test(127.0.0.2)x unknown= ttl=300 dns_ms=1",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl action=pass",
+		"rblmilter: queue_id= client=localhost stage=rcpt "
+		"action=reject reason=dnsbl",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=REJECT reason=dnsbl",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl Bad=1",
+		"Nov 25 17:0 mx1 rblmilter[1]: queue_id= client=127.0.0.2 "
+		"stage=rcpt action=reject reason=dnsbl",
+		"Nov 25 17:01:02 mx1 rblmilter[x]: queue_id= client=127.0.0.2 "
+		"stage=rcpt action=reject reason=dnsbl",
+		"Nov 25 17:01:02 mx1 rblmilter[1]:queue_id= client=127.0.0.2 "
+		"stage=rcpt action=reject reason=dnsbl",
+	};
+	static const char *const other[] = {
+		"",
+		"rblmilter: warning: smfi_setsymlist failed",
+		"rblmilter: ",
+		"Nov 25 17:01:02 mx1 rblmilter[1]: configuration reloaded",
+		"Nov 25 17:01:02 mx1 postfix/smtpd[1]: connect from "
+		"x[192.0.2.1]",
+		"ip=127.0.0.2 action=reject reason=dnsbl list= cache=miss",
+	};
+	static const char nul[] = "rblmilter: queue_id= client=127.0.0.2 "
+	    "stage=rcpt action=reject reason=dnsbl helo=\"a\0b\"";
+	size_t	i;
+
+	for (i = 0; i < sizeof(garbled) / sizeof(garbled[0]); i++)
+		ck_assert_msg(parse(garbled[i], &d) == REPORT_GARBLED,
+			      "not garbled: %s", garbled[i]);
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		ck_assert_msg(parse(other[i], &d) == REPORT_OTHER,
+			      "not other: %s", other[i]);
+	ck_assert_int_eq(report_parse(nul, sizeof(nul) - 1, &d),
+			 REPORT_GARBLED);
+}
+END_TEST
+
+START_TEST(test_zones)
+{
+	struct report_zone zone;
+	const char *list = "bl.test(127.0.0.2),other.test(127.0.0.4;127.0.0.10)"
+	    ",slow.test(timeout),empty.test()";
+	static const char *const bad[] = {
+		"bl.test", "bl.test(", "bl.test(1),", "(1)", "bl.test(1)x",
+		"bl.test(1),,x(2)", "bl test(1)", "bl.test(a b)",
+	};
+	size_t	i;
+	int	status;
+
+	ck_assert_int_eq(report_zone_next(&list, &zone), 1);
+	ck_assert_int_eq(zone.name_len, 7);
+	ck_assert(strncmp(zone.name, "bl.test", 7) == 0);
+	ck_assert_int_eq(zone.detail_len, 9);
+	ck_assert(strncmp(zone.detail, "127.0.0.2", 9) == 0);
+	ck_assert_int_eq(report_zone_next(&list, &zone), 1);
+	ck_assert_int_eq(zone.name_len, 10);
+	ck_assert(strncmp(zone.detail, "127.0.0.4;127.0.0.10)", 21) == 0);
+	ck_assert_int_eq(zone.detail_len, 20);
+	ck_assert_int_eq(report_zone_next(&list, &zone), 1);
+	ck_assert(strncmp(zone.detail, "timeout", zone.detail_len) == 0);
+	ck_assert_int_eq(report_zone_next(&list, &zone), 1);
+	ck_assert_int_eq(zone.detail_len, 0);
+	ck_assert_int_eq(report_zone_next(&list, &zone), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		list = bad[i];
+		while ((status = report_zone_next(&list, &zone)) > 0)
+			;
+		ck_assert_msg(status < 0, "accepted: %s", bad[i]);
+	}
+}
+END_TEST
+
+START_TEST(test_report_text)
+{
+	char   *text = report_of(test_log, sizeof(test_log) - 1, false);
+
+	ck_assert_str_eq(text, test_text);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_report_json)
+{
+	char   *text = report_of(test_log, sizeof(test_log) - 1, true);
+
+	ck_assert_str_eq(text, test_json);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_report_empty)
+{
+	static const char head[] = "rblmilter report (no syslog times in the "
+	    "input)\n  lines read                          1\n";
+	char   *text = report_of("", 0, true);
+
+	ck_assert_str_eq(text,
+			 "{\n"
+			 "  \"first\": null,\n"
+			 "  \"last\": null,\n"
+			 "  \"lines\": 0,\n"
+			 "  \"sessions\": 0,\n"
+			 "  \"other\": 0,\n"
+			 "  \"skipped\": 0,\n"
+			 "  \"actions\": {\"reject\": 0, \"tempfail\": 0, "
+			 "\"tag\": 0, \"log\": 0, \"pass\": 0, \"allow\": 0, "
+			 "\"relay\": 0},\n"
+			 "  \"relay_refusals\": 0,\n"
+			 "  \"rejected_clients\": {\"distinct\": 0, "
+			 "\"untracked\": 0, \"top\": []},\n"
+			 "  \"rejected_networks\": {\"distinct\": 0, "
+			 "\"untracked\": 0, \"top\": []},\n"
+			 "  \"zone_hits\": {\"distinct\": 0, "
+			 "\"untracked\": 0, \"top\": []},\n"
+			 "  \"zone_timeouts\": {\"distinct\": 0, "
+			 "\"untracked\": 0, \"top\": []},\n"
+			 "  \"cache\": {\"lookups\": 0, \"memory\": 0, "
+			 "\"redis\": 0, \"miss\": 0, \"rate\": {\"memory\": "
+			 "null, \"redis\": null, \"miss\": null}, "
+			 "\"hit_rate\": null},\n"
+			 "  \"dns_ms\": {\"samples\": 0, \"p50\": null, "
+			 "\"p99\": null}\n"
+			 "}\n");
+	free(text);
+	text = report_of("rblmilter: hello\n", 17, false);
+	ck_assert_msg(strncmp(text, head, strlen(head)) == 0, "%s", text);
+	free(text);
+}
+END_TEST
+
+/* Bounded: zones beyond the kept keys, top 10, a line over the buffer. */
+START_TEST(test_report_bounds)
+{
+	struct report *report;
+	FILE   *out;
+	char   *text = NULL;
+	char   *long_line;
+	size_t	size = 0;
+	char	line[512];
+	int	len;
+	int	i;
+
+	ck_assert_ptr_nonnull(report = report_create());
+	for (i = 0; i < 300; i++) {
+		len = snprintf(line, sizeof(line), "rblmilter: queue_id= "
+			       "client=10.0.%d.%d stage=rcpt action=reject "
+			       "reason=dnsbl cache=miss score=3 "
+			       "listed=z%03d.test(127.0.0.2) unknown= ttl=300 "
+			       "dns_ms=%d", i / 100, i % 100, i, i);
+		ck_assert_int_eq(report_add(report, line, (size_t) len), 0);
+	}
+	ck_assert_ptr_nonnull(long_line = malloc(3 * REPORT_LINE_MAX));
+	ck_assert_ptr_nonnull(out = fmemopen(long_line, 3 * REPORT_LINE_MAX,
+					     "w+"));
+	fprintf(out, "rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl helo=\"%0*d\"\nrblmilter: x\n",
+		2 * REPORT_LINE_MAX, 0);
+	rewind(out);
+	ck_assert_int_eq(report_read(report, out, line, sizeof(line)), 0);
+	fclose(out);
+	free(long_line);
+	ck_assert_ptr_nonnull(out = open_memstream(&text, &size));
+	report_print(report, false, out);
+	ck_assert_int_eq(fclose(out), 0);
+	report_free(report);
+	ck_assert_msg(strstr(text, "  lines read                        302\n"
+			     "  sessions (decision lines)         300\n"
+			     "  other lines                         1\n"
+			     "  skipped (cut or garbled)            1\n")
+		      != NULL, "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "top rejected clients (of 300) "));
+	ck_assert_ptr_nonnull(strstr(text, "top rejected networks (of 3) "));
+	ck_assert_ptr_nonnull(strstr(text, "  10.0.0.0/24                 "
+				     "      100\n"));
+	ck_assert_ptr_nonnull(strstr(text, "zone hits (of 256)"));
+	ck_assert_ptr_nonnull(strstr(text,
+				     "  z255.test                           1\n"
+				     "  (not kept: table full)             44\n"));
+	ck_assert_ptr_null(strstr(text, "z256.test"));
+	/* Nearest rank over 0..299 ms. */
+	ck_assert_ptr_nonnull(strstr(text,
+				     "  p50                               149\n"
+				     "  p99                               296\n"));
+	/* Ten clients, the first ones by address when the counts tie. */
+	ck_assert_ptr_nonnull(strstr(text,
+				     "  10.0.0.0                            1\n"
+				     "  10.0.0.1                            1\n"
+				     "  10.0.0.10                           1\n"));
+	ck_assert_ptr_null(strstr(text, "  10.0.0.18 "));
+	free(text);
+}
+END_TEST
+
+/* What one run of the command did. */
+struct run {
+	int	status;
+	char	out[8192];
+	char	err[1024];
+};
+
+/* Read a whole small file into buf. */
+static void
+slurp(const char *path, char *buf, size_t size)
+{
+	FILE   *fp;
+	size_t	len;
+
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	len = fread(buf, 1, size - 1, fp);
+	buf[len] = 0;
+	fclose(fp);
+}
+
+/* Run "$RBLMILTER args <stdin" in dir. */
+static void
+run(struct run *r, const char *dir, const char *args, const char *in)
+{
+	const char *program = getenv("RBLMILTER");
+	char	command[2048];
+	int	status;
+
+	ck_assert_msg(program != NULL, "RBLMILTER is not set (run via make "
+		      "check)");
+	snprintf(command, sizeof(command), "cd '%s' && '%s' %s <'%s' "
+		 ">stdout 2>stderr", dir, program, args, in);
+	status = system(command);
+	ck_assert(WIFEXITED(status));
+	r->status = WEXITSTATUS(status);
+	snprintf(command, sizeof(command), "%s/stdout", dir);
+	slurp(command, r->out, sizeof(r->out));
+	snprintf(command, sizeof(command), "%s/stderr", dir);
+	slurp(command, r->err, sizeof(r->err));
+}
+
+START_TEST(test_command)
+{
+	static struct run r;
+	char   *dir = tenv_mkdir();
+	char   *log = tenv_write(dir, "mail.log", test_log);
+
+	run(&r, dir, "--report mail.log", "/dev/null");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, test_text);
+	ck_assert_str_eq(r.err, "");
+	/* No configuration needed, nor read when one is named. */
+	run(&r, dir, "-c /nonexistent/rblmilter.conf --report - --json", log);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, test_json);
+	run(&r, dir, "--json --report", log);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_str_eq(r.out, test_json);
+	run(&r, dir, "--report nonexistent.log", "/dev/null");
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_str_eq(r.out, "");
+	ck_assert_str_eq(r.err, "rblmilter: error: --report: nonexistent.log: "
+			 "No such file or directory\n");
+	run(&r, dir, "--report .", "/dev/null");
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_ptr_nonnull(strstr(r.err, "Is a directory"));
+	run(&r, dir, "--json", "/dev/null");
+	ck_assert_int_eq(r.status, 64);
+	ck_assert_ptr_nonnull(strstr(r.err, "rblmilter --report [FILE|-] "
+				     "[--json]"));
+	run(&r, dir, "--report a.log b.log", "/dev/null");
+	ck_assert_int_eq(r.status, 64);
+	run(&r, dir, "--report --check", "/dev/null");
+	ck_assert_int_eq(r.status, 64);
+	free(log);
+	tenv_rmdir(dir);
+}
+END_TEST
+
+static Suite *
+report_suite(void)
+{
+	Suite  *suite = suite_create("report");
+	TCase  *tc = tcase_create("report");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_parse_fields);
+	tcase_add_test(tc, test_parse_rejects);
+	tcase_add_test(tc, test_zones);
+	tcase_add_test(tc, test_report_text);
+	tcase_add_test(tc, test_report_json);
+	tcase_add_test(tc, test_report_empty);
+	tcase_add_test(tc, test_report_bounds);
+	tcase_add_test(tc, test_command);
+	suite_add_tcase(suite, tc);
+	return suite;
+}
+
+int
+main(void)
+{
+	return tenv_run(report_suite());
+}
