@@ -129,6 +129,18 @@ echo "median SMTP session: no milter $(session_ms "$smtp_plain") ms," \
 	"milter over TCP $(session_ms "$smtp_milter") ms," \
 	"over a unix socket $(session_ms "$smtp_unix") ms"
 
+# rblmilter --report on this log: its numbers are the log's.
+"$RBLMILTER" --report "$dir/rblmilter.log" >"$dir/report.txt"
+cat "$dir/report.txt"
+lib_check "--report counts the relay refusals" \
+	grep -qx "  relay refusals *$(grep -c 'action=relay' "$dir/rblmilter.log")" \
+	"$dir/report.txt"
+lib_check "--report counts the rejects" \
+	grep -qE "^  reject +$(grep -c 'action=reject' "$dir/rblmilter.log") " \
+	"$dir/report.txt"
+lib_check "--report names the rejected client" \
+	grep -qE '^  127\.0\.0\.2 +[1-9]' "$dir/report.txt"
+
 lib_check "rblmilter (TCP) stops cleanly on SIGTERM" lib_stopped "$milter_tcp"
 lib_check "rblmilter (unix socket, user postfix) stops cleanly" \
 	lib_stopped "$milter_unix"
