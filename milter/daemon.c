@@ -6,10 +6,11 @@
  * Signals: libmilter runs its own thread that sigwait()s for SIGHUP,
  * SIGTERM and SIGINT and stops the milter on any of them, which would
  * make SIGHUP a stop.  So the main thread keeps those signals unblocked,
- * with handlers that only write to a pipe, while every other thread
- * blocks them: Linux delivers a process signal to the main thread first
- * when it accepts it, so libmilter's thread never sees one, and the main
- * thread reloads on SIGHUP and calls smfi_stop() on SIGTERM/SIGINT.
+ * with handlers that only write to a pipe, from before the milter thread
+ * starts, while every other thread blocks them: Linux delivers a process
+ * signal to the main thread first when it accepts it, so libmilter's
+ * thread never sees one, and the main thread reloads on SIGHUP and calls
+ * smfi_stop() on SIGTERM/SIGINT.
  *
  * What a session decides is not here (filter.c, decide/), nor how lookups
  * are made (worker.c).
@@ -295,10 +296,16 @@ daemon_fail(int *ready, const char *pidfile, int status)
 	daemon_ready(ready, status);
 }
 
-/* The milter thread: libmilter's accept loop and sessions. */
+/*
+ * The milter thread: libmilter's accept loop and sessions.  It blocks our
+ * signals first, before smfi_main() makes libmilter's signal thread,
+ * which inherits the mask; a signal that lands here before that runs the
+ * same handler as in the main thread.
+ */
 static void *
 daemon_milter(void *arg)
 {
+	daemon_mask(SIG_BLOCK);
 	if (filter_run(arg) < 0) {
 		msg_error("libmilter stopped with an error");
 		/* Wake the main thread, which waits for signals. */
@@ -372,20 +379,24 @@ daemon_run(struct config *config, const char *path, bool foreground)
 		daemon_fail(&ready, pidfile, EX_OSERR);
 		return EX_OSERR;
 	}
-	/* Threads made from here on never take our signals. */
+	/* The loop thread never takes our signals. */
 	daemon_mask(SIG_BLOCK);
 	if ((worker = worker_start(config, policy_fd, err, sizeof(err))) == NULL) {
 		msg_error("%s", err);
 		daemon_fail(&ready, pidfile, EX_CONFIG);
 		return EX_CONFIG;
 	}
+	/*
+	 * Unblocked here before the milter thread exists: there is no moment
+	 * when libmilter's signal thread listens and this one does not.
+	 */
+	daemon_mask(SIG_UNBLOCK);
 	if (pthread_create(&milter, NULL, daemon_milter, worker) != 0) {
 		msg_error("cannot start the milter thread");
 		worker_stop(worker);
 		daemon_fail(&ready, pidfile, EX_OSERR);
 		return EX_OSERR;
 	}
-	daemon_mask(SIG_UNBLOCK);
 	msg_info("rblmilter %s started", PACKAGE_VERSION);
 	daemon_ready(&ready, 0);
 	daemon_wait(worker, path, fds[0]);
