@@ -26,12 +26,25 @@
 /* A zone that answers nonsense is reported at most this often (seconds). */
 #define ENGINE_WARN_INTERVAL	60
 
+/*
+ * Queries in flight at most.  All answers arrive on one UDP socket, whose
+ * receive buffer (net.core.rmem_default, about 200 small datagrams) drops
+ * what the loop has not read yet: a thousand sessions times five zones at
+ * once lost a fifth of the answers.  Lookups beyond this wait their turn
+ * in order, their deadline already running.
+ */
+#define ENGINE_MAX_QUERIES	200
+
 struct dnsbl_engine {
 	struct event_base *base;
 	struct resolver *resolver;
 	struct dnsbl_options options;
 	time_t *warned;			/* per zone: last bogus-answer warning */
-	unsigned active;		/* lookups in flight */
+	unsigned active;		/* lookups submitted, not finished */
+	unsigned sending;		/* of those, lookups that sent queries */
+	unsigned max_sending;		/* ENGINE_MAX_QUERIES / zones */
+	struct dnsbl_lookup *waiting;	/* the others, oldest first */
+	struct dnsbl_lookup **waiting_tail;
 };
 
 struct dnsbl_query;
@@ -45,6 +58,8 @@ struct dnsbl_lookup {
 	struct timespec started;
 	struct dnsbl_query *queries;	/* outstanding */
 	unsigned busy;			/* inside a call that may send */
+	bool	sent;			/* its queries went out */
+	struct dnsbl_lookup *next;	/* in engine->waiting */
 	dnsbl_done_fn *done;
 	void   *arg;
 };
@@ -124,6 +139,49 @@ engine_send(struct dnsbl_lookup *lookup, size_t zone, int type)
 	resolver_query(engine->resolver, name, type, engine_on_reply, query);
 }
 
+/* Send the queries of a lookup, one per zone. */
+static void
+engine_start(struct dnsbl_lookup *lookup)
+{
+	size_t	zones = dnsbl_sites_zone_count(lookup->engine->options.sites);
+	size_t	i;
+
+	lookup->sent = true;
+	lookup->engine->sending++;
+	lookup->busy++;
+	for (i = 0; i < zones; i++)
+		engine_send(lookup, i, ns_t_a);
+	/* Replies that failed at once must not finish before we return. */
+	if (--lookup->busy == 0 && lookup->queries == NULL)
+		event_active(lookup->deadline, EV_TIMEOUT, 1);
+}
+
+/* Take a lookup that never started off the waiting list. */
+static void
+engine_unqueue(struct dnsbl_engine *engine, struct dnsbl_lookup *lookup)
+{
+	struct dnsbl_lookup **link;
+
+	for (link = &engine->waiting; *link != lookup; link = &(*link)->next)
+		;
+	if ((*link = lookup->next) == NULL)
+		engine->waiting_tail = link;
+}
+
+/* Start waiting lookups while there is room for their queries. */
+static void
+engine_dequeue(struct dnsbl_engine *engine)
+{
+	struct dnsbl_lookup *lookup;
+
+	while (engine->sending < engine->max_sending
+	       && (lookup = engine->waiting) != NULL) {
+		if ((engine->waiting = lookup->next) == NULL)
+			engine->waiting_tail = &engine->waiting;
+		engine_start(lookup);
+	}
+}
+
 /* Sum up, hand the verdict to the caller, and free the lookup. */
 static void
 engine_finish(struct dnsbl_lookup *lookup)
@@ -157,8 +215,13 @@ engine_finish(struct dnsbl_lookup *lookup)
 	verdict->dns_ms = engine_ms_since(&lookup->started);
 	event_free(lookup->deadline);
 	engine->active--;
+	if (lookup->sent)
+		engine->sending--;
+	else
+		engine_unqueue(engine, lookup);
 	lookup->done(verdict, lookup->arg);
 	free(lookup);
+	engine_dequeue(engine);
 }
 
 /* The deadline passed (or every query ended during submit): finish now. */
@@ -231,7 +294,6 @@ dnsbl_submit(struct dnsbl_engine *engine, const struct addr *addr,
 	struct dnsbl_lookup *lookup;
 	struct timeval timeout;
 	size_t	zones = dnsbl_sites_zone_count(engine->options.sites);
-	size_t	i;
 
 	if ((lookup = calloc(1, sizeof(*lookup))) == NULL)
 		return -1;
@@ -253,12 +315,12 @@ dnsbl_submit(struct dnsbl_engine *engine, const struct addr *addr,
 	timeout.tv_usec = (engine->options.timeout_ms % 1000) * 1000;
 	evtimer_add(lookup->deadline, &timeout);
 	engine->active++;
-	lookup->busy++;
-	for (i = 0; i < zones; i++)
-		engine_send(lookup, i, ns_t_a);
-	/* Replies that failed at once must not finish before we return. */
-	if (--lookup->busy == 0 && lookup->queries == NULL)
-		event_active(lookup->deadline, EV_TIMEOUT, 1);
+	if (engine->sending < engine->max_sending) {
+		engine_start(lookup);
+	} else {
+		*engine->waiting_tail = lookup;
+		engine->waiting_tail = &lookup->next;
+	}
 	return 0;
 }
 
@@ -279,6 +341,11 @@ dnsbl_engine_create(struct event_base *base,
 	}
 	engine->base = base;
 	engine->options = *options;
+	engine->waiting_tail = &engine->waiting;
+	engine->max_sending = ENGINE_MAX_QUERIES
+	    / dnsbl_sites_zone_count(options->sites);
+	if (engine->max_sending == 0)
+		engine->max_sending = 1;
 	/* Two tries fit in the deadline: one retransmission of a lost UDP packet. */
 	try_ms = options->timeout_ms / 2 < 50 ? 50 : options->timeout_ms / 2;
 	engine->resolver = resolver_create(base, options->dns_servers, try_ms,

@@ -358,6 +358,71 @@ START_TEST(test_slow_zone)
 }
 END_TEST
 
+/* Look up count distinct IPs at once (198.51.x.y); the results. */
+static struct result *
+lookup_many(struct fixture *f, int count)
+{
+	struct result *results = calloc((size_t) count, sizeof(*results));
+	char	ip[32];
+	int	i;
+
+	ck_assert_ptr_nonnull(results);
+	for (i = 0; i < count; i++) {
+		snprintf(ip, sizeof(ip), "198.51.%d.%d", i / 200, i % 200 + 1);
+		submit(f, ip, results + i);
+	}
+	wait_all(f);
+	return results;
+}
+
+START_TEST(test_queries_capped)
+{
+	struct fixture f;
+	struct result *results;
+	int	waited = 0;
+	int	i;
+
+	/*
+	 * 250 lookups of 2 zones: at most 200 queries go out at once, the
+	 * rest wait their turn; slow.test answers after 300 ms, so within a
+	 * 2 s deadline every lookup still completes.
+	 */
+	fixture_open(&f, env.servers, "slow.test bl.test", 2000, false);
+	results = lookup_many(&f, 250);
+	for (i = 0; i < 250; i++) {
+		ck_assert_msg(results[i].verdict->complete, "lookup %d", i);
+		waited += results[i].verdict->dns_ms >= 550;
+		verdict_free(results[i].verdict);
+	}
+	/* Some of them did wait a round for room. */
+	ck_assert_int_gt(waited, 0);
+	free(results);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(test_deadline_while_waiting)
+{
+	struct fixture f;
+	struct result *results;
+	int	never_sent = 0;
+	int	i;
+
+	/* A 500 ms deadline: the third round never gets to send. */
+	fixture_open(&f, env.servers, "slow.test bl.test", 500, false);
+	results = lookup_many(&f, 250);
+	for (i = 0; i < 250; i++) {
+		never_sent += !results[i].verdict->complete
+		    && results[i].verdict->zone[1].state == VERDICT_ZONE_UNKNOWN;
+		ck_assert_uint_le(results[i].verdict->dns_ms, 1000);
+		verdict_free(results[i].verdict);
+	}
+	ck_assert_int_gt(never_sent, 0);
+	free(results);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(test_refusal_codes)
 {
 	static const char sites[] = "refused.test*5 outside.test*5 bl.test";
@@ -440,6 +505,8 @@ engine_suite(void)
 	tcase_add_test(tc, test_threshold_edges);
 	tcase_add_test(tc, test_zone_never_answers);
 	tcase_add_test(tc, test_slow_zone);
+	tcase_add_test(tc, test_queries_capped);
+	tcase_add_test(tc, test_deadline_while_waiting);
 	tcase_add_test(tc, test_refusal_codes);
 	tcase_add_test(tc, test_unserved_zone);
 	tcase_add_test(tc, test_reply_text);
