@@ -53,7 +53,7 @@ static config_parse_fn config_servers, config_sites, config_string;
 static config_parse_fn config_prefix, config_redis, config_socket;
 static config_parse_fn config_choice, config_text, config_words;
 static config_parse_fn config_mode, config_facility, config_file;
-static config_parse_fn config_policy;
+static config_parse_fn config_policy, config_reply_map;
 
 /* Words of the choices, in the order of their enums in config.h. */
 static const char *const config_stages[] = {
@@ -76,6 +76,9 @@ static const struct config_key config_keys[] = {
 	 .parse = config_servers, .offset = FIELD(dns_servers)},
 	{.name = "dnsbl_sites", .fallback = NULL,
 	 .parse = config_sites, .offset = FIELD(dnsbl_sites)},
+	/* After dnsbl_sites: rows are parsed in order, and this edits it. */
+	{.name = "dnsbl_reply_map", .fallback = "",
+	 .parse = config_reply_map, .offset = FIELD(dnsbl_sites)},
 	{.name = "dnsbl_threshold", .fallback = "1",
 	 .parse = config_int, .offset = FIELD(dnsbl_threshold),
 	 .min = 1, .max = 1000000},
@@ -397,6 +400,16 @@ config_sites(struct config *config, const struct config_key *key,
 	dnsbl_sites_free(*field);
 	*field = sites;
 	return 0;
+}
+
+/* dnsbl_reply_map: the names shown for zones whose names hold a secret. */
+static int
+config_reply_map(struct config *config, const struct config_key *key,
+		 const char *value, char *err, size_t errlen)
+{
+	struct dnsbl_sites **field = config_field(config, key);
+
+	return dnsbl_sites_map(*field, value, err, errlen);
 }
 
 /* A string taken as written (file names, user names). */

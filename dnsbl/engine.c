@@ -135,7 +135,7 @@ engine_send(struct dnsbl_lookup *lookup, size_t zone, int type)
 	lookup->queries = query;
 	addr_reverse(&lookup->addr, reverse);
 	snprintf(name, sizeof(name), "%s.%s", reverse,
-		 dnsbl_sites_zone(engine->options.sites, zone));
+		 dnsbl_sites_query_zone(engine->options.sites, zone));
 	resolver_query(engine->resolver, name, type, engine_on_reply, query);
 }
 

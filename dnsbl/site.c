@@ -16,6 +16,9 @@
 #include "dnsbl/filter.h"
 #include "dnsbl/site.h"
 
+/* Between entries of dnsbl_sites and of dnsbl_reply_map. */
+#define SITE_SEPARATORS	", \t\r\n"
+
 /* Longest zone that still fits an IPv6 query name (253 - 64). */
 #define SITE_MAX_ZONE	189
 
@@ -30,6 +33,7 @@ struct dnsbl_sites {
 	struct site site[DNSBL_MAX_SITES];	/* in configuration order */
 	size_t	site_count;
 	char   *zone[DNSBL_MAX_SITES];	/* distinct, lower case, no final dot */
+	char   *shown[DNSBL_MAX_SITES];	/* dnsbl_reply_map name, or NULL */
 	size_t	zone_count;
 };
 
@@ -42,14 +46,20 @@ dnsbl_sites_free(struct dnsbl_sites *sites)
 		return;
 	for (i = 0; i < sites->site_count; i++)
 		free(sites->site[i].filter_text);
-	for (i = 0; i < sites->zone_count; i++)
+	for (i = 0; i < sites->zone_count; i++) {
 		free(sites->zone[i]);
+		free(sites->shown[i]);
+	}
 	free(sites);
 }
 
-/* Validate and normalise a zone name in place; 0 or -1 with err. */
+/*
+ * Validate and normalise a zone name in place; 0 or -1 with err, which
+ * names the setting (what) and quotes the entry as written.
+ */
 static int
-site_zone_check(char *zone, const char *entry, char *err, size_t errlen)
+site_zone_check(char *zone, const char *what, const char *entry,
+		char *err, size_t errlen)
 {
 	size_t	len = strlen(zone);
 	size_t	label = 0;
@@ -58,21 +68,21 @@ site_zone_check(char *zone, const char *entry, char *err, size_t errlen)
 	if (len > 0 && zone[len - 1] == '.')
 		zone[--len] = 0;
 	if (len == 0) {
-		snprintf(err, errlen, "dnsbl_sites entry \"%s\": missing zone "
-			 "name", entry);
+		snprintf(err, errlen, "%s entry \"%s\": missing zone "
+			 "name", what, entry);
 		return -1;
 	}
 	if (len > 253) {
-		snprintf(err, errlen, "dnsbl_sites entry \"%.40s...\": zone "
+		snprintf(err, errlen, "%s entry \"%.40s...\": zone "
 			 "name is %zu bytes, over the 253-byte DNS limit",
-			 entry, len);
+			 what, entry, len);
 		return -1;
 	}
 	if (len > SITE_MAX_ZONE) {
-		snprintf(err, errlen, "dnsbl_sites entry \"%.40s...\": zone "
+		snprintf(err, errlen, "%s entry \"%.40s...\": zone "
 			 "name is %zu bytes; with a reversed IPv6 address the "
 			 "query name would exceed 253 bytes (limit %d)",
-			 entry, len, SITE_MAX_ZONE);
+			 what, entry, len, SITE_MAX_ZONE);
 		return -1;
 	}
 	for (cp = zone; *cp; cp++) {
@@ -83,14 +93,14 @@ site_zone_check(char *zone, const char *entry, char *err, size_t errlen)
 			continue;
 		}
 		if (!isalnum((unsigned char) *cp) && *cp != '-' && *cp != '_') {
-			snprintf(err, errlen, "dnsbl_sites entry \"%s\": "
+			snprintf(err, errlen, "%s entry \"%s\": "
 				 "invalid character '%c' in zone name",
-				 entry, *cp);
+				 what, entry, *cp);
 			return -1;
 		}
 		if (++label > 63) {
-			snprintf(err, errlen, "dnsbl_sites entry \"%s\": zone "
-				 "label longer than 63 bytes", entry);
+			snprintf(err, errlen, "%s entry \"%s\": zone "
+				 "label longer than 63 bytes", what, entry);
 			return -1;
 		}
 		*cp = (char) tolower((unsigned char) *cp);
@@ -100,8 +110,8 @@ site_zone_check(char *zone, const char *entry, char *err, size_t errlen)
 	return 0;
 
 empty_label:
-	snprintf(err, errlen, "dnsbl_sites entry \"%s\": empty label in zone "
-		 "name", entry);
+	snprintf(err, errlen, "%s entry \"%s\": empty label in zone "
+		 "name", what, entry);
 	return -1;
 }
 
@@ -184,7 +194,7 @@ site_add(struct dnsbl_sites *sites, char *entry, char *err, size_t errlen)
 		if ((site->filter_text = strdup(equals + 1)) == NULL)
 			goto nomem;
 	}
-	if (site_zone_check(entry, copy, err, errlen) < 0)
+	if (site_zone_check(entry, "dnsbl_sites", copy, err, errlen) < 0)
 		goto fail;
 	if ((zone = strdup(entry)) == NULL)
 		goto nomem;
@@ -206,7 +216,6 @@ int
 dnsbl_sites_parse(const char *text, struct dnsbl_sites **result,
 		  char *err, size_t errlen)
 {
-	static const char separators[] = ", \t\r\n";
 	struct dnsbl_sites *sites;
 	char   *copy;
 	char   *entry;
@@ -218,8 +227,8 @@ dnsbl_sites_parse(const char *text, struct dnsbl_sites **result,
 		snprintf(err, errlen, "dnsbl_sites: out of memory");
 		return -1;
 	}
-	for (entry = strtok_r(copy, separators, &save); entry != NULL;
-	     entry = strtok_r(NULL, separators, &save)) {
+	for (entry = strtok_r(copy, SITE_SEPARATORS, &save); entry != NULL;
+	     entry = strtok_r(NULL, SITE_SEPARATORS, &save)) {
 		if (site_add(sites, entry, err, errlen) < 0) {
 			free(copy);
 			dnsbl_sites_free(sites);
@@ -246,7 +255,105 @@ dnsbl_sites_zone_count(const struct dnsbl_sites *sites)
 const char *
 dnsbl_sites_zone(const struct dnsbl_sites *sites, size_t zone)
 {
+	return sites->shown[zone] != NULL ? sites->shown[zone]
+	    : sites->zone[zone];
+}
+
+const char *
+dnsbl_sites_query_zone(const struct dnsbl_sites *sites, size_t zone)
+{
 	return sites->zone[zone];
+}
+
+/*
+ * Copy text without the white space around each "=", so that the table
+ * form "zone = name" reads like the list form "zone=name".
+ */
+static char *
+site_map_squeeze(const char *text)
+{
+	const char *cp;
+	const char *next;
+	char   *copy;
+	char   *out;
+
+	if ((copy = malloc(strlen(text) + 1)) == NULL)
+		return NULL;
+	out = copy;
+	for (cp = text; *cp; cp++) {
+		if (isspace((unsigned char) *cp)) {
+			next = cp + strspn(cp, " \t\r\n");
+			if (*next == '=' || (out > copy && out[-1] == '='))
+				continue;
+		}
+		*out++ = *cp;
+	}
+	*out = 0;
+	return copy;
+}
+
+/* Apply one "zone=name" entry of the map; it is modified.  0 or -1. */
+static int
+site_map_entry(struct dnsbl_sites *sites, char *entry, char *err,
+	       size_t errlen)
+{
+	char	quoted[64];
+	char   *equals;
+	char   *shown;
+	size_t	i;
+
+	/* Quote only the start: the zone part is where a DQS key sits. */
+	snprintf(quoted, sizeof(quoted), "%.20s...", entry);
+	if ((equals = strchr(entry, '=')) == NULL || equals[1] == 0) {
+		snprintf(err, errlen, "dnsbl_reply_map entry \"%s\": write "
+			 "\"zone = name shown\"", quoted);
+		return -1;
+	}
+	*equals = 0;
+	if (site_zone_check(entry, "dnsbl_reply_map", quoted, err, errlen) < 0
+	    || site_zone_check(equals + 1, "dnsbl_reply_map", quoted,
+			       err, errlen) < 0)
+		return -1;
+	for (i = 0; i < sites->zone_count; i++)
+		if (strcmp(sites->zone[i], entry) == 0)
+			break;
+	if (i == sites->zone_count) {
+		snprintf(err, errlen, "dnsbl_reply_map entry \"%s\": that zone "
+			 "is not in dnsbl_sites", quoted);
+		return -1;
+	}
+	if (sites->shown[i] != NULL) {
+		snprintf(err, errlen, "dnsbl_reply_map entry \"%s\": that zone "
+			 "is mapped twice", quoted);
+		return -1;
+	}
+	if ((shown = strdup(equals + 1)) == NULL) {
+		snprintf(err, errlen, "dnsbl_reply_map: out of memory");
+		return -1;
+	}
+	sites->shown[i] = shown;
+	return 0;
+}
+
+int
+dnsbl_sites_map(struct dnsbl_sites *sites, const char *text,
+		char *err, size_t errlen)
+{
+	char   *copy;
+	char   *entry;
+	char   *save;
+	int	status = 0;
+
+	if ((copy = site_map_squeeze(text)) == NULL) {
+		snprintf(err, errlen, "dnsbl_reply_map: out of memory");
+		return -1;
+	}
+	for (entry = strtok_r(copy, SITE_SEPARATORS, &save);
+	     entry != NULL && status == 0;
+	     entry = strtok_r(NULL, SITE_SEPARATORS, &save))
+		status = site_map_entry(sites, entry, err, errlen);
+	free(copy);
+	return status;
 }
 
 bool

@@ -26,9 +26,24 @@ int	dnsbl_sites_parse(const char *text, struct dnsbl_sites **sites,
 			  char *err, size_t errlen);
 void	dnsbl_sites_free(struct dnsbl_sites *sites);
 
-/* Distinct zones, in order of first appearance. */
+/*
+ * Apply dnsbl_reply_map, "zone = name, ..." (white space around "=" is
+ * optional): the name shown for a zone whose queried name holds a secret,
+ * such as a Spamhaus DQS key.  Each zone must be in the list, once.
+ * 0, or -1 with a message that does not quote a whole zone name.
+ */
+int	dnsbl_sites_map(struct dnsbl_sites *sites, const char *text,
+			char *err, size_t errlen);
+
+/*
+ * Distinct zones, in order of first appearance.  dnsbl_sites_zone() is the
+ * name for replies, headers, logs and counters (mapped); only queries use
+ * dnsbl_sites_query_zone(), the name as configured.
+ */
 size_t	dnsbl_sites_zone_count(const struct dnsbl_sites *sites);
 const char *dnsbl_sites_zone(const struct dnsbl_sites *sites, size_t zone);
+const char *dnsbl_sites_query_zone(const struct dnsbl_sites *sites,
+				   size_t zone);
 
 /* A hash of zones, filters and weights: equal for equal lists. */
 uint64_t dnsbl_sites_hash(const struct dnsbl_sites *sites);

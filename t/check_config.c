@@ -203,6 +203,10 @@ START_TEST(test_bad_lines)
 		 "filters without spaces, comments on lines of their own");
 	load_bad("dnsbl_sites = a.test,\n  b..test\n",
 		 ":1: dnsbl_sites entry \"b..test\": empty label in zone name");
+	load_bad("dnsbl_reply_map = bl.test = shown.test\n"
+		 "dnsbl_sites = other.test\n",
+		 ":1: dnsbl_reply_map entry \"bl.test=shown.test...\": that "
+		 "zone is not in dnsbl_sites");
 }
 END_TEST
 

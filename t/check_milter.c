@@ -22,7 +22,8 @@ static const char zone4[] =
 static const char zone6[] =
 	"2001:db8::2\n";
 static const char *const datasets[] = {
-	"bl.test:ip4set:zone4", "bl.test:ip6trie:zone6", NULL,
+	"bl.test:ip4set:zone4", "bl.test:ip6trie:zone6",
+	"k3ysecret.dq.test:ip4set:zone4", NULL,
 };
 
 static struct {
@@ -295,6 +296,36 @@ START_TEST(test_actions)
 }
 END_TEST
 
+/* A zone whose name holds a key is shown by its dnsbl_reply_map name. */
+START_TEST(test_reply_map)
+{
+	struct session s;
+
+	reload("dnsbl_sites = k3ysecret.dq.test\n"
+	       "dnsbl_reply_map = k3ysecret.dq.test = zen.test\n");
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
+				      "local"), 'y');
+	ck_assert_str_eq(s.reply.text, "550 5.7.1 Service unavailable; client "
+			 "[127.0.0.2] blocked using zen.test; Listed by the "
+			 "test");
+	mclient_close(s.client);
+	reload("dnsbl_sites = k3ysecret.dq.test\n"
+	       "dnsbl_reply_map = k3ysecret.dq.test=zen.test\n"
+	       "action = tag\n");
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
+				      "local"), 'c');
+	ck_assert_int_eq(step(&s, mclient_eom(s.client, &s.reply)), 'c');
+	ck_assert_str_eq(s.reply.headers, "X-RBL-Check: score=1 "
+			 "listed=zen.test(127.0.0.2)\n");
+	mclient_close(s.client);
+	/* Both sessions were logged, naming the zone by its shown name. */
+	ck_assert_int_eq(tenv_count_matches(env.log, "listed=zen.test("), 2);
+	ck_assert_msg(tenv_count_matches(env.log, "k3ysecret") == 0,
+		      "the key is in the log:\n%s", tenv_tail(env.log, 800));
+	reload("");
+}
+END_TEST
+
 START_TEST(test_lists_and_failures)
 {
 	char	extra[512];
@@ -355,6 +386,7 @@ milter_suite(void)
 	tcase_add_test(tc, test_relay);
 	tcase_add_test(tc, test_stages);
 	tcase_add_test(tc, test_actions);
+	tcase_add_test(tc, test_reply_map);
 	tcase_add_test(tc, test_lists_and_failures);
 	tcase_add_test(tc, test_odd_clients);
 	suite_add_tcase(suite, tc);

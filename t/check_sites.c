@@ -160,6 +160,62 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* Apply map to a two-zone list; return the error, "" when accepted. */
+static const char *
+map(const char *text, struct dnsbl_sites **sites)
+{
+	static char err[256];
+
+	*sites = parse_ok("K3Y.zen.dq.test=127.0.0.[2..11] K3Y.zen.dq.test*2, "
+			  "wl.test*-2");
+	err[0] = 0;
+	if (dnsbl_sites_map(*sites, text, err, sizeof(err)) == 0)
+		ck_assert_str_eq(err, "");
+	else
+		ck_assert_str_ne(err, "");
+	return err;
+}
+
+START_TEST(test_reply_map)
+{
+	struct dnsbl_sites *sites;
+	const char *err;
+
+	ck_assert_str_eq(map("k3y.zen.dq.test. = Zen.Test", &sites), "");
+	ck_assert_str_eq(dnsbl_sites_zone(sites, 0), "zen.test");
+	ck_assert_str_eq(dnsbl_sites_query_zone(sites, 0), "k3y.zen.dq.test");
+	ck_assert_str_eq(dnsbl_sites_zone(sites, 1), "wl.test");
+	ck_assert_str_eq(dnsbl_sites_query_zone(sites, 1), "wl.test");
+	dnsbl_sites_free(sites);
+	ck_assert_str_eq(map("K3Y.zen.dq.test=zen.test,wl.test =\nwhite.test",
+			     &sites), "");
+	ck_assert_str_eq(dnsbl_sites_zone(sites, 1), "white.test");
+	dnsbl_sites_free(sites);
+	ck_assert_str_eq(map("", &sites), "");
+	ck_assert_str_eq(dnsbl_sites_zone(sites, 0), "k3y.zen.dq.test");
+	dnsbl_sites_free(sites);
+
+	/* No message quotes the whole zone, where a key would be. */
+	err = map("k3y.zen.dq.test", &sites);
+	ck_assert_str_eq(err, "dnsbl_reply_map entry \"k3y.zen.dq.test...\": "
+			 "write \"zone = name shown\"");
+	dnsbl_sites_free(sites);
+	err = map("averyveryverylongsecretkey.zen.dq.test = zen.test", &sites);
+	ck_assert_str_eq(err, "dnsbl_reply_map entry \"averyveryverylongsec"
+			 "...\": that zone is not in dnsbl_sites");
+	dnsbl_sites_free(sites);
+	err = map("wl.test=a.test wl.test=b.test", &sites);
+	ck_assert_ptr_nonnull(strstr(err, "that zone is mapped twice"));
+	dnsbl_sites_free(sites);
+	err = map("wl.test=bad/name", &sites);
+	ck_assert_ptr_nonnull(strstr(err, "invalid character '/' in zone name"));
+	dnsbl_sites_free(sites);
+	err = map("wl.test=", &sites);
+	ck_assert_ptr_nonnull(strstr(err, "write \"zone = name shown\""));
+	dnsbl_sites_free(sites);
+}
+END_TEST
+
 START_TEST(test_too_many)
 {
 	char	text[64 * 12 + 20] = "";
@@ -202,6 +258,7 @@ sites_suite(void)
 	tcase_add_test(tc, test_parse);
 	tcase_add_test(tc, test_several_answers);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_reply_map);
 	tcase_add_test(tc, test_too_many);
 	tcase_add_test(tc, test_rank);
 	suite_add_tcase(suite, tc);
