@@ -30,7 +30,7 @@ struct service {
 	struct event_base *base;
 	struct dnsbl_engine *engine;
 	struct memcache *memory;
-	struct store *store;		/* NULL without redis_server */
+	struct store *store;		/* NULL without Redis */
 	struct lists *lists;
 	struct listsync *listsync;	/* NULL without Redis */
 	struct stats *stats;
@@ -65,13 +65,15 @@ service_redis(struct service *service, const struct config *config,
 	struct store_options options = {
 		.host = config->redis_host,
 		.port = config->redis_port,
+		.sentinels = config->redis_sentinels,
+		.master_name = config->redis_master_name,
 		.username = config->redis_username,
 		.password = config->redis_password,
 		.db = (unsigned) config->redis_db,
 		.timeout_ms = config->redis_timeout,
 	};
 
-	if (*config->redis_host == 0)
+	if (*config->redis_host == 0 && *config->redis_sentinels == 0)
 		return 0;
 	if ((service->store = store_create(service->base, &options, err,
 					   errlen)) == NULL)

@@ -10,6 +10,13 @@
  * The connection counts as ready only when PING has answered after AUTH
  * and SELECT, so a wrong password or a frozen server never looks up.
  * Passwords are sent, never logged.
+ *
+ * With Redis Sentinel, every connection attempt starts by asking the
+ * sentinels for the primary, and ROLE replaces PING: a server that the
+ * sentinels still name while it is being demoted is not taken as the
+ * primary.  Losing the connection, or a READONLY answer to a write,
+ * starts the same cycle, so a failover costs the cache entries written
+ * meanwhile and nothing else.
  */
 #include <event2/event.h>
 #include <hiredis/async.h>
@@ -20,7 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/sentinel.h"
 #include "cache/store.h"
+#include "lib/addr.h"
 #include "lib/msg.h"
 
 /* How long connect, AUTH, SELECT and PING together may take. */
@@ -36,6 +45,9 @@
 struct store {
 	struct event_base *base;
 	struct store_options options;	/* strings belong to the caller */
+	struct sentinel *sentinel;	/* NULL without sentinels */
+	char	primary[ADDR_TEXT_SIZE];	/* as the sentinels named it */
+	unsigned primary_port;
 	char	name[256];		/* "host:port" or "unix:path", for logs */
 	redisAsyncContext *ac;		/* NULL while down */
 	enum store_state state;
@@ -108,6 +120,14 @@ store_drop(struct store *store, const char *why)
 		redisAsyncFree(ac);
 }
 
+/* End the connection from inside a hiredis callback: disconnect, not free. */
+static void
+store_hang_up(struct store *store, const char *why)
+{
+	redisAsyncDisconnect(store->ac);
+	store_down(store, why);
+}
+
 /* A command's deadline passed. */
 static void
 store_on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -123,19 +143,33 @@ store_on_deadline(evutil_socket_t fd, short what, void *arg)
 		store_drop(store, "commands time out");
 }
 
+/* A write refused because the server was demoted: find the primary. */
+static bool
+store_demoted(const struct store *store, const redisAsyncContext *ac,
+	      const redisReply *reply)
+{
+	return store->sentinel != NULL && ac == store->ac
+	    && store->state == STORE_READY
+	    && reply->type == REDIS_REPLY_ERROR
+	    && strncmp(reply->str, "READONLY", 8) == 0;
+}
+
 /* hiredis callback: a reply, or NULL when the connection goes away. */
 static void
 store_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
 	struct store_request *request = privdata;
+	struct store *store = request->store;
 
-	(void) ac;
 	/* Only an answer in time shows that the server keeps up. */
 	if (reply != NULL && !request->answered)
-		request->store->timeouts = 0;
+		store->timeouts = 0;
 	store_answer(request, reply);
 	event_free(request->deadline);
 	free(request);
+	if (reply != NULL && store_demoted(store, ac, reply))
+		store_hang_up(store, "it answers READONLY: no longer the "
+			      "primary");
 }
 
 /* Send one command on ac with a deadline; -1 when it cannot be sent. */
@@ -196,20 +230,32 @@ store_on_setup(redisReply *reply, void *arg)
 		return;
 	snprintf(why, sizeof(why), "%s", reply->type == REDIS_REPLY_ERROR ?
 		 reply->str : "unexpected reply to AUTH or SELECT");
-	/* Inside a hiredis callback: disconnect, do not free. */
-	redisAsyncDisconnect(store->ac);
-	store_down(store, why);
+	store_hang_up(store, why);
 }
 
-/* PING answered after AUTH and SELECT: ready. */
+/* Whether a ROLE reply says "master". */
+static bool
+store_is_primary(const redisReply *reply)
+{
+	return reply->type == REDIS_REPLY_ARRAY && reply->elements > 0
+	    && reply->element[0]->type == REDIS_REPLY_STRING
+	    && strcmp(reply->element[0]->str, "master") == 0;
+}
+
+/* PING (or, with sentinels, ROLE) answered after AUTH and SELECT: ready. */
 static void
 store_on_ping(redisReply *reply, void *arg)
 {
 	struct store *store = arg;
 
-	if (store->state != STORE_CONNECTING || reply == NULL
-	    || reply->type == REDIS_REPLY_ERROR)
+	if (store->state != STORE_CONNECTING || store->ac == NULL
+	    || reply == NULL || reply->type == REDIS_REPLY_ERROR)
 		return;
+	if (store->sentinel != NULL && !store_is_primary(reply)) {
+		store_hang_up(store, "the server the sentinels named is not "
+			      "the primary (yet)");
+		return;
+	}
 	evtimer_del(store->retry);
 	store->state = STORE_READY;
 	store->backoff_ms = STORE_BACKOFF_MIN_MS;
@@ -242,7 +288,8 @@ store_on_connect(const redisAsyncContext *ac, int status)
 	if (store->options.db != 0)
 		sent |= store_sendf(store, store_on_setup, store, "SELECT %u",
 				    store->options.db);
-	sent |= store_sendf(store, store_on_ping, store, "PING");
+	sent |= store_sendf(store, store_on_ping, store,
+			    store->sentinel ? "ROLE" : "PING");
 	if (sent != 0) {
 		redisAsyncDisconnect(store->ac);
 		store_down(store, "out of memory");
@@ -275,19 +322,18 @@ store_on_timer(evutil_socket_t fd, short what, void *arg)
 		store_connect(store);
 }
 
-/* Start one connection attempt. */
+/* Connect to host:port (port 0: a unix socket), then the handshake. */
 static void
-store_connect(struct store *store)
+store_open(struct store *store, const char *host, unsigned port)
 {
 	struct timeval tv = {STORE_CONNECT_MS / 1000,
 	(STORE_CONNECT_MS % 1000) * 1000};
 	redisAsyncContext *ac;
 
-	if (store->options.port == 0)
-		ac = redisAsyncConnectUnix(store->options.host);
+	if (port == 0)
+		ac = redisAsyncConnectUnix(host);
 	else
-		ac = redisAsyncConnect(store->options.host,
-				       (int) store->options.port);
+		ac = redisAsyncConnect(host, (int) port);
 	if (ac == NULL || ac->err) {
 		store_down(store, ac ? ac->errstr : "out of memory");
 		if (ac)
@@ -308,6 +354,50 @@ store_connect(struct store *store)
 	evtimer_add(store->retry, &tv);
 }
 
+/* "host:port", "[ipv6]:port" or "unix:path", for log lines. */
+static void
+store_name(char *name, size_t size, const char *host, unsigned port)
+{
+	if (port == 0)
+		snprintf(name, size, "unix:%s", host);
+	else
+		snprintf(name, size, strchr(host, ':') ? "[%s]:%u" : "%s:%u",
+			 host, port);
+}
+
+/* The sentinels answered: connect to the primary they name. */
+static void
+store_on_primary(const char *host, unsigned port, const char *err, void *arg)
+{
+	struct store *store = arg;
+
+	if (host == NULL) {
+		store_down(store, err);
+		return;
+	}
+	if (strcmp(host, store->primary) != 0 || port != store->primary_port) {
+		snprintf(store->primary, sizeof(store->primary), "%s", host);
+		store->primary_port = port;
+		store_name(store->name, sizeof(store->name), host, port);
+		msg_info("redis sentinels name %s as the primary of %s",
+			 store->name, store->options.master_name);
+	}
+	store_open(store, store->primary, store->primary_port);
+}
+
+/* Start one connection attempt. */
+static void
+store_connect(struct store *store)
+{
+	if (store->sentinel == NULL) {
+		store_open(store, store->options.host, store->options.port);
+		return;
+	}
+	/* Refuse commands while asking; no handshake deadline runs yet. */
+	store->state = STORE_CONNECTING;
+	sentinel_ask(store->sentinel, store_on_primary, store);
+}
+
 struct store *
 store_create(struct event_base *base, const struct store_options *options,
 	     char *err, size_t errlen)
@@ -323,13 +413,20 @@ store_create(struct event_base *base, const struct store_options *options,
 	store->base = base;
 	store->options = *options;
 	store->backoff_ms = STORE_BACKOFF_MIN_MS;
-	if (options->port == 0)
-		snprintf(store->name, sizeof(store->name), "unix:%s",
-			 options->host);
-	else
-		snprintf(store->name, sizeof(store->name),
-			 strchr(options->host, ':') ? "[%s]:%u" : "%s:%u",
-			 options->host, options->port);
+	if (*options->sentinels != 0) {
+		store->sentinel = sentinel_create(base, options->sentinels,
+						  options->master_name,
+						  STORE_CONNECT_MS, err, errlen);
+		if (store->sentinel == NULL) {
+			event_free(store->retry);
+			free(store);
+			return NULL;
+		}
+		snprintf(store->name, sizeof(store->name), "primary of %s",
+			 options->master_name);
+	} else
+		store_name(store->name, sizeof(store->name), options->host,
+			   options->port);
 	store_connect(store);
 	return store;
 }
@@ -342,6 +439,7 @@ store_free(struct store *store)
 	store->ac = NULL;
 	if (ac != NULL)
 		redisAsyncFree(ac);
+	sentinel_free(store->sentinel);
 	event_free(store->retry);
 	free(store);
 }

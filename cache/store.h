@@ -4,7 +4,8 @@
  * hiredis' async API on the caller's libevent loop.  Every command ends,
  * within redis_timeout, with its reply or with NULL; while Redis is down
  * commands are refused at once, and the connection is retried with
- * backoff.  One line is logged when Redis goes down, one when it is back.
+ * backoff.  One line is logged when Redis goes down, one when it is back,
+ * and one when Redis Sentinel names a new primary.
  * What the keys mean is the callers' business.
  */
 #ifndef RBL_STORE_H
@@ -16,10 +17,17 @@
 struct event_base;
 struct store;
 
-/* The strings must outlive the store. */
+/*
+ * The strings must outlive the store.  With sentinels, host and port are
+ * not used: the sentinels name the primary of master_name, and are asked
+ * again each time the connection is lost or the server stops being the
+ * primary (a write answered READONLY).
+ */
 struct store_options {
 	const char *host;		/* IP address, or a unix socket path */
 	unsigned port;			/* 0 for a unix socket */
+	const char *sentinels;		/* "ip:port,[ipv6]:port", or "" */
+	const char *master_name;	/* with sentinels */
 	const char *username;		/* ACL user, or "" */
 	const char *password;		/* AUTH password, or "" */
 	unsigned db;			/* SELECT, when not 0 */
@@ -35,7 +43,7 @@ enum store_state {
 /* The reply, or NULL: no answer in time, connection lost or refused. */
 typedef void store_reply_fn(redisReply *reply, void *arg);
 
-/* Starts connecting; NULL only when out of memory. */
+/* Starts connecting; NULL with err when out of memory. */
 struct store *store_create(struct event_base *base,
 			   const struct store_options *options,
 			   char *err, size_t errlen);

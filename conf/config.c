@@ -45,12 +45,13 @@ struct config_key {
 	long	max;
 	unsigned unit_ms;		/* durations: 1 (ms) or 1000 (s) */
 	bool	secret;			/* rblmilter -n does not show it */
+	unsigned default_port;		/* servers: when an entry has none */
 	const char *const *choices;	/* words a choice may be, NULL-ended */
 };
 
 static config_parse_fn config_int, config_duration, config_bool;
 static config_parse_fn config_servers, config_sites, config_string;
-static config_parse_fn config_prefix, config_redis, config_socket;
+static config_parse_fn config_token, config_redis, config_socket;
 static config_parse_fn config_choice, config_text, config_words;
 static config_parse_fn config_mode, config_facility, config_file;
 static config_parse_fn config_policy, config_reply_map;
@@ -73,7 +74,8 @@ static const char *const config_relay_policies[] = {
 
 static const struct config_key config_keys[] = {
 	{.name = "dns_servers", .fallback = "",
-	 .parse = config_servers, .offset = FIELD(dns_servers)},
+	 .parse = config_servers, .offset = FIELD(dns_servers),
+	 .default_port = 53},
 	{.name = "dnsbl_sites", .fallback = NULL,
 	 .parse = config_sites, .offset = FIELD(dnsbl_sites)},
 	/* After dnsbl_sites: rows are parsed in order, and this edits it. */
@@ -104,6 +106,12 @@ static const struct config_key config_keys[] = {
 	 .min = 0, .max = 10000000},
 	{.name = "redis_server", .fallback = "",
 	 .parse = config_redis, .offset = FIELD(redis_host)},
+	{.name = "redis_sentinels", .fallback = "",
+	 .parse = config_servers, .offset = FIELD(redis_sentinels),
+	 .default_port = 26379},
+	{.name = "redis_master_name", .fallback = "",
+	 .parse = config_token, .offset = FIELD(redis_master_name),
+	 .min = 0, .max = 64},
 	{.name = "redis_username", .fallback = "",
 	 .parse = config_string, .offset = FIELD(redis_username)},
 	{.name = "redis_password", .fallback = "",
@@ -113,8 +121,8 @@ static const struct config_key config_keys[] = {
 	 .parse = config_int, .offset = FIELD(redis_db),
 	 .min = 0, .max = 65535},
 	{.name = "redis_prefix", .fallback = "rblmilter:",
-	 .parse = config_prefix, .offset = FIELD(redis_prefix),
-	 .max = 64},
+	 .parse = config_token, .offset = FIELD(redis_prefix),
+	 .min = 1, .max = 64},
 	{.name = "redis_timeout", .fallback = "100ms",
 	 .parse = config_duration, .offset = FIELD(redis_timeout),
 	 .min = 1, .max = 10000, .unit_ms = 1},
@@ -331,18 +339,21 @@ config_hostport(const char *entry, struct addr *addr, long *port)
 	return 0;
 }
 
-/* Append one "ip[:port]" or "[v6]:port" server to csv as c-ares wants it. */
+/*
+ * Append one "ip[:port]" or "[v6]:port" server to csv as c-ares wants it
+ * (and the sentinel module reads it).
+ */
 static int
-config_server(const char *entry, char *csv, size_t size, char *err,
-	      size_t errlen)
+config_server(const struct config_key *key, const char *entry, char *csv,
+	      size_t size, char *err, size_t errlen)
 {
 	struct addr addr;
 	char	text[ADDR_TEXT_SIZE];
-	long	port = 53;
+	long	port = key->default_port;
 
 	if (config_hostport(entry, &addr, &port) < 0) {
-		snprintf(err, errlen, "dns_servers: \"%s\" is not ip[:port] or "
-			 "[ipv6]:port", entry);
+		snprintf(err, errlen, "%s: \"%s\" is not ip[:port] or "
+			 "[ipv6]:port", key->name, entry);
 		return -1;
 	}
 	addr_format(&addr, text);
@@ -352,7 +363,7 @@ config_server(const char *entry, char *csv, size_t size, char *err,
 	return 0;
 }
 
-/* dns_servers: list of resolvers; empty means /etc/resolv.conf. */
+/* dns_servers, redis_sentinels: lists of servers, maybe empty. */
 static int
 config_servers(struct config *config, const struct config_key *key,
 	       const char *value, char *err, size_t errlen)
@@ -376,7 +387,7 @@ config_servers(struct config *config, const struct config_key *key,
 	}
 	for (entry = strtok_r(copy, ", \t", &save); entry != NULL && status == 0;
 	     entry = strtok_r(NULL, ", \t", &save))
-		status = config_server(entry, csv, size, err, errlen);
+		status = config_server(key, entry, csv, size, err, errlen);
 	free(copy);
 	if (status < 0) {
 		free(csv);
@@ -442,13 +453,18 @@ config_file(struct config *config, const struct config_key *key,
 	return config_string(config, key, value, err, errlen);
 }
 
-/* redis_prefix: printable, no white space, short enough for key names. */
+/*
+ * redis_prefix, redis_master_name: printable, no white space, short
+ * enough for key names and commands; empty only when min is 0.
+ */
 static int
-config_prefix(struct config *config, const struct config_key *key,
-	      const char *value, char *err, size_t errlen)
+config_token(struct config *config, const struct config_key *key,
+	     const char *value, char *err, size_t errlen)
 {
 	const char *cp;
 
+	if (*value == 0 && key->min == 0)
+		return config_string(config, key, value, err, errlen);
 	for (cp = value; *cp; cp++)
 		if (*cp <= ' ' || *cp >= 0x7f)
 			break;
@@ -818,6 +834,21 @@ config_cross_check(const struct config *config, char *msg, size_t size)
 {
 	size_t	min = config_key_index("dnsbl_min_ttl");
 
+	if (*config->redis_sentinels && !*config->redis_master_name) {
+		snprintf(msg, size, "redis_sentinels is set without "
+			 "redis_master_name");
+		return config_key_index("redis_sentinels");
+	}
+	if (*config->redis_master_name && !*config->redis_sentinels) {
+		snprintf(msg, size, "redis_master_name is set without "
+			 "redis_sentinels");
+		return config_key_index("redis_master_name");
+	}
+	if (*config->redis_sentinels && *config->redis_host) {
+		snprintf(msg, size, "redis_sentinels and redis_server are both "
+			 "set: the sentinels name the server");
+		return config_key_index("redis_sentinels");
+	}
 	if (*config->redis_username && !*config->redis_password) {
 		snprintf(msg, size, "redis_username is set without "
 			 "redis_password");
@@ -890,6 +921,8 @@ config_free(struct config *config)
 	free(config->dns_servers);
 	dnsbl_sites_free(config->dnsbl_sites);
 	free(config->redis_host);
+	free(config->redis_sentinels);
+	free(config->redis_master_name);
 	free(config->redis_username);
 	free(config->redis_password);
 	free(config->redis_prefix);

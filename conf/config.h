@@ -33,6 +33,8 @@ struct config {
 	int	cache_size;		/* memory cache entries */
 	char   *redis_host;		/* IP, unix socket path, or "" */
 	unsigned redis_port;		/* 0 for a unix socket */
+	char   *redis_sentinels;	/* "ip:port,[ipv6]:port", or "" */
+	char   *redis_master_name;	/* with redis_sentinels */
 	char   *redis_username;
 	char   *redis_password;
 	int	redis_db;

@@ -149,6 +149,13 @@ START_TEST(test_redis_values)
 	ck_assert_str_eq(config->redis_password, "pw");
 	ck_assert_uint_eq(config->dnsbl_incomplete_ttl, 0);
 	config_free(config);
+	config = load_ok("dnsbl_sites = bl.test\nredis_master_name = mx-1\n"
+			 "redis_sentinels = 127.0.0.1, [::1]:26380 10.0.0.1:1\n");
+	ck_assert_str_eq(config->redis_sentinels,
+			 "127.0.0.1:26379,[::1]:26380,10.0.0.1:1");
+	ck_assert_str_eq(config->redis_master_name, "mx-1");
+	ck_assert_str_eq(config->redis_host, "");
+	config_free(config);
 }
 END_TEST
 
@@ -274,6 +281,21 @@ START_TEST(test_bad_values)
 		 "directory");
 	load_bad("dnsbl_sites = bl.test\nredis_username = rbl\n",
 		 ":2: redis_username is set without redis_password");
+	load_bad("dnsbl_sites = bl.test\nredis_sentinels = 127.0.0.1\n",
+		 ":2: redis_sentinels is set without redis_master_name");
+	load_bad("dnsbl_sites = bl.test\nredis_master_name = mymaster\n",
+		 ":2: redis_master_name is set without redis_sentinels");
+	load_bad("dnsbl_sites = bl.test\nredis_server = 127.0.0.1\n"
+		 "redis_sentinels = 127.0.0.1\nredis_master_name = m\n",
+		 ":3: redis_sentinels and redis_server are both set: the "
+		 "sentinels name the server");
+	load_bad("dnsbl_sites = bl.test\nredis_sentinels = 127.0.0.1, "
+		 "sentinel.test\n",
+		 ":2: redis_sentinels: \"sentinel.test\" is not ip[:port] or "
+		 "[ipv6]:port");
+	load_bad("dnsbl_sites = bl.test\nredis_master_name = my master\n",
+		 ":2: redis_master_name = \"my master\": write 1 to 64 "
+		 "printable characters without spaces");
 	load_bad("dnsbl_sites = bl.test\npolicy_socket = 127.0.0.1:10040\n",
 		 ":2: policy_socket = \"127.0.0.1:10040\": write inet:IP:PORT, "
 		 "inet:[IPv6]:PORT or unix:/path (empty: no policy service)");

@@ -258,66 +258,63 @@ START_TEST(test_stages)
 }
 END_TEST
 
-START_TEST(test_actions)
+/* With settings in force, 127.0.0.2's RCPT is refused with text. */
+static void
+expect_refusal(const char *settings, const char *text)
 {
 	struct session s;
 
-	reload("action = tempfail\n");
+	reload(settings);
 	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
 				      "local"), 'y');
-	ck_assert_str_eq(s.reply.text, "451 4.7.1 Service unavailable; client "
-			 "[127.0.0.2] blocked using bl.test; Listed by the "
-			 "test");
+	ck_assert_str_eq(s.reply.text, text);
 	mclient_close(s.client);
-	reload("action = tag\n");
+}
+
+/* With settings in force, 127.0.0.2's message gets headers. */
+static void
+expect_headers(const char *settings, const char *headers)
+{
+	struct session s;
+
+	reload(settings);
 	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
 				      "local"), 'c');
 	ck_assert_int_eq(step(&s, mclient_data(s.client, &s.reply)), 'c');
 	ck_assert_int_eq(step(&s, mclient_eom(s.client, &s.reply)), 'c');
-	ck_assert_str_eq(s.reply.headers, "X-RBL-Check: score=1 "
-			 "listed=bl.test(127.0.0.2)\n");
+	ck_assert_str_eq(s.reply.headers, headers);
 	mclient_close(s.client);
-	reload("action = log\n");
-	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
-				      "local"), 'c');
-	ck_assert_int_eq(step(&s, mclient_eom(s.client, &s.reply)), 'c');
-	ck_assert_str_eq(s.reply.headers, "");
-	mclient_close(s.client);
+}
+
+START_TEST(test_actions)
+{
+	expect_refusal("action = tempfail\n", "451 4.7.1 Service unavailable; "
+		       "client [127.0.0.2] blocked using bl.test; Listed by "
+		       "the test");
+	expect_headers("action = tag\n", "X-RBL-Check: score=1 "
+		       "listed=bl.test(127.0.0.2)\n");
+	expect_headers("action = log\n", "");
 	ck_assert_int_ge(tenv_count_matches(env.log, "client=127.0.0.2 "
 					    "daemon=mx-test helo=\"client.test\" "
 					    "stage=rcpt action=log reason=dnsbl"),
 			 1);
-	reload("reject_text = Go away [$client] ($zone, score $score)\n");
-	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
-				      "local"), 'y');
-	ck_assert_str_eq(s.reply.text, "550 5.7.1 Go away [127.0.0.2] (bl.test, "
-			 "score 1); Listed by the test");
-	mclient_close(s.client);
+	expect_refusal("reject_text = Go away [$client] ($zone, score $score)\n",
+		       "550 5.7.1 Go away [127.0.0.2] (bl.test, score 1); "
+		       "Listed by the test");
 }
 END_TEST
 
 /* A zone whose name holds a key is shown by its dnsbl_reply_map name. */
 START_TEST(test_reply_map)
 {
-	struct session s;
-
-	reload("dnsbl_sites = k3ysecret.dq.test\n"
-	       "dnsbl_reply_map = k3ysecret.dq.test = zen.test\n");
-	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
-				      "local"), 'y');
-	ck_assert_str_eq(s.reply.text, "550 5.7.1 Service unavailable; client "
-			 "[127.0.0.2] blocked using zen.test; Listed by the "
-			 "test");
-	mclient_close(s.client);
-	reload("dnsbl_sites = k3ysecret.dq.test\n"
-	       "dnsbl_reply_map = k3ysecret.dq.test=zen.test\n"
-	       "action = tag\n");
-	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
-				      "local"), 'c');
-	ck_assert_int_eq(step(&s, mclient_eom(s.client, &s.reply)), 'c');
-	ck_assert_str_eq(s.reply.headers, "X-RBL-Check: score=1 "
-			 "listed=zen.test(127.0.0.2)\n");
-	mclient_close(s.client);
+	expect_refusal("dnsbl_sites = k3ysecret.dq.test\n"
+		       "dnsbl_reply_map = k3ysecret.dq.test = zen.test\n",
+		       "550 5.7.1 Service unavailable; client [127.0.0.2] "
+		       "blocked using zen.test; Listed by the test");
+	expect_headers("dnsbl_sites = k3ysecret.dq.test\n"
+		       "dnsbl_reply_map = k3ysecret.dq.test=zen.test\n"
+		       "action = tag\n", "X-RBL-Check: score=1 "
+		       "listed=zen.test(127.0.0.2)\n");
 	/* Both sessions were logged, naming the zone by its shown name. */
 	ck_assert_int_eq(tenv_count_matches(env.log, "listed=zen.test("), 2);
 	ck_assert_msg(tenv_count_matches(env.log, "k3ysecret") == 0,

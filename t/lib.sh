@@ -101,11 +101,13 @@ lib_rbldnsd() {
 	lib_pids+=($!)
 }
 
-# lib_redis: a redis-server; sets redis_port.
+# lib_redis [OPTION...]: a redis-server, with more redis-server options
+# (later ones win); sets redis_port and redis_pid.
 lib_redis() {
 	redis_port=$(lib_port)
 	redis-server --bind 127.0.0.1 --port "$redis_port" --save '' \
-		--appendonly no --dir "$dir" --loglevel warning >/dev/null &
+		--appendonly no --dir "$dir" --loglevel warning "$@" >/dev/null &
+	redis_pid=$!
 	lib_pids+=($!)
 	lib_wait_for 5 redis-cli -p "$redis_port" ping >/dev/null ||
 		lib_die "redis-server did not start"
