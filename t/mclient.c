@@ -7,7 +7,10 @@
  * timeout_ms per packet.  A packet from the filter is read whole into one
  * buffer once its length is known to be within the protocol's 64 KB
  * limit, and every string in it is looked for within that length.  The
- * first error is kept for mclient_error().
+ * first error is kept for mclient_error().  A macro packet is held back
+ * and written with the command it belongs to, in one send(), as Postfix's
+ * buffered stream does: written alone, Nagle's algorithm would hold the
+ * command until the filter's delayed ACK, 40 ms later on Linux.
  *
  * What it does not: retry, reconnect, try more than the first address a
  * host name has, or write to stderr.
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +44,9 @@
 /* A packet starts with its length and its command byte. */
 #define MCLIENT_HEAD	(MILTER_LEN_BYTES + 1)
 
+/* Macro packets up to this size wait for their command; longer go alone. */
+#define MCLIENT_HELD_SIZE	4096
+
 /* Longest deadline, so that milliseconds left always fit poll()'s int. */
 #define MCLIENT_MAX_TIMEOUT	3600000u
 
@@ -52,6 +59,8 @@ struct mclient {
 	bool	failed;			/* a call returned -1 */
 	char	skip;			/* step answered SMFIR_SKIP */
 	char	error[256];		/* the first error */
+	unsigned char held[MCLIENT_HELD_SIZE];	/* a macro packet, unsent */
+	size_t	held_len;
 	/* The packet being written or read. */
 	unsigned char buf[MCLIENT_HEAD + MILTER_MAX_DATA_SIZE];
 };
@@ -166,19 +175,38 @@ mclient_read(struct mclient *client, unsigned char *bytes, size_t len,
 	return 0;
 }
 
-/* Write len bytes before the deadline; a closed peer: an error, no SIGPIPE. */
+/*
+ * Write the held bytes, then len bytes, before the deadline; a closed
+ * peer is an error, not a SIGPIPE.
+ */
 static int
-mclient_write(struct mclient *client, const unsigned char *bytes, size_t len,
+mclient_write(struct mclient *client, unsigned char *bytes, size_t len,
 	      const struct timespec *deadline)
 {
-	size_t	done = 0;
+	struct iovec iov[2] = {
+		{client->held, client->held_len}, {bytes, len},
+	};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+	size_t	left = client->held_len + len;
 	ssize_t	sent;
 
-	while (done < len) {
-		if ((sent = send(client->fd, bytes + done, len - done,
-				 MSG_NOSIGNAL)) >= 0)
-			done += (size_t) sent;
-		else if (errno == EAGAIN) {
+	client->held_len = 0;
+	while (left > 0) {
+		if ((sent = sendmsg(client->fd, &msg, MSG_NOSIGNAL)) >= 0) {
+			left -= (size_t) sent;
+			/* Step over what went, in one or both buffers. */
+			while (msg.msg_iovlen > 0
+			       && (size_t) sent >= msg.msg_iov->iov_len) {
+				sent -= (ssize_t) msg.msg_iov->iov_len;
+				msg.msg_iov++;
+				msg.msg_iovlen--;
+			}
+			if (msg.msg_iovlen > 0) {
+				msg.msg_iov->iov_base =
+				    (char *) msg.msg_iov->iov_base + sent;
+				msg.msg_iov->iov_len -= (size_t) sent;
+			}
+		} else if (errno == EAGAIN) {
 			if (mclient_wait(client, POLLOUT, deadline) < 0)
 				return -1;
 		} else if (errno != EINTR)
@@ -207,14 +235,21 @@ mclient_puts(struct mclient *client, size_t *len, const char *text)
 	return mclient_put(client, len, text, strlen(text) + 1);
 }
 
+/* Frame the command whose len data bytes mclient_put() left in the buffer. */
+static void
+mclient_frame(struct mclient *client, char cmd, size_t len)
+{
+	mclient_put32(client->buf, (unsigned long) len + 1);
+	client->buf[MILTER_LEN_BYTES] = (unsigned char) cmd;
+}
+
 /* Send the command whose len data bytes mclient_put() left in the buffer. */
 static int
 mclient_send(struct mclient *client, char cmd, size_t len)
 {
 	struct timespec deadline = mclient_deadline(client);
 
-	mclient_put32(client->buf, (unsigned long) len + 1);
-	client->buf[MILTER_LEN_BYTES] = (unsigned char) cmd;
+	mclient_frame(client, cmd, len);
 	return mclient_write(client, client->buf, MCLIENT_HEAD + len,
 			     &deadline);
 }
@@ -592,7 +627,12 @@ mclient_macro(struct mclient *client, char cmd, const char *const *pairs)
 		    || mclient_puts(client, &len, pairs[1]) < 0)
 			return -1;
 	}
-	return mclient_send(client, SMFIC_MACRO, len);
+	if (MCLIENT_HEAD + len > sizeof(client->held))
+		return mclient_send(client, SMFIC_MACRO, len);
+	mclient_frame(client, SMFIC_MACRO, len);
+	memcpy(client->held, client->buf, MCLIENT_HEAD + len);
+	client->held_len = MCLIENT_HEAD + len;
+	return 0;
 }
 
 int

@@ -24,11 +24,10 @@
 # sent again by c-ares after half of dnsbl_timeout (1 s lookups in p99);
 # one lost twice makes the zone time out.
 #
-# Milters listen on unix sockets by default (SOCKET_KIND=unix): t/mclient
-# writes a macro packet and the command after it in two writes, and over
-# TCP Nagle's algorithm then holds the command until the milter's delayed
-# ACK, about 40 ms at each of connect, MAIL and RCPT, whichever milter it
-# is (Postfix sends both in one write).  SOCKET_KIND=inet shows that.
+# Milters listen on unix sockets by default (SOCKET_KIND=unix);
+# SOCKET_KIND=inet runs them over TCP on loopback.  t/mclient writes a
+# macro packet and its command in one send(), as Postfix does, so TCP
+# costs no Nagle stall.
 #
 # Numbers, not assertions: exit status 1 only when something could not be
 # set up.  From a build tree (or set RBLMILTER, NULLMILTER, DNSDELAY,
