@@ -266,6 +266,37 @@ daemon_pidfile(const struct config *config, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Root must name the unprivileged user to become: a filter that parses
+ * what any SMTP client sends, and DNS answers, must not keep root's
+ * powers because a setting was forgotten.  Checked before anything is
+ * opened, so the refusal has no side effects.
+ */
+static int
+daemon_check_user(const struct config *config, char *err, size_t errlen)
+{
+	struct passwd *pw;
+
+	if (*config->user == 0) {
+		if (geteuid() != 0)
+			return 0;
+		snprintf(err, errlen, "refusing to run as root without the "
+			 "\"user\" setting: set user = rblmilter (or another "
+			 "unprivileged user) in the configuration file");
+		return -1;
+	}
+	if ((pw = getpwnam(config->user)) == NULL) {
+		snprintf(err, errlen, "user %s: no such user", config->user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		snprintf(err, errlen, "user %s: has uid 0; name an "
+			 "unprivileged user", config->user);
+		return -1;
+	}
+	return 0;
+}
+
 /* Run as config->user from now on, if one is configured. */
 static int
 daemon_drop(const struct config *config, char *err, size_t errlen)
@@ -365,9 +396,14 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	int	policy_fd = -1;
 	int	fds[2];
 
-	msg_open("rblmilter", MSG_SYSLOG | (foreground ? MSG_STDERR : 0),
-		 config->syslog_facility);
+	/* Until it is detached, a failed start is told on the terminal too. */
+	msg_open("rblmilter", MSG_SYSLOG | MSG_STDERR, config->syslog_facility);
 	snprintf(pidfile, sizeof(pidfile), "%s", config->pidfile);
+	if (daemon_check_user(config, err, sizeof(err)) < 0) {
+		msg_error("%s", err);
+		config_free(config);
+		return EX_CONFIG;
+	}
 	if (daemon_socket(config, err, sizeof(err)) < 0
 	    || daemon_policy_socket(config, &policy_fd, err, sizeof(err)) < 0
 	    || (!foreground && daemon_detach(&ready, err, sizeof(err)) < 0)
@@ -379,6 +415,8 @@ daemon_run(struct config *config, const char *path, bool foreground)
 		daemon_fail(&ready, pidfile, EX_OSERR);
 		return EX_OSERR;
 	}
+	if (!foreground)
+		msg_open("rblmilter", MSG_SYSLOG, config->syslog_facility);
 	/* The loop thread never takes our signals. */
 	daemon_mask(SIG_BLOCK);
 	if ((worker = worker_start(config, policy_fd, err, sizeof(err))) == NULL) {

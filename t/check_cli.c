@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "t/tenv.h"
 
@@ -234,6 +236,47 @@ START_TEST(test_bad_config)
 }
 END_TEST
 
+/*
+ * As root, the daemon refuses to start without an unprivileged user, on
+ * the terminal, before it listens; as another user the rule does not
+ * apply, and the test says so.
+ */
+START_TEST(test_refuses_root)
+{
+	static const struct {
+		const char *user;
+		const char *message;
+	} cases[] = {
+		{"", "rblmilter: error: refusing to run as root without the "
+		 "\"user\" setting: set user = rblmilter (or another "
+		 "unprivileged user) in the configuration file\n"},
+		{"user = root\n", "rblmilter: error: user root: has uid 0; "
+		 "name an unprivileged user\n"},
+	};
+	char	text[256];
+	char	args[512];
+	char   *path;
+	struct run r;
+	size_t	i;
+
+	if (geteuid() != 0) {
+		printf("test_refuses_root: not root, nothing to refuse\n");
+		return;
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "dnsbl_sites = bl.test\n"
+			 "milter_socket = inet:%d@127.0.0.1\n%s",
+			 tenv_free_port(SOCK_STREAM), cases[i].user);
+		path = tenv_write(env.dir, "root.conf", text);
+		snprintf(args, sizeof(args), "-c '%s'", path);
+		run(&r, args, "");
+		ck_assert_int_eq(r.status, 78);
+		ck_assert_str_eq(r.err, cases[i].message);
+		free(path);
+	}
+}
+END_TEST
+
 /* Run redis-cli against the test Redis, as an administrator would. */
 static void
 redis_cli(const struct tenv_redis *redis, const char *args)
@@ -340,6 +383,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_hostile_input);
 	tcase_add_test(tc, test_print_config);
 	tcase_add_test(tc, test_bad_config);
+	tcase_add_test(tc, test_refuses_root);
 	tcase_add_test(tc, test_redis);
 	tcase_add_test(tc, test_usage);
 	suite_add_tcase(suite, tc);

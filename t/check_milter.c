@@ -47,8 +47,9 @@ configure(const char *extra)
 		 "dnsbl_timeout = 500ms\n"
 		 "dnsbl_reply_text = yes\n"
 		 "milter_socket = %s\n"
-		 "%s%s", env.dns_port, env.spec, extra,
-		 strstr(extra, "dnsbl_sites") ? "" : "dnsbl_sites = bl.test\n");
+		 "%s%s%s", env.dns_port, env.spec, extra,
+		 strstr(extra, "dnsbl_sites") ? "" : "dnsbl_sites = bl.test\n",
+		 tenv_user());
 	free(tenv_write(env.dir, "rblmilter.conf", text));
 }
 

@@ -133,8 +133,8 @@ start_servers(void)
 	relay = tenv_write(env.dir, "relay_hosts", "127.0.0.5\n");
 	snprintf(text, sizeof(text), "dns_servers = 127.0.0.1:%d\n"
 		 "dnsbl_sites = bl.test\nmilter_socket = %s\n"
-		 "policy_socket = inet:127.0.0.1:%d\nrelay_hosts = %s\n",
-		 dns_port, env.spec, env.port, relay);
+		 "policy_socket = inet:127.0.0.1:%d\nrelay_hosts = %s\n%s",
+		 dns_port, env.spec, env.port, relay, tenv_user());
 	free(relay);
 	argv[3] = tenv_write(env.dir, "rblmilter.conf", text);
 	env.daemon = tenv_milter_start(argv, env.spec, NULL);

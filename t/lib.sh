@@ -123,7 +123,8 @@ lib_rblmilter() {
 }
 
 # lib_rblmilter_conf FILE [SETTINGS]: the test configuration; DNS from
-# lib_rbldnsd, Redis from lib_redis (when started).
+# lib_rbldnsd, Redis from lib_redis (when started).  As root, the daemon
+# runs as nobody unless SETTINGS name a user: it refuses root.
 lib_rblmilter_conf() {
 	{
 		echo "dns_servers = 127.0.0.1:$dns_port"
@@ -131,6 +132,8 @@ lib_rblmilter_conf() {
 		echo "dnsbl_reply_text = yes"
 		[ -n "${redis_port:-}" ] &&
 			echo "redis_server = 127.0.0.1:$redis_port"
+		[ "$(id -u)" -eq 0 ] && ! grep -q '^user = ' <<<"${2:-}" &&
+			echo "user = nobody"
 		printf '%s' "${2:-}"
 	} >"$1"
 	chmod 644 "$1"

@@ -458,3 +458,9 @@ tenv_tail(const char *path, size_t size)
 	fclose(fp);
 	return buf;
 }
+
+const char *
+tenv_user(void)
+{
+	return geteuid() == 0 ? "user = nobody\n" : "";
+}

@@ -79,6 +79,12 @@ int	tenv_run(Suite *suite);
 /* In a forked child: die with the test process (parent), leave no server. */
 void	tenv_child_guard(pid_t parent);
 
+/*
+ * The "user" line a daemon's test configuration needs: rblmilter refuses
+ * to run as root without one, so as root "user = nobody\n", else "".
+ */
+const char *tenv_user(void);
+
 /* A port of type (SOCK_STREAM, SOCK_DGRAM) on 127.0.0.1, free right now. */
 int	tenv_free_port(int type);
 
