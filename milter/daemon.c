@@ -23,6 +23,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 #include <sys/un.h>
 #include <sysexits.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf/config.h"
@@ -367,9 +369,89 @@ daemon_reload(struct worker *worker, const char *path)
 		 "take effect at restart)", path);
 }
 
+/* Connect to the milter socket and hang up; a wildcard via loopback. */
+static void
+daemon_wake(const char *spec)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+		struct sockaddr_un un;
+	}	peer;
+	const char *path = daemon_socket_path(spec);
+	const char *at = strchr(spec, '@');
+	socklen_t len;
+	int	fd;
+
+	memset(&peer, 0, sizeof(peer));
+	if (path != NULL && strlen(path) < sizeof(peer.un.sun_path)) {
+		peer.un.sun_family = AF_UNIX;
+		memcpy(peer.un.sun_path, path, strlen(path) + 1);
+		len = sizeof(peer.un);
+	} else if (at != NULL && strncmp(spec, "inet6:", 6) == 0
+		   && inet_pton(AF_INET6, at + 1, &peer.in6.sin6_addr) == 1) {
+		peer.in6.sin6_family = AF_INET6;
+		peer.in6.sin6_port = htons((unsigned short) atoi(spec + 6));
+		if (IN6_IS_ADDR_UNSPECIFIED(&peer.in6.sin6_addr))
+			peer.in6.sin6_addr = in6addr_loopback;
+		len = sizeof(peer.in6);
+	} else if (at != NULL && strncmp(spec, "inet:", 5) == 0
+		   && inet_pton(AF_INET, at + 1, &peer.in.sin_addr) == 1) {
+		peer.in.sin_family = AF_INET;
+		peer.in.sin_port = htons((unsigned short) atoi(spec + 5));
+		if (peer.in.sin_addr.s_addr == htonl(INADDR_ANY))
+			peer.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		len = sizeof(peer.in);
+	} else
+		return;
+	if ((fd = socket(peer.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	(void) connect(fd, &peer.sa, len);
+	close(fd);
+}
+
+/* smfi_stop(), in a thread of its own; done says it has returned. */
+static void *
+daemon_stopper(void *arg)
+{
+	atomic_bool *done = arg;
+
+	smfi_stop();
+	atomic_store(done, true);
+	return NULL;
+}
+
+/*
+ * libmilter's accept loop holds a lock while it polls the listening
+ * socket for up to 5 seconds (MI_CHK_TIME), and smfi_stop() waits for
+ * that lock: a stop would leave Postfix 5 more seconds of
+ * milter_default_action.  So smfi_stop() runs in a thread while this one
+ * wakes the loop with connections of its own until it has returned.
+ * Best effort: if waking fails, the stop only takes those 5 seconds.
+ */
+static void
+daemon_stop_milter(const char *socket)
+{
+	struct timespec pause = {0, 20 * 1000 * 1000};
+	atomic_bool done = false;
+	pthread_t stopper;
+
+	if (pthread_create(&stopper, NULL, daemon_stopper, &done) != 0) {
+		smfi_stop();
+		return;
+	}
+	while (!atomic_load(&done)) {
+		daemon_wake(socket);
+		nanosleep(&pause, NULL);
+	}
+	pthread_join(stopper, NULL);
+}
+
 /* Main thread: wait for signals until told to stop. */
 static void
-daemon_wait(struct worker *worker, const char *path, int fd)
+daemon_wait(struct worker *worker, const char *path, const char *socket,
+	    int fd)
 {
 	unsigned char sig;
 	ssize_t	n;
@@ -382,7 +464,7 @@ daemon_wait(struct worker *worker, const char *path, int fd)
 		daemon_reload(worker, path);
 	}
 	msg_info("stopping on signal %d", n > 0 ? sig : 0);
-	smfi_stop();
+	daemon_stop_milter(socket);
 }
 
 int
@@ -392,6 +474,7 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	pthread_t milter;
 	char	err[CONFIG_ERR_SIZE];
 	char	pidfile[512];
+	char	socket[128];		/* the worker owns config from start */
 	int	ready = -1;
 	int	policy_fd = -1;
 	int	fds[2];
@@ -399,6 +482,7 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	/* Until it is detached, a failed start is told on the terminal too. */
 	msg_open("rblmilter", MSG_SYSLOG | MSG_STDERR, config->syslog_facility);
 	snprintf(pidfile, sizeof(pidfile), "%s", config->pidfile);
+	snprintf(socket, sizeof(socket), "%s", config->milter_socket);
 	if (daemon_check_user(config, err, sizeof(err)) < 0) {
 		msg_error("%s", err);
 		config_free(config);
@@ -437,7 +521,7 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	}
 	msg_info("rblmilter %s started", PACKAGE_VERSION);
 	daemon_ready(&ready, 0);
-	daemon_wait(worker, path, fds[0]);
+	daemon_wait(worker, path, socket, fds[0]);
 	pthread_join(milter, NULL);
 	worker_stop(worker);
 	if (*pidfile)
