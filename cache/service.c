@@ -230,8 +230,8 @@ service_print_stats(struct service *service, FILE *out, char *err,
 		    size_t errlen)
 {
 	if (service->store == NULL) {
-		snprintf(err, errlen, "no redis_server: counters are kept in "
-			 "Redis");
+		snprintf(err, errlen, "no redis_server or redis_sentinels: "
+			 "counters are kept in Redis");
 		return -1;
 	}
 	return stats_print(service->base, service->store, service->stats_key,
