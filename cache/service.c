@@ -20,6 +20,7 @@
 #include "cache/store.h"
 #include "conf/config.h"
 #include "dnsbl/engine.h"
+#include "dnsbl/health.h"
 #include "dnsbl/site.h"
 #include "lib/msg.h"
 
@@ -36,6 +37,7 @@ struct service {
 	struct stats *stats;
 	struct vcache *vcache;
 	char	stats_key[300];
+	char	health_key[300];
 };
 
 /* What a cached verdict depends on besides the answers themselves. */
@@ -100,6 +102,7 @@ service_create(struct event_base *base, const struct config *config,
 		.max_ttl = config->dnsbl_max_ttl,
 		.incomplete_ttl = config->dnsbl_incomplete_ttl,
 		.reply_text = config->dnsbl_reply_text,
+		.health_interval = config->dnsbl_health_interval,
 	};
 	struct vcache_options cache = {
 		.sites = config->dnsbl_sites,
@@ -115,6 +118,8 @@ service_create(struct event_base *base, const struct config *config,
 	service->base = base;
 	snprintf(service->stats_key, sizeof(service->stats_key), "%sstats",
 		 config->redis_prefix);
+	snprintf(service->health_key, sizeof(service->health_key), "%shealth",
+		 config->redis_prefix);
 	if ((service->lists = lists_create((const char *const *)
 					   config->list_files, err,
 					   errlen)) == NULL
@@ -124,7 +129,9 @@ service_create(struct event_base *base, const struct config *config,
 		goto fail;
 	service->memory = memcache_create((size_t) config->cache_size);
 	service->stats = stats_create(base, service->store,
-				      config->dnsbl_sites, service->stats_key);
+				      config->dnsbl_sites,
+				      dnsbl_engine_health(service->engine),
+				      service->stats_key, service->health_key);
 	cache.engine = service->engine;
 	cache.memory = service->memory;
 	cache.store = service->store;
@@ -173,6 +180,10 @@ service_free(struct service *service)
 bool
 service_starting(const struct service *service)
 {
+	const struct health *health = dnsbl_engine_health(service->engine);
+
+	if (health != NULL && !health_probed(health))
+		return true;
 	if (service->store == NULL)
 		return false;
 	if (store_state(service->store) == STORE_CONNECTING)
@@ -231,11 +242,14 @@ service_print_stats(struct service *service, FILE *out, char *err,
 {
 	if (service->store == NULL) {
 		snprintf(err, errlen, "no redis_server or redis_sentinels: "
-			 "counters are kept in Redis");
+			 "counters and zone health are kept in Redis");
 		return -1;
 	}
-	return stats_print(service->base, service->store, service->stats_key,
-			   out, err, errlen);
+	if (stats_print(service->base, service->store, service->stats_key, "",
+			out, err, errlen) < 0)
+		return -1;
+	return stats_print(service->base, service->store, service->health_key,
+			   "health:", out, err, errlen);
 }
 
 void

@@ -40,12 +40,16 @@ void	service_drain(struct service *service);
 void	service_flush(struct service *service);
 
 /*
- * Run the loop until Redis has connected (or failed to) and the lists
- * have been read from it, so the first decisions use them.
+ * Run the loop until Redis has connected (or failed to), the lists have
+ * been read from it, and the zones have been probed once (health.h), so
+ * the first decisions use them.
  */
 void	service_start(struct service *service);
 
-/* Is Redis still on its way to a first list snapshot?  (Loop thread.) */
+/*
+ * Is Redis still on its way to a first list snapshot, or a zone to its
+ * first probe?  (Loop thread.)
+ */
 bool	service_starting(const struct service *service);
 
 /* LIST_* flags for addr (lists.h); any thread may ask. */
@@ -65,7 +69,10 @@ void	service_count(struct service *service, enum stats_counter counter);
 /* Count the lists (LIST_* flags) that name a client. */
 void	service_count_lists(struct service *service, unsigned lists);
 
-/* rblmilter --stats: print the fleet's counters from Redis. */
+/*
+ * rblmilter --stats: print the fleet's counters, then each host's view of
+ * each zone's health ("health:ZONE@HOST state ..."), from Redis.
+ */
 int	service_print_stats(struct service *service, FILE *out,
 			    char *err, size_t errlen);
 

@@ -7,16 +7,20 @@
  * non-zero counter, pipelined; whatever Redis refuses outright (it is
  * down) is added back for the next flush.  A write that times out may or
  * may not have landed and is not repeated: the totals may then run a
- * little short, never double.
+ * little short, never double.  A zone's health is written when its text
+ * changed since it was sent, which each round of probes does (the time it
+ * was checked): often enough to refill a deleted hash, and a drain ends.
  */
 #include <event2/event.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cache/stats.h"
 #include "cache/store.h"
+#include "dnsbl/health.h"
 #include "dnsbl/site.h"
 
 #define STATS_PERIOD_MS	1000
@@ -32,9 +36,13 @@ struct stats {
 	unsigned long counter[STATS_COUNTERS];	/* atomic */
 	unsigned long *timeouts;	/* per zone, atomic */
 	const struct dnsbl_sites *sites;
+	const struct health *health;	/* NULL: zones are not probed */
+	char	(*sent)[HEALTH_TEXT_SIZE];	/* per zone: health last sent */
 	struct store *store;		/* NULL: nowhere to write */
 	struct event *timer;
 	char	key[256];
+	char	health_key[256];
+	char	host[256];		/* gethostname() */
 	unsigned pending;		/* writes not answered yet */
 };
 
@@ -63,6 +71,27 @@ stats_send(struct stats *stats, unsigned long *counter, const char *field)
 		stats->pending++;
 }
 
+/* Send each zone's health that changed since it was last sent. */
+static void
+stats_send_health(struct stats *stats)
+{
+	char	text[HEALTH_TEXT_SIZE];
+	size_t	i;
+
+	for (i = 0; i < dnsbl_sites_zone_count(stats->sites); i++) {
+		health_describe(stats->health, i, text, sizeof(text));
+		if (strcmp(text, stats->sent[i]) == 0)
+			continue;
+		if (store_command(stats->store, stats_on_reply, stats,
+				  "HSET %s %s@%s %s", stats->health_key,
+				  dnsbl_sites_zone(stats->sites, i), stats->host,
+				  text) < 0)
+			return;
+		stats->pending++;
+		strcpy(stats->sent[i], text);
+	}
+}
+
 unsigned
 stats_flush(struct stats *stats)
 {
@@ -78,6 +107,8 @@ stats_flush(struct stats *stats)
 			 dnsbl_sites_zone(stats->sites, i));
 		stats_send(stats, stats->timeouts + i, field);
 	}
+	if (stats->health != NULL)
+		stats_send_health(stats);
 	return stats->pending;
 }
 
@@ -97,22 +128,32 @@ stats_on_timer(evutil_socket_t fd, short what, void *arg)
 
 struct stats *
 stats_create(struct event_base *base, struct store *store,
-	     const struct dnsbl_sites *sites, const char *key)
+	     const struct dnsbl_sites *sites, const struct health *health,
+	     const char *key, const char *health_key)
 {
+	size_t	zones = dnsbl_sites_zone_count(sites);
 	struct stats *stats;
 
 	if ((stats = calloc(1, sizeof(*stats))) == NULL)
 		return NULL;
-	stats->timeouts = calloc(dnsbl_sites_zone_count(sites),
-				 sizeof(*stats->timeouts));
+	stats->timeouts = calloc(zones, sizeof(*stats->timeouts));
+	stats->sent = calloc(zones, sizeof(*stats->sent));
 	stats->timer = evtimer_new(base, stats_on_timer, stats);
-	if (stats->timeouts == NULL || stats->timer == NULL) {
+	if (stats->timeouts == NULL || stats->sent == NULL
+	    || stats->timer == NULL) {
 		stats_free(stats);
 		return NULL;
 	}
 	stats->sites = sites;
+	stats->health = health;
 	stats->store = store;
 	snprintf(stats->key, sizeof(stats->key), "%s", key);
+	snprintf(stats->health_key, sizeof(stats->health_key), "%s",
+		 health_key);
+	/* A host whose name is unknown still tells its zones apart. */
+	if (gethostname(stats->host, sizeof(stats->host) - 1) < 0
+	    || *stats->host == 0)
+		snprintf(stats->host, sizeof(stats->host), "localhost");
 	event_active(stats->timer, EV_TIMEOUT, 1);
 	return stats;
 }
@@ -124,6 +165,7 @@ stats_free(struct stats *stats)
 		return;
 	if (stats->timer != NULL)
 		event_free(stats->timer);
+	free(stats->sent);
 	free(stats->timeouts);
 	free(stats);
 }
@@ -149,6 +191,7 @@ stats_pending(const struct stats *stats)
 /* What HGETALL said, for stats_print. */
 struct stats_dump {
 	bool	done;
+	const char *prefix;		/* of every field printed */
 	char   *text;			/* "field value\n" lines, sorted */
 	char	error[200];
 };
@@ -181,7 +224,8 @@ stats_on_dump(redisReply *reply, void *arg)
 	if ((lines = calloc(n + 1, sizeof(*lines))) == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++) {
-		if (asprintf(lines + i, "%s %s\n", reply->element[2 * i]->str,
+		if (asprintf(lines + i, "%s%s %s\n", dump->prefix,
+			     reply->element[2 * i]->str,
 			     reply->element[2 * i + 1]->str) < 0) {
 			lines[i] = NULL;
 			goto nomem_lines;
@@ -206,9 +250,9 @@ nomem:
 
 int
 stats_print(struct event_base *base, struct store *store, const char *key,
-	    FILE *out, char *err, size_t errlen)
+	    const char *prefix, FILE *out, char *err, size_t errlen)
 {
-	struct stats_dump dump = {0};
+	struct stats_dump dump = {.prefix = prefix};
 
 	if (store_command(store, stats_on_dump, &dump, "HGETALL %s", key) < 0) {
 		snprintf(err, errlen, "redis is not reachable");

@@ -1,9 +1,11 @@
 /*
  * stats - counters of what rblmilter decided and how, added up in
- * memory and written to the Redis hash PREFIX stats once a second.
+ * memory and written to the Redis hash PREFIX stats once a second; and
+ * each zone's health as this host sees it, in the hash PREFIX health.
  *
  * Any thread may count; only the loop thread writes to Redis.  The fleet
- * shares the hash: HINCRBY adds each host's counts to the total.
+ * shares the hashes: HINCRBY adds each host's counts to the total, and
+ * each host has a health field of its own per zone.
  */
 #ifndef RBL_STATS_H
 #define RBL_STATS_H
@@ -13,6 +15,7 @@
 
 struct dnsbl_sites;
 struct event_base;
+struct health;
 struct stats;
 struct store;
 
@@ -37,10 +40,13 @@ enum stats_counter {
 
 /*
  * Count for zones (their DNS timeouts are counted too) and flush to key
- * through store (NULL: count only) every second.  NULL: out of memory.
+ * through store (NULL: count only) every second, with the zones' health
+ * (NULL: none) to health_key, "ZONE@HOST" fields.  NULL: out of memory.
  */
 struct stats *stats_create(struct event_base *base, struct store *store,
-			   const struct dnsbl_sites *sites, const char *key);
+			   const struct dnsbl_sites *sites,
+			   const struct health *health, const char *key,
+			   const char *health_key);
 
 /* Write what is left; pending writes still answer through the store. */
 void	stats_free(struct stats *stats);
@@ -54,8 +60,12 @@ unsigned stats_flush(struct stats *stats);
 /* Writes of stats_flush() still waiting for an answer. */
 unsigned stats_pending(const struct stats *stats);
 
-/* Print the hash at key, "field value" per line, sorted; -1 on failure. */
+/*
+ * Print the hash at key, "PREFIXfield value" per line, sorted; -1 on
+ * failure.
+ */
 int	stats_print(struct event_base *base, struct store *store,
-		    const char *key, FILE *out, char *err, size_t errlen);
+		    const char *key, const char *prefix, FILE *out,
+		    char *err, size_t errlen);
 
 #endif

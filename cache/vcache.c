@@ -7,6 +7,9 @@
  * settings share verdicts, and a changed setting never reads an old one.
  * A Redis value that does not decode is logged and treated as a miss; the
  * fresh verdict then overwrites it.  A verdict with TTL 0 is not stored.
+ * A cached verdict in which a zone now out of scoring (health.h) lists the
+ * client, or left it unknown, is a miss too: it was made before the zone
+ * went bad, and the fresh one, made without the zone, replaces it.
  */
 #include <event2/event.h>
 #include <stdbool.h>
@@ -21,6 +24,7 @@
 #include "cache/store.h"
 #include "cache/vcache.h"
 #include "dnsbl/engine.h"
+#include "dnsbl/health.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
 #include "lib/msg.h"
@@ -175,6 +179,23 @@ vcache_ask_dns(struct vcache_flight *flight)
 		vcache_finish(flight, NULL, CACHE_MISS);
 }
 
+/* A cached verdict, or NULL when it is unreadable or no longer holds. */
+static struct verdict *
+vcache_decode(const struct vcache *cache, const char *text, size_t len,
+	      time_t now, char *err, size_t errlen)
+{
+	const struct health *health = dnsbl_engine_health(cache->options.engine);
+	struct verdict *verdict;
+
+	verdict = codec_decode(text, len, cache->options.sites, now, err, errlen);
+	if (verdict != NULL && health != NULL
+	    && !health_admits(health, verdict)) {
+		verdict_free(verdict);
+		return NULL;
+	}
+	return verdict;
+}
+
 /* Redis answered GET (or not in time). */
 static void
 vcache_on_redis(redisReply *reply, void *arg)
@@ -186,9 +207,8 @@ vcache_on_redis(redisReply *reply, void *arg)
 	char	err[200] = "";
 
 	if (reply != NULL && reply->type == REDIS_REPLY_STRING)
-		verdict = codec_decode(reply->str, reply->len,
-				       cache->options.sites, now, err,
-				       sizeof(err));
+		verdict = vcache_decode(cache, reply->str, reply->len, now,
+					err, sizeof(err));
 	else if (reply != NULL && reply->type != REDIS_REPLY_NIL)
 		snprintf(err, sizeof(err), "%s", reply->type ==
 			 REDIS_REPLY_ERROR ? reply->str : "not a string");
@@ -224,8 +244,8 @@ vcache_cached(struct vcache *cache, const struct addr *addr)
 	if ((text = memcache_get(cache->options.memory, addr,
 				 time(NULL))) == NULL)
 		return NULL;
-	verdict = codec_decode(text, strlen(text), cache->options.sites,
-			       time(NULL), err, sizeof(err));
+	verdict = vcache_decode(cache, text, strlen(text), time(NULL), err,
+				sizeof(err));
 	free(text);
 	return verdict;
 }

@@ -30,6 +30,7 @@ struct config {
 	unsigned dnsbl_max_ttl;		/* seconds */
 	bool	dnsbl_reply_text;	/* fetch TXT of listing zones */
 	unsigned dnsbl_incomplete_ttl;	/* seconds */
+	unsigned dnsbl_health_interval;	/* seconds; 0: zones not probed */
 	int	cache_size;		/* memory cache entries */
 	char   *redis_host;		/* IP, unix socket path, or "" */
 	unsigned redis_port;		/* 0 for a unix socket */

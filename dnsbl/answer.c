@@ -139,6 +139,15 @@ dnsbl_answer_is_listing(const unsigned char a[4])
 	return a[0] == 127 && !(a[1] == 255 && a[2] == 255);
 }
 
+const char *
+dnsbl_answer_advice(const unsigned char a[4])
+{
+	return a[0] == 127 ? "the list refuses queries from this resolver "
+	    "or over its limit (use a local recursive resolver, check the DQS "
+	    "key)" : "answers outside 127.0.0.0/8 mean a dead or wildcarded "
+	    "zone: remove it from dnsbl_sites";
+}
+
 /* Keep the valid answers of a parsed A reply and score them. */
 static void
 answer_a_records(const struct ares_addrttl *records, int count,

@@ -27,6 +27,9 @@ void	dnsbl_answer_a(int status, const unsigned char *reply, int len,
 /* RFC 5782 listings are in 127/8; 127.255.255/24 means "query refused". */
 bool	dnsbl_answer_is_listing(const unsigned char answer[4]);
 
+/* What an answer that is not a listing tells the administrator to do. */
+const char *dnsbl_answer_advice(const unsigned char answer[4]);
+
 /* The first TXT record of a reply, its strings joined (malloc'd), or NULL. */
 char   *dnsbl_answer_txt(const unsigned char *reply, int len);
 

@@ -6,7 +6,8 @@
  * detached (their lookup pointer cleared) and freed by their late
  * callback, which then touches nothing else.  A listing zone's TXT record
  * is asked for only after its A answer matched, under the same deadline;
- * a missing TXT never makes a verdict incomplete.
+ * a missing TXT never makes a verdict incomplete.  Zones that health.c
+ * took out of scoring are not asked; they pass.
  */
 #include <arpa/nameser.h>
 #include <event2/event.h>
@@ -18,6 +19,7 @@
 #include "lib/addr.h"
 #include "dnsbl/answer.h"
 #include "dnsbl/engine.h"
+#include "dnsbl/health.h"
 #include "lib/msg.h"
 #include "dnsbl/resolver.h"
 #include "dnsbl/site.h"
@@ -38,6 +40,7 @@
 struct dnsbl_engine {
 	struct event_base *base;
 	struct resolver *resolver;
+	struct health *health;		/* NULL: zones are not probed */
 	struct dnsbl_options options;
 	time_t *warned;			/* per zone: last bogus-answer warning */
 	unsigned active;		/* lookups submitted, not finished */
@@ -59,6 +62,7 @@ struct dnsbl_lookup {
 	struct dnsbl_query *queries;	/* outstanding */
 	unsigned busy;			/* inside a call that may send */
 	bool	sent;			/* its queries went out */
+	bool	unscored;		/* a zone was out of scoring */
 	struct dnsbl_lookup *next;	/* in engine->waiting */
 	dnsbl_done_fn *done;
 	void   *arg;
@@ -107,11 +111,7 @@ engine_warn_bogus(struct dnsbl_engine *engine, size_t zone,
 	msg_warn("dnsbl zone %s answered %u.%u.%u.%u for %s: not a listing; %s",
 		 dnsbl_sites_zone(engine->options.sites, zone),
 		 bogus[0], bogus[1], bogus[2], bogus[3],
-		 addr_format(addr, ip),
-		 bogus[0] == 127 ? "the list refuses queries from this resolver "
-		 "or over its limit (use a local recursive resolver, "
-		 "check the DQS key)" : "answers outside 127.0.0.0/8 mean a "
-		 "dead or wildcarded zone: remove it from dnsbl_sites");
+		 addr_format(addr, ip), dnsbl_answer_advice(bogus));
 }
 
 /* Send one query of the lookup; on no memory the zone stays unknown. */
@@ -139,18 +139,25 @@ engine_send(struct dnsbl_lookup *lookup, size_t zone, int type)
 	resolver_query(engine->resolver, name, type, engine_on_reply, query);
 }
 
-/* Send the queries of a lookup, one per zone. */
+/* Send the queries of a lookup, one per zone in scoring. */
 static void
 engine_start(struct dnsbl_lookup *lookup)
 {
-	size_t	zones = dnsbl_sites_zone_count(lookup->engine->options.sites);
+	struct dnsbl_engine *engine = lookup->engine;
+	size_t	zones = dnsbl_sites_zone_count(engine->options.sites);
 	size_t	i;
 
 	lookup->sent = true;
-	lookup->engine->sending++;
+	engine->sending++;
 	lookup->busy++;
-	for (i = 0; i < zones; i++)
-		engine_send(lookup, i, ns_t_a);
+	for (i = 0; i < zones; i++) {
+		if (engine->health != NULL && !health_scoring(engine->health, i)) {
+			lookup->verdict->zone[i].state = VERDICT_ZONE_PASS;
+			lookup->unscored = true;
+		} else {
+			engine_send(lookup, i, ns_t_a);
+		}
+	}
 	/* Replies that failed at once must not finish before we return. */
 	if (--lookup->busy == 0 && lookup->queries == NULL)
 		event_active(lookup->deadline, EV_TIMEOUT, 1);
@@ -212,6 +219,9 @@ engine_finish(struct dnsbl_lookup *lookup)
 	/* Ask again soon when a zone did not answer. */
 	if (!verdict->complete && verdict->ttl > engine->options.incomplete_ttl)
 		verdict->ttl = engine->options.incomplete_ttl;
+	/* Ask the zone again soon after it is back in scoring. */
+	if (lookup->unscored && verdict->ttl > engine->options.health_interval)
+		verdict->ttl = engine->options.health_interval;
 	verdict->dns_ms = engine_ms_since(&lookup->started);
 	event_free(lookup->deadline);
 	engine->active--;
@@ -355,6 +365,14 @@ dnsbl_engine_create(struct event_base *base,
 		free(engine);
 		return NULL;
 	}
+	if (options->health_interval > 0
+	    && (engine->health = health_create(base, engine->resolver,
+					       options->sites,
+					       options->health_interval)) == NULL) {
+		snprintf(err, errlen, "dnsbl engine: out of memory");
+		dnsbl_engine_free(engine);
+		return NULL;
+	}
 	return engine;
 }
 
@@ -364,7 +382,15 @@ dnsbl_engine_free(struct dnsbl_engine *engine)
 	if (engine->active != 0)
 		msg_panic("dnsbl_engine_free: %u lookups in flight",
 			  engine->active);
+	/* Probes in flight end with the resolver, before their health. */
 	resolver_free(engine->resolver);
+	health_free(engine->health);
 	free(engine->warned);
 	free(engine);
+}
+
+const struct health *
+dnsbl_engine_health(const struct dnsbl_engine *engine)
+{
+	return engine->health;
 }

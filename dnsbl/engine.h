@@ -17,6 +17,7 @@ struct addr;
 struct dnsbl_engine;
 struct dnsbl_sites;
 struct event_base;
+struct health;
 struct verdict;
 
 struct dnsbl_options {
@@ -28,6 +29,8 @@ struct dnsbl_options {
 	unsigned incomplete_ttl;	/* seconds, at most, when a zone
 					 * gave no answer */
 	bool	reply_text;		/* fetch TXT of listing zones */
+	unsigned health_interval;	/* seconds between probes of the
+					 * zones' health (health.h); 0: none */
 };
 
 /* The lookup is over; the callee owns verdict (verdict_free()). */
@@ -39,6 +42,13 @@ struct dnsbl_engine *dnsbl_engine_create(struct event_base *base,
 
 /* Only when no lookup is in flight. */
 void	dnsbl_engine_free(struct dnsbl_engine *engine);
+
+/*
+ * The zones' health, or NULL when health_interval is 0.  A zone it takes
+ * out of scoring is not asked: it is not listed in the verdicts made
+ * meanwhile, which live health_interval at most.
+ */
+const struct health *dnsbl_engine_health(const struct dnsbl_engine *engine);
 
 /*
  * Start a lookup.  done runs later, from the loop, exactly once - also

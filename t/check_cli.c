@@ -1,7 +1,7 @@
 /*
  * check_cli - the rblmilter command as an administrator runs it: --check
- * lines and exit statuses against a real rbldnsd, -n, and the refusal of
- * bad configurations and command lines.
+ * lines and exit statuses against a real rbldnsd, -n, the refusal of bad
+ * configurations and command lines, and a zone that lists the world.
  */
 #include <check.h>
 #include <stdio.h>
@@ -277,6 +277,37 @@ START_TEST(test_refuses_root)
 }
 END_TEST
 
+/*
+ * Run --stats with the configuration at path: its output must begin with
+ * counters (when not NULL) and have this host's line for zone, in state,
+ * holding has.
+ */
+static void
+assert_stats(const char *path, const char *counters, const char *zone,
+	     const char *state, const char *has)
+{
+	struct run r;
+	char	args[512];
+	char	host[256] = "";
+	char	start[320];
+	const char *line;
+	const char *end;
+
+	snprintf(args, sizeof(args), "-c '%s' --stats", path);
+	run(&r, args, "");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_msg(counters == NULL
+		      || strncmp(r.out, counters, strlen(counters)) == 0, "%s",
+		      r.out);
+	ck_assert_int_eq(gethostname(host, sizeof(host) - 1), 0);
+	snprintf(start, sizeof(start), "\nhealth:%s@%s %s since=", zone, host,
+		 state);
+	ck_assert_msg((line = strstr(r.out, start)) != NULL, "%s", r.out);
+	end = strchrnul(line + 1, '\n');
+	ck_assert_msg(memmem(line, (size_t) (end - line), has, strlen(has))
+		      != NULL, "%s", r.out);
+}
+
 /* Run redis-cli against the test Redis, as an administrator would. */
 static void
 redis_cli(const struct tenv_redis *redis, const char *args)
@@ -291,6 +322,9 @@ redis_cli(const struct tenv_redis *redis, const char *args)
 START_TEST(test_redis)
 {
 	static const char *const zones[] = {"bl.test:ip4set:zone4", NULL};
+	static const char counters[] = "action:allow 1\naction:reject 6\n"
+		"cache:miss 2\ncache:redis 2\nconnections 7\n"
+		"list:allow 1\nlist:deny 2\nlist:relay 1\nhealth:";
 	struct tenv_redis redis;
 	struct run r;
 	char	text[512];
@@ -337,13 +371,77 @@ START_TEST(test_redis)
 			 "cache=\n"
 			 "ip=2001:db8::1 action=reject reason=deny-list list=deny "
 			 "cache=\n");
-	/* The counters of all these runs, from Redis. */
-	snprintf(args, sizeof(args), "-c '%s' --stats", path);
+	/*
+	 * The counters of all these runs, from Redis, and the zone's health
+	 * as the last run saw it: with no DNS server, it could not tell.
+	 */
+	assert_stats(path, counters, "bl.test", "unknown", "Z checked=");
+	tenv_stop(redis.pid);
+	free(path);
+}
+END_TEST
+
+START_TEST(test_zone_health)
+{
+	static const char *const zones[] = {
+		"bl.test:ip4set:zone4", "world.test:ip4trie:world4", NULL,
+	};
+	static const char counters[] = "action:pass 1\naction:reject 1\n"
+		"cache:miss 2\nconnections 2\nhealth:";
+	struct tenv_redis redis;
+	struct run r;
+	char	text[512];
+	char	args[512];
+	char   *path;
+	pid_t	rbldnsd;
+	int	tries;
+	int	port;
+
+	free(tenv_write(env.dir, "world4", "0.0.0.0/0\n"));
+	tenv_redis_start(&redis, env.dir, false, "");
+	rbldnsd = tenv_rbldnsd(env.dir, zones, "bl.test", &port);
+	snprintf(text, sizeof(text), "dns_servers = 127.0.0.1:%d\n"
+		 "dnsbl_sites = bl.test*2 world.test*2\ndnsbl_threshold = 2\n"
+		 "dnsbl_health_interval = 1s\nredis_server = 127.0.0.1:%d\n",
+		 port, redis.port);
+	path = tenv_write(env.dir, "health.conf", text);
+	/* world.test lists everyone: out of scoring, said on stderr. */
+	snprintf(args, sizeof(args), "-c '%s' --check 127.0.0.2 192.0.2.99",
+		 path);
 	run(&r, args, "");
-	ck_assert_int_eq(r.status, 0);
-	ck_assert_str_eq(r.out, "action:allow 1\naction:reject 6\n"
-			 "cache:miss 2\ncache:redis 2\nconnections 7\n"
-			 "list:allow 1\nlist:deny 2\nlist:relay 1\n");
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject reason=dnsbl list= "
+			 "cache=miss score=2 listed=bl.test(127.0.0.2) unknown= "
+			 "ttl=1\n"
+			 "ip=192.0.2.99 action=pass reason=pass list= cache=miss "
+			 "score=0 listed= unknown= ttl=1\n");
+	ck_assert_str_eq(r.err, "rblmilter: error: dnsbl zone world.test lists "
+			 "127.0.0.1 (answer 127.0.0.2), the RFC 5782 test point "
+			 "that no list may list: it lists the world; out of "
+			 "scoring until it recovers\n");
+	/* --stats: the counters, then each zone as this host sees it. */
+	assert_stats(path, counters, "bl.test", "ok", "Z checked=");
+	assert_stats(path, counters, "world.test", "listing-world",
+		     "Z answer=127.0.0.2");
+	/*
+	 * Mended.  The verdicts made without it lived one interval; a new
+	 * run finds it well and lets its listing count.
+	 */
+	tenv_rbldnsd_reload(rbldnsd, env.dir, "world4",
+			    "$TTL 300\n127.0.0.2\n192.0.2.99\n");
+	snprintf(args, sizeof(args), "-c '%s' --check 192.0.2.99", path);
+	for (tries = 0; tries < 50; tries++) {
+		run(&r, args, "");
+		if (r.status != 0)
+			break;
+		usleep(100000);
+	}
+	ck_assert_str_eq(r.out, "ip=192.0.2.99 action=reject reason=dnsbl "
+			 "list= cache=miss score=2 listed=world.test(127.0.0.2) "
+			 "unknown= ttl=300\n");
+	ck_assert_str_eq(r.err, "");
+	assert_stats(path, NULL, "world.test", "ok", "Z checked=");
+	tenv_stop(rbldnsd);
 	tenv_stop(redis.pid);
 	free(path);
 }
@@ -385,6 +483,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_bad_config);
 	tcase_add_test(tc, test_refuses_root);
 	tcase_add_test(tc, test_redis);
+	tcase_add_test(tc, test_zone_health);
 	tcase_add_test(tc, test_usage);
 	suite_add_tcase(suite, tc);
 	return suite;

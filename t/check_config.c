@@ -69,6 +69,7 @@ START_TEST(test_defaults)
 	ck_assert(!config->dnsbl_reply_text);
 	ck_assert_uint_eq(dnsbl_sites_zone_count(config->dnsbl_sites), 1);
 	ck_assert_uint_eq(config->dnsbl_incomplete_ttl, 30);
+	ck_assert_uint_eq(config->dnsbl_health_interval, 300);
 	ck_assert_int_eq(config->cache_size, 100000);
 	ck_assert_str_eq(config->redis_host, "");
 	ck_assert_str_eq(config->redis_prefix, "rblmilter:");
@@ -95,7 +96,8 @@ START_TEST(test_values)
 		"dnsbl_timeout = 500ms\n"
 		"dnsbl_min_ttl = 2m\n"
 		"dnsbl_max_ttl = 1d\n"
-		"dnsbl_reply_text = YES\n");
+		"dnsbl_reply_text = YES\n"
+		"dnsbl_health_interval = 0\n");
 
 	ck_assert_str_eq(config->dns_servers, "127.0.0.1:53,127.0.0.2:5353,"
 			 "[::1]:53,[::1]:53");
@@ -106,6 +108,7 @@ START_TEST(test_values)
 	ck_assert_uint_eq(config->dnsbl_min_ttl, 120);
 	ck_assert_uint_eq(config->dnsbl_max_ttl, 86400);
 	ck_assert(config->dnsbl_reply_text);
+	ck_assert_uint_eq(config->dnsbl_health_interval, 0);
 	config_free(config);
 }
 END_TEST
@@ -246,6 +249,8 @@ START_TEST(test_bad_values)
 		 ":2: dnsbl_min_ttl = 1500ms: use whole seconds");
 	load_bad("dnsbl_sites = bl.test\ndnsbl_max_ttl = 2w\n",
 		 ":2: dnsbl_max_ttl = 2w: must be from 1s to 604800s");
+	load_bad("dnsbl_sites = bl.test\ndnsbl_health_interval = 2d\n",
+		 ":2: dnsbl_health_interval = 2d: must be from 0s to 86400s");
 	load_bad("dnsbl_sites = bl.test\ndnsbl_min_ttl = 2h\n",
 		 ":2: dnsbl_min_ttl (7200s) is above dnsbl_max_ttl (3600s)");
 	load_bad("dnsbl_sites = bl.test\ndnsbl_max_ttl = 30s\n",

@@ -3,15 +3,21 @@
  *
  * rbldnsd serves the zones below; dnsdelay sits in front of it and drops
  * every query for never.test and holds slow.test for 300 ms.  Each test
- * builds an engine for its own dnsbl_sites and looks up real IPs.
+ * builds an engine for its own dnsbl_sites and looks up real IPs.  The
+ * zone health tests probe zones that fail the RFC 5782 test points, and
+ * one that recovers on an rbldnsd of its own.
  */
 #include <check.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "dnsbl/engine.h"
+#include "dnsbl/health.h"
 #include "dnsbl/site.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
@@ -43,11 +49,17 @@ static const char outside4[] =
 	"127.0.0.2\n";
 static const char plain4[] =
 	"127.0.0.2\n";
+/* A dead list, wildcarded: it lists every address there is. */
+static const char world4[] =
+	"$TTL 300\n"
+	":127.0.0.2:the world\n"
+	"0.0.0.0/0\n";
 
 static const char *const datasets[] = {
 	"bl.test:ip4set:bl4", "bl.test:ip6trie:bl6", "wl.test:ip4set:wl4",
 	"refused.test:ip4set:refused4", "outside.test:ip4set:outside4",
-	"never.test:ip4set:plain4", "slow.test:ip4set:plain4", NULL,
+	"never.test:ip4set:plain4", "slow.test:ip4set:plain4",
+	"world.test:ip4trie:world4", NULL,
 };
 static const char *const rules[] = {"never.test=drop", "slow.test=300", NULL};
 
@@ -72,6 +84,7 @@ start_servers(void)
 	free(tenv_write(env.dir, "refused4", refused4));
 	free(tenv_write(env.dir, "outside4", outside4));
 	free(tenv_write(env.dir, "plain4", plain4));
+	free(tenv_write(env.dir, "world4", world4));
 	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &rbl_port);
 	env.dnsdelay = tenv_dnsdelay(rbl_port, rules, NULL, &delay_port);
 	snprintf(env.servers, sizeof(env.servers), "127.0.0.1:%d", delay_port);
@@ -99,9 +112,11 @@ struct result {
 	struct verdict *verdict;
 };
 
+/* An engine that probes its zones every health_interval seconds. */
 static void
-fixture_open(struct fixture *f, const char *servers, const char *sites,
-	     unsigned timeout_ms, bool reply_text)
+fixture_open_health(struct fixture *f, const char *servers, const char *sites,
+		    unsigned timeout_ms, bool reply_text,
+		    unsigned health_interval)
 {
 	struct dnsbl_options options = {0};
 	char	err[256];
@@ -117,8 +132,16 @@ fixture_open(struct fixture *f, const char *servers, const char *sites,
 	options.max_ttl = 3600;
 	options.incomplete_ttl = 30;
 	options.reply_text = reply_text;
+	options.health_interval = health_interval;
 	f->engine = dnsbl_engine_create(f->base, &options, err, sizeof(err));
 	ck_assert_msg(f->engine != NULL, "%s", err);
+}
+
+static void
+fixture_open(struct fixture *f, const char *servers, const char *sites,
+	     unsigned timeout_ms, bool reply_text)
+{
+	fixture_open_health(f, servers, sites, timeout_ms, reply_text, 0);
 }
 
 static void
@@ -492,6 +515,206 @@ START_TEST(test_no_server)
 }
 END_TEST
 
+/* Send this process's messages (standard error) to path; the old one. */
+static int
+log_to(const char *path)
+{
+	int	saved;
+	int	fd;
+
+	ck_assert_int_ge(saved = dup(2), 0);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+	ck_assert_int_eq(dup2(fd, 2), 2);
+	close(fd);
+	return saved;
+}
+
+static void
+log_restore(int saved)
+{
+	ck_assert_int_eq(dup2(saved, 2), 2);
+	close(saved);
+}
+
+/* Run the loop until the engine's first round of probes is over. */
+static const struct health *
+wait_probed(struct fixture *f)
+{
+	const struct health *health = dnsbl_engine_health(f->engine);
+
+	ck_assert_ptr_nonnull(health);
+	while (!health_probed(health))
+		ck_assert_int_eq(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	return health;
+}
+
+/* Run the loop until log has count lines with text; 10 s at most. */
+static void
+wait_log(struct fixture *f, const char *log, const char *text, int count)
+{
+	time_t	end = time(NULL) + 10;
+
+	while (tenv_count_matches(log, text) < count) {
+		ck_assert_msg(time(NULL) < end, "not %d lines with \"%s\" in:\n%s",
+			      count, text, tenv_tail(log, 1000));
+		ck_assert_int_eq(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	}
+}
+
+START_TEST(test_health_states)
+{
+	static const char sites[] = "bl.test world.test refused.test "
+		"outside.test wl.test never.test";
+	static const enum health_state want[] = {
+		HEALTH_OK, HEALTH_LISTING_WORLD, HEALTH_REFUSING,
+		HEALTH_REFUSING, HEALTH_NO_TEST_POINT, HEALTH_UNKNOWN,
+	};
+	const struct health *health;
+	struct fixture f;
+	char	log[512];
+	char	text[HEALTH_TEXT_SIZE];
+	size_t	i;
+	int	saved;
+
+	snprintf(log, sizeof(log), "%s/states.log", env.dir);
+	saved = log_to(log);
+	fixture_open_health(&f, env.servers, sites, 500, false, 60);
+	health = wait_probed(&f);
+	log_restore(saved);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		ck_assert_msg(health_state(health, i) == want[i], "zone %zu: %s",
+			      i, health_state_name(health_state(health, i)));
+		ck_assert(health_scoring(health, i) == (i < 1 || i > 3));
+	}
+	health_describe(health, 1, text, sizeof(text));
+	ck_assert_msg(strncmp(text, "listing-world since=", 20) == 0
+		      && strstr(text, "Z checked=") != NULL
+		      && strstr(text, "Z answer=127.0.0.2") != NULL, "%s", text);
+	health_describe(health, 0, text, sizeof(text));
+	ck_assert_msg(strncmp(text, "ok since=", 9) == 0
+		      && strstr(text, "answer=") == NULL, "%s", text);
+	/* Once each, after one round; loudly for the zones taken out. */
+	ck_assert_int_eq(tenv_count_matches(log, "rblmilter: error: dnsbl zone "
+		"world.test lists 127.0.0.1 (answer 127.0.0.2), the RFC 5782 "
+		"test point that no list may list: it lists the world; out of "
+		"scoring until it recovers"), 1);
+	ck_assert_int_eq(tenv_count_matches(log, "rblmilter: error: dnsbl zone "
+		"refused.test answers 127.255.255.254 for the RFC 5782 test "
+		"point 127.0.0.2: the list refuses queries from this "
+		"resolver"), 1);
+	ck_assert_int_eq(tenv_count_matches(log, "rblmilter: error: dnsbl zone "
+		"outside.test answers 10.0.0.1 for the RFC 5782 test point "
+		"127.0.0.2: answers outside 127.0.0.0/8 mean a dead or "
+		"wildcarded zone"), 1);
+	ck_assert_int_eq(tenv_count_matches(log, "rblmilter: warning: dnsbl "
+		"zone wl.test does not list 127.0.0.2, the RFC 5782 test point: "
+		"it may be empty or not follow RFC 5782; it still counts"), 1);
+	ck_assert_int_eq(tenv_count_matches(log, "rblmilter:"), 4);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(test_health_scoring)
+{
+	static const char sites[] = "bl.test*2 world.test*2 refused.test*5";
+	const struct health *health;
+	struct result results[2];
+	struct verdict *v;
+	struct fixture f;
+	char	log[512];
+	int	saved;
+
+	snprintf(log, sizeof(log), "%s/scoring.log", env.dir);
+	saved = log_to(log);
+	/* Unprobed, the dead list rejects a client no one else lists. */
+	v = lookup(sites, "192.0.2.99", 2000, false);
+	ck_assert_int_eq(v->score, 2);
+	ck_assert_int_eq(v->zone[1].state, VERDICT_ZONE_LISTED);
+	verdict_free(v);
+	fixture_open_health(&f, env.servers, sites, 2000, false, 60);
+	health = wait_probed(&f);
+	submit(&f, "127.0.0.2", results);
+	submit(&f, "192.0.2.99", results + 1);
+	wait_all(&f);
+	log_restore(saved);
+	/*
+	 * The zones out of scoring were not asked: they pass, and the
+	 * verdicts are complete.  A verdict made without a zone lives until
+	 * the zone's next probe at most.
+	 */
+	v = results[0].verdict;
+	ck_assert(v->complete);
+	ck_assert_int_eq(v->zone[1].state, VERDICT_ZONE_PASS);
+	ck_assert_int_eq(v->zone[2].state, VERDICT_ZONE_PASS);
+	assert_format(v, sites, "score=2 listed=bl.test(127.0.0.2) unknown= "
+		      "ttl=60");
+	ck_assert(health_admits(health, v));
+	verdict_free(v);
+	v = results[1].verdict;
+	ck_assert(v->complete);
+	assert_format(v, sites, "score=0 listed= unknown= ttl=60");
+	ck_assert(health_admits(health, v));
+	/* A verdict cached while a zone now out of scoring had a say. */
+	v->zone[1].state = VERDICT_ZONE_LISTED;
+	ck_assert(!health_admits(health, v));
+	v->zone[1].state = VERDICT_ZONE_PASS;
+	v->zone[2].state = VERDICT_ZONE_UNKNOWN;
+	ck_assert(!health_admits(health, v));
+	/* ... but not when only zones in scoring did. */
+	v->zone[2].state = VERDICT_ZONE_PASS;
+	v->zone[0].state = VERDICT_ZONE_UNKNOWN;
+	ck_assert(health_admits(health, v));
+	verdict_free(v);
+	/* Asked about 127.0.0.2, refused.test would have said 127.255.255.254. */
+	ck_assert_int_eq(tenv_count_matches(log, "dnsbl zone refused.test "
+					    "answered"), 0);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(test_health_recovery)
+{
+	static const char *const world[] = {"world.test:ip4trie:recover4", NULL};
+	const struct health *health;
+	struct result result;
+	struct fixture f;
+	char	servers[64];
+	char	log[512];
+	pid_t	rbldnsd;
+	int	saved;
+	int	port;
+
+	free(tenv_write(env.dir, "recover4", world4));
+	rbldnsd = tenv_rbldnsd(env.dir, world, "world.test", &port);
+	snprintf(servers, sizeof(servers), "127.0.0.1:%d", port);
+	snprintf(log, sizeof(log), "%s/recovery.log", env.dir);
+	saved = log_to(log);
+	fixture_open_health(&f, servers, "world.test", 500, false, 1);
+	health = wait_probed(&f);
+	ck_assert_int_eq(health_state(health, 0), HEALTH_LISTING_WORLD);
+	/* Said again at every probe while it lasts. */
+	wait_log(&f, log, "it lists the world; out of scoring", 3);
+	/* Mended: it lists 127.0.0.2 and one client, not 127.0.0.1. */
+	tenv_rbldnsd_reload(rbldnsd, env.dir, "recover4",
+			    "127.0.0.2\n192.0.2.9\n");
+	wait_log(&f, log, "rblmilter: dnsbl zone world.test no longer lists "
+		 "the world: back in scoring", 1);
+	log_restore(saved);
+	ck_assert_int_eq(health_state(health, 0), HEALTH_OK);
+	/* Back in scoring: its listings count again. */
+	submit(&f, "192.0.2.9", &result);
+	wait_all(&f);
+	ck_assert_int_eq(result.verdict->score, 1);
+	verdict_free(result.verdict);
+	submit(&f, "192.0.2.99", &result);
+	wait_all(&f);
+	ck_assert_int_eq(result.verdict->score, 0);
+	verdict_free(result.verdict);
+	fixture_close(&f);
+	tenv_stop(rbldnsd);
+}
+END_TEST
+
 static Suite *
 engine_suite(void)
 {
@@ -515,6 +738,9 @@ engine_suite(void)
 	tcase_add_test(tc, test_unserved_zone);
 	tcase_add_test(tc, test_reply_text);
 	tcase_add_test(tc, test_no_server);
+	tcase_add_test(tc, test_health_states);
+	tcase_add_test(tc, test_health_scoring);
+	tcase_add_test(tc, test_health_recovery);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

@@ -21,9 +21,12 @@ static const char zone4[] =
 	"127.0.0.2\n";
 static const char zone6[] =
 	"2001:db8::2\n";
+/* A dead list that answers for every address there is. */
+static const char world4[] =
+	"0.0.0.0/0\n";
 static const char *const datasets[] = {
 	"bl.test:ip4set:zone4", "bl.test:ip6trie:zone6",
-	"k3ysecret.dq.test:ip4set:zone4", NULL,
+	"k3ysecret.dq.test:ip4set:zone4", "world.test:ip4trie:world4", NULL,
 };
 
 static struct {
@@ -82,6 +85,7 @@ start_servers(void)
 	env.dir = tenv_mkdir();
 	free(tenv_write(env.dir, "zone4", zone4));
 	free(tenv_write(env.dir, "zone6", zone6));
+	free(tenv_write(env.dir, "world4", world4));
 	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &env.dns_port);
 	snprintf(env.spec, sizeof(env.spec), "inet:%d@127.0.0.1",
 		 tenv_free_port(SOCK_STREAM));
@@ -349,6 +353,30 @@ START_TEST(test_lists_and_failures)
 }
 END_TEST
 
+START_TEST(test_zone_health)
+{
+	struct session s;
+
+	/* The reload puts it in force once the zones have been probed. */
+	reload("dnsbl_sites = bl.test, world.test*5\n"
+	       "dnsbl_health_interval = 1s\n");
+	ck_assert_int_ge(tenv_count_matches(env.log, "error: dnsbl zone "
+					    "world.test lists 127.0.0.1"), 1);
+	/* The zone that lists the world no longer rejects anyone... */
+	ck_assert_int_eq(session_rcpt(&s, "192.0.2.99", "<u@here.test>",
+				      "local"), 'c');
+	mclient_close(s.client);
+	/* ... while a listing of the healthy one still does. */
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
+				      "local"), 'y');
+	ck_assert_ptr_nonnull(strstr(s.reply.text, " using bl.test;"));
+	mclient_close(s.client);
+	ck_assert_int_eq(tenv_count_matches(env.log, "client=192.0.2.99 "), 1);
+	ck_assert_int_eq(tenv_count_matches(env.log, "listed=world.test"), 0);
+	reload("");
+}
+END_TEST
+
 START_TEST(test_odd_clients)
 {
 	struct session s;
@@ -386,6 +414,7 @@ milter_suite(void)
 	tcase_add_test(tc, test_actions);
 	tcase_add_test(tc, test_reply_map);
 	tcase_add_test(tc, test_lists_and_failures);
+	tcase_add_test(tc, test_zone_health);
 	tcase_add_test(tc, test_odd_clients);
 	suite_add_tcase(suite, tc);
 	return suite;

@@ -151,6 +151,24 @@ tenv_rbldnsd(const char *dir, const char *const *datasets,
 	return -1;
 }
 
+void
+tenv_rbldnsd_reload(pid_t pid, const char *dir, const char *name,
+		    const char *text)
+{
+	struct timespec times[2] = {{0}};
+	struct stat st;
+	char   *path;
+
+	ck_assert_int_ge(asprintf(&path, "%s/%s", dir, name), 0);
+	ck_assert_int_eq(stat(path, &st), 0);
+	free(path);
+	path = tenv_write(dir, name, text);
+	times[0].tv_sec = times[1].tv_sec = st.st_mtime + 10;
+	ck_assert_int_eq(utimensat(AT_FDCWD, path, times, 0), 0);
+	ck_assert_int_eq(kill(pid, SIGHUP), 0);
+	free(path);
+}
+
 pid_t
 tenv_dnsdelay(int upstream, const char *const *rules, const char *log,
 	      int *port)

@@ -31,6 +31,14 @@ pid_t	tenv_rbldnsd(const char *dir, const char *const *datasets,
 		     const char *probe_zone, int *port);
 
 /*
+ * Write text to dir/name, a dataset of the rbldnsd pid, with a modification
+ * time 10 s past the old one, so that rbldnsd sees the change however soon
+ * it comes, and make rbldnsd read it (SIGHUP).  Returns at once.
+ */
+void	tenv_rbldnsd_reload(pid_t pid, const char *dir, const char *name,
+			    const char *text);
+
+/*
  * Start dnsdelay in front of 127.0.0.1:upstream with the NULL-terminated
  * rules ("zone=MS", "zone=drop"), logging query names to log (or NULL).
  * Returns its pid and sets *port.

@@ -1,0 +1,70 @@
+/*
+ * health - is each DNSBL/DNSWL zone fit to be scored?  Every zone is
+ * asked about the RFC 5782 test points (127.0.0.2 must be listed,
+ * 127.0.0.1 must not) at start and then every dnsbl_health_interval.
+ *
+ * A zone that lists 127.0.0.1 lists the world; one that answers
+ * 127.255.255.x, or outside 127/8, refuses us.  Both are taken out of
+ * scoring until a probe finds them well again.  This module probes,
+ * judges and logs; the engine skips the zones it takes out, and the
+ * cache asks it which cached verdicts still hold.  It knows nothing of
+ * Redis.
+ */
+#ifndef RBL_HEALTH_H
+#define RBL_HEALTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct dnsbl_sites;
+struct event_base;
+struct health;
+struct resolver;
+struct verdict;
+
+enum health_state {
+	HEALTH_UNKNOWN,			/* no probe has told yet: scored */
+	HEALTH_OK,			/* lists 127.0.0.2, not 127.0.0.1 */
+	HEALTH_NO_TEST_POINT,		/* lists neither: scored, warned */
+	HEALTH_LISTING_WORLD,		/* lists 127.0.0.1: not scored */
+	HEALTH_REFUSING,		/* 127.255.255.x or outside 127/8:
+					 * not scored */
+};
+
+/* Room for health_describe(). */
+#define HEALTH_TEXT_SIZE	128
+
+/*
+ * Probe every zone of sites through resolver (both must outlive the
+ * health) now and every interval seconds, from the loop.  NULL: no memory.
+ */
+struct health *health_create(struct event_base *base, struct resolver *resolver,
+			     const struct dnsbl_sites *sites, unsigned interval);
+
+/* After the resolver is gone: no probe may still be answered. */
+void	health_free(struct health *health);
+
+/* Has the first round of probes ended?  (Loop thread.) */
+bool	health_probed(const struct health *health);
+
+/* Any thread may ask. */
+enum health_state health_state(const struct health *health, size_t zone);
+bool	health_scoring(const struct health *health, size_t zone);
+
+/*
+ * Does verdict still hold, that is, does no zone now out of scoring list
+ * the client or leave it unknown in it?  Any thread may ask.
+ */
+bool	health_admits(const struct health *health,
+		      const struct verdict *verdict);
+
+const char *health_state_name(enum health_state state);
+
+/*
+ * "listing-world since=TIME checked=TIME answer=127.0.0.2" for a zone,
+ * times in UTC, ISO 8601.  (Loop thread.)
+ */
+void	health_describe(const struct health *health, size_t zone,
+			char *buf, size_t size);
+
+#endif
