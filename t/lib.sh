@@ -318,20 +318,32 @@ lib_session_ms() {
 		awk '{ v[NR] = $1 } END { printf "%.1f", v[int((NR + 1) / 2)] / 1000 }'
 }
 
+# lib_postfix_pids: the private Postfix's master and its children, all
+# of its daemons (the master waits for those that exit).
+lib_postfix_pids() {
+	local master
+	master=$(tr -d ' ' <"$dir/queue/pid/master.pid" 2>/dev/null) || return 0
+	echo "$master"
+	pgrep -P "$master"
+}
+
 # lib_measure ROUNDS COUNT NAME...: ROUNDS rounds of one lib_source run
 # of COUNT messages through each listener NAME (its port in the caller's
 # associative array port), the order reversed every other round so that
 # no listener is always measured first or last.  Sums, per NAME, in the
-# associative arrays accept_total and deliver_total (ms) and cpu_total
+# associative arrays accept_total and deliver_total (ms), cpu_total
 # (clock ticks of the processes that "lib_measure_pids NAME", defined by
-# the caller, prints).
+# the caller, prints) and postfix_total (clock ticks of the private
+# Postfix: CPU time, unlike wall time, is not stretched much by other
+# work on the machine).
 lib_measure() {
-	local rounds=$1 count=$2 round name before i
+	local rounds=$1 count=$2 round name before postfix_before i
 	local -a order
 	shift 2
-	declare -gA accept_total deliver_total cpu_total
+	declare -gA accept_total deliver_total cpu_total postfix_total
 	for name; do
 		accept_total[$name]=0 deliver_total[$name]=0 cpu_total[$name]=0
+		postfix_total[$name]=0
 	done
 	for round in $(seq "$rounds"); do
 		order=("$@")
@@ -344,11 +356,15 @@ lib_measure() {
 		for name in "${order[@]}"; do
 			# shellcheck disable=SC2046
 			before=$(lib_cpu_ticks $(lib_measure_pids "$name"))
+			# shellcheck disable=SC2046
+			postfix_before=$(lib_cpu_ticks $(lib_postfix_pids))
 			lib_source "${port[$name]}" "$count"
 			accept_total[$name]=$((accept_total[$name] + accept_ms))
 			deliver_total[$name]=$((deliver_total[$name] + deliver_ms))
 			# shellcheck disable=SC2046
 			cpu_total[$name]=$((cpu_total[$name] + $(lib_cpu_ticks $(lib_measure_pids "$name")) - before))
+			# shellcheck disable=SC2046
+			postfix_total[$name]=$((postfix_total[$name] + $(lib_cpu_ticks $(lib_postfix_pids)) - postfix_before))
 		done
 	done
 }

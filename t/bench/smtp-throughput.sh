@@ -18,7 +18,7 @@
 # starts Postfix's processes and fills rblmilter's cache, as on a server
 # that has been running.  Prints messages/s, the ratios rblmilter / no
 # milter and rblmilter / null milter (the same kind of socket), and each
-# milter's CPU time per message.
+# milter's CPU time per message, and that of all of Postfix's processes.
 #
 # Latency: the median of LATENCY_N (default 30) sessions of one message,
 # one after another, through each of those listeners and three more: the
@@ -133,15 +133,17 @@ done
 
 n=$((ROUNDS * MESSAGES))
 echo "smtp-throughput: $ROUNDS x $MESSAGES messages of 5 kB per listener, 20 sessions in parallel, one message each, $(nproc) CPUs"
-printf '%-10s %8s %10s %10s %10s %12s %12s\n' milter messages "accept s" \
-	"accepted/s" "deliver s" "delivered/s" "milter CPU"
+printf '%-10s %8s %9s %10s %9s %11s %10s %11s\n' milter messages "accept s" \
+	"accepted/s" "deliver s" "delivered/s" "milter CPU" "Postfix CPU"
 for name in "${measured[@]}"; do
 	awk -v name="$name" -v n="$n" -v a="${accept_total[$name]}" \
 		-v d="${deliver_total[$name]}" -v cpu="${cpu_total[$name]}" \
-		-v hz="$(getconf CLK_TCK)" 'BEGIN {
-		printf "%-10s %8d %10.2f %10.1f %10.2f %12.1f %9.2f ms\n", name, n,
-		    a / 1000, n * 1000 / a, d / 1000, n * 1000 / d, cpu * 1000 / hz / n }'
+		-v pf="${postfix_total[$name]}" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		printf "%-10s %8d %9.2f %10.1f %9.2f %11.1f %7.2f ms %8.2f ms\n", name, n,
+		    a / 1000, n * 1000 / a, d / 1000, n * 1000 / d, cpu * 1000 / hz / n,
+		    pf * 1000 / hz / n }'
 done
+echo "CPU per message: the milter's, and all of Postfix's processes' (smtpd and cleanup speak the milter protocol)"
 awk -v pa="${accept_total[none]}" -v pd="${deliver_total[none]}" \
 	-v na="${accept_total[null]}" -v nd="${deliver_total[null]}" \
 	-v ma="${accept_total[rblmilter]}" -v md="${deliver_total[rblmilter]}" 'BEGIN {
