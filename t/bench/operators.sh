@@ -73,8 +73,8 @@
 # Numbers, not assertions (beyond the verdicts).  Needs root (Postfix,
 # unshare, the daemons' users) and the Debian packages policyd-weight and
 # postfwd (t/bench/run-all installs them); exit 77 when not root.  It
-# runs in about two minutes with the defaults on 2 cores.  From a build
-# tree:
+# runs in about two minutes with the defaults on 2 idle cores (six on a
+# busy machine).  From a build tree:
 #     RBLMILTER=$PWD/rblmilter bash ../../t/bench/operators.sh
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)

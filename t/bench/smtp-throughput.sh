@@ -30,8 +30,8 @@
 #
 # Numbers, not assertions; exit status 1 only when something could not be
 # set up or the messages were not all delivered.  Needs root (Postfix).
-# About a minute with the defaults.  From a build tree (or set RBLMILTER
-# and NULLMILTER):
+# About a minute and a half with the defaults.  From a build tree (or set
+# RBLMILTER and NULLMILTER):
 #     RBLMILTER=$PWD/rblmilter bash ../../t/bench/smtp-throughput.sh
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
