@@ -186,6 +186,8 @@ declare -A port
 for name in "${names[@]}"; do
 	port[$name]=$(lib_port)
 done
+# policy PORT: the restriction that asks the policy server on PORT, with
+# milter_command_timeout's 10 s and no verdict when it does not answer.
 policy() {
 	echo "check_policy_service { inet:127.0.0.1:$1, timeout=10s, default_action=DUNNO }"
 }
