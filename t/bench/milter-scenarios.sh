@@ -334,7 +334,7 @@ scenario() {
 
 # rss: scenario r, rblmilter alone; RSS after each tenth of RSS_N sessions.
 rss() {
-	local k n out chunk=$((RSS_N / 10)) rss_kb=() done=0 errors=0 start secs
+	local k n out chunk=$((RSS_N / 10)) rss_kb=() ended=0 errors=0 start secs
 	case " $SCENARIOS " in
 	*" r "*) ;;
 	*) return 0 ;;
@@ -346,8 +346,8 @@ rss() {
 		timeout "$RUN_TIMEOUT" "$MILTERLOAD" -s "$sock" -c "$CONC" \
 			-n "$chunk" -r "$RSS_IPS" >"$out" 2>"$out.err"
 		[ "$?" -eq 124 ] && echo "  run $k of 10 TIMED OUT after ${RUN_TIMEOUT}s"
-		n=$(kv "$out" done)
-		done=$((done + ${n:-0}))
+		n=$(kv "$out" "done")
+		ended=$((ended + ${n:-0}))
 		n=$(kv "$out" errors)
 		errors=$((errors + ${n:-0}))
 		rss_kb+=("$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")")
@@ -356,7 +356,7 @@ rss() {
 	stop
 	echo
 	echo "scenario r: RSS over $RSS_N sessions, $CONC at once, $RSS_IPS distinct IPs (cache_size 1000000)"
-	echo "  done $done, errors $errors, $(awk -v n="$done" -v ms="$secs" 'BEGIN { printf "%.0f", n * 1000 / ms }') sessions/s, exit status $stop_status"
+	echo "  done $ended, errors $errors, $(awk -v n="$ended" -v ms="$secs" 'BEGIN { printf "%.0f", n * 1000 / ms }') sessions/s, exit status $stop_status"
 	echo "  VmRSS (MB) after each tenth: $(printf '%s\n' "${rss_kb[@]}" | awk '{ printf "%.1f ", $1 / 1024 }')"
 	awk -v a="${rss_kb[0]}" -v b="${rss_kb[9]}" 'BEGIN {
 		printf "  growth from the first tenth to the last: %+.1f%%\n", (b - a) * 100 / a }'

@@ -135,6 +135,7 @@ lib_rblmilter "$dir/rblmilter.conf" "$milter_port"
 weight_port=$(lib_port)
 mkdir -p "$dir/polw"
 chown polw:polw "$dir/polw"
+# shellcheck disable=SC2016
 {
 	echo '$dnsbl_checks_only = 1;'
 	printf '@dnsbl_score = ('
