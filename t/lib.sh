@@ -90,14 +90,29 @@ lib_die() {
 	exit 1
 }
 
-# lib_rbldnsd: bl.test lists 127.0.0.2; sets dns_port.
+# lib_rbldnsd [ADDR PORT ZONE...]: rbldnsd on ADDR/PORT (default
+# 127.0.0.1 and a lib_port), each ZONE (default bl.test) listing
+# 127.0.0.2; sets dns_port, dns_server (ADDR:PORT) and dns_zones.  Port 53
+# on an address of its own is for clients that cannot be told a port
+# (glibc's resolv.conf, policyd-weight).
 lib_rbldnsd() {
-	dns_port=$(lib_port)
+	local addr=127.0.0.1 zone spec=()
+	dns_port=""
+	if [ "$#" -ge 2 ]; then
+		addr=$1 dns_port=$2
+		shift 2
+	fi
+	[ -n "$dns_port" ] || dns_port=$(lib_port)
+	dns_server=$addr:$dns_port
+	dns_zones=${*:-bl.test}
 	printf '$TTL 300\n:127.0.0.2:Listed by the test\n127.0.0.2\n' \
 		>"$dir/zone"
 	chmod 644 "$dir/zone"
-	rbldnsd -n -q -b "127.0.0.1/$dns_port" -w "$dir" bl.test:ip4set:zone \
-		>/dev/null 2>&1 &
+	for zone in $dns_zones; do
+		spec+=("$zone:ip4set:zone")
+	done
+	rbldnsd -n -q -b "$addr/$dns_port" -w "$dir" "${spec[@]}" \
+		>"$dir/rbldnsd.log" 2>&1 &
 	lib_pids+=($!)
 }
 
@@ -127,8 +142,8 @@ lib_rblmilter() {
 # runs as nobody unless SETTINGS name a user: it refuses root.
 lib_rblmilter_conf() {
 	{
-		echo "dns_servers = 127.0.0.1:$dns_port"
-		echo "dnsbl_sites = bl.test"
+		echo "dns_servers = $dns_server"
+		echo "dnsbl_sites = ${dns_zones// /, }"
 		echo "dnsbl_reply_text = yes"
 		[ -n "${redis_port:-}" ] &&
 			echo "redis_server = 127.0.0.1:$redis_port"
@@ -237,4 +252,124 @@ lib_delivered() {
 lib_stopped() {
 	kill -TERM "$1"
 	wait "$1" && ! grep -q Sanitizer "$dir/rblmilter.log"
+}
+
+# lib_cpu_ticks PID...: the processes' user + system CPU time so far,
+# with that of the children they have waited for, in clock ticks (getconf
+# CLK_TCK a second).  A process that is gone counts 0.
+lib_cpu_ticks() {
+	local pid
+	for pid; do
+		sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null
+	done | awk '{ t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
+
+# lib_sent: how many deliveries the mail log shows so far.
+lib_sent() {
+	if [ -f "$dir/maillog" ]; then
+		grep -c 'status=sent' "$dir/maillog"
+	else
+		echo 0
+	fi
+}
+
+# lib_bench_fail MESSAGE: a benchmark run went wrong; show the end of the
+# logs and stop.
+lib_bench_fail() {
+	echo "$(basename "$0" .sh): $*"
+	tail -n 20 "$dir/maillog" "$dir"/*.log 2>/dev/null
+	exit 1
+}
+
+# lib_source PORT COUNT: one smtp-source run of COUNT messages of 5 kB,
+# 20 sessions in parallel, one message each, from 127.0.0.1 to
+# u@local.test; sets accept_ms (until smtp-source is done) and
+# deliver_ms (until the mail log shows all COUNT delivered), milliseconds
+# from its start, and fails unless the queue is empty after.
+lib_source() {
+	local port=$1 count=$2 before start end tries
+	before=$(lib_sent)
+	start=$(date +%s%N)
+	smtp-source -s 20 -l 5120 -m "$count" -c -f a@sender.test \
+		-t u@local.test "127.0.0.1:$port" >"$dir/source.out" 2>&1 ||
+		lib_bench_fail "smtp-source failed on port $port: $(tail -n 3 "$dir/source.out")"
+	end=$(date +%s%N)
+	accept_ms=$(((end - start) / 1000000))
+	# Delivery: 5 minutes at most, whatever the count.
+	tries=3000
+	while [ "$(($(lib_sent) - before))" -lt "$count" ]; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] ||
+			lib_bench_fail "only $(($(lib_sent) - before)) of $count messages delivered from port $port"
+		sleep 0.05
+	done
+	end=$(date +%s%N)
+	deliver_ms=$(((end - start) / 1000000))
+	postqueue -c "$lib_postfix" -p 2>/dev/null | grep -q 'Mail queue is empty' ||
+		lib_bench_fail "messages left in the queue after the run on port $port"
+}
+
+# lib_session_ms PORT [N]: the median milliseconds of N (default 20) SMTP
+# sessions of one message each, one after another (no queueing).
+lib_session_ms() {
+	local i start end
+	for i in $(seq "${2:-20}"); do
+		start=$(date +%s%N)
+		smtp-source -c -m 1 -s 1 -f a@sender.test -t u@local.test \
+			"127.0.0.1:$1" >/dev/null 2>&1
+		end=$(date +%s%N)
+		echo $(((end - start) / 1000))
+	done | sort -n |
+		awk '{ v[NR] = $1 } END { printf "%.1f", v[int((NR + 1) / 2)] / 1000 }'
+}
+
+# lib_postfix_pids: the private Postfix's master and its children, all
+# of its daemons (the master waits for those that exit).
+lib_postfix_pids() {
+	local master
+	master=$(tr -d ' ' <"$dir/queue/pid/master.pid" 2>/dev/null) || return 0
+	echo "$master"
+	pgrep -P "$master"
+}
+
+# lib_measure ROUNDS COUNT NAME...: ROUNDS rounds of one lib_source run
+# of COUNT messages through each listener NAME (its port in the caller's
+# associative array port), the order reversed every other round so that
+# no listener is always measured first or last.  Sums, per NAME, in the
+# associative arrays accept_total and deliver_total (ms), cpu_total
+# (clock ticks of the processes that "lib_measure_pids NAME", defined by
+# the caller, prints) and postfix_total (clock ticks of the private
+# Postfix: CPU time, unlike wall time, is not stretched much by other
+# work on the machine).
+lib_measure() {
+	local rounds=$1 count=$2 round name before postfix_before i
+	local -a order
+	shift 2
+	declare -gA accept_total deliver_total cpu_total postfix_total
+	for name; do
+		accept_total[$name]=0 deliver_total[$name]=0 cpu_total[$name]=0
+		postfix_total[$name]=0
+	done
+	for round in $(seq "$rounds"); do
+		order=("$@")
+		if [ $((round % 2)) -eq 0 ]; then
+			order=()
+			for ((i = $#; i >= 1; i--)); do
+				order+=("${!i}")
+			done
+		fi
+		for name in "${order[@]}"; do
+			# shellcheck disable=SC2046
+			before=$(lib_cpu_ticks $(lib_measure_pids "$name"))
+			# shellcheck disable=SC2046
+			postfix_before=$(lib_cpu_ticks $(lib_postfix_pids))
+			lib_source "${port[$name]}" "$count"
+			accept_total[$name]=$((accept_total[$name] + accept_ms))
+			deliver_total[$name]=$((deliver_total[$name] + deliver_ms))
+			# shellcheck disable=SC2046
+			cpu_total[$name]=$((cpu_total[$name] + $(lib_cpu_ticks $(lib_measure_pids "$name")) - before))
+			# shellcheck disable=SC2046
+			postfix_total[$name]=$((postfix_total[$name] + $(lib_cpu_ticks $(lib_postfix_pids)) - postfix_before))
+		done
+	done
 }

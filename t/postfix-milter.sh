@@ -113,21 +113,9 @@ out=$(lib_send "$smtp_milter" 127.0.0.2 u@elsewhere.test)
 lib_check "a listed client still cannot relay" \
 	grep -q '<\*\* 554 5.7.1 <u@elsewhere.test>: Relay access denied' <<<"$out"
 
-# session_ms PORT: median milliseconds of 20 sessions of one message each.
-session_ms() {
-	local i start end
-	for i in $(seq 20); do
-		start=$(date +%s%N)
-		smtp-source -c -m 1 -s 1 -f a@sender.test -t u@local.test \
-			"127.0.0.1:$1" >/dev/null 2>&1
-		end=$(date +%s%N)
-		echo $(((end - start) / 1000))
-	done | sort -n |
-		awk '{ v[NR] = $1 } END { printf "%.1f", v[int((NR + 1) / 2)] / 1000 }'
-}
-echo "median SMTP session: no milter $(session_ms "$smtp_plain") ms," \
-	"milter over TCP $(session_ms "$smtp_milter") ms," \
-	"over a unix socket $(session_ms "$smtp_unix") ms"
+echo "median SMTP session: no milter $(lib_session_ms "$smtp_plain") ms," \
+	"milter over TCP $(lib_session_ms "$smtp_milter") ms," \
+	"over a unix socket $(lib_session_ms "$smtp_unix") ms"
 
 # rblmilter --report on this log: its numbers are the log's.
 "$RBLMILTER" --report "$dir/rblmilter.log" >"$dir/report.txt"

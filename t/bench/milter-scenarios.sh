@@ -12,10 +12,19 @@
 # front of it drops z5.test for scenario d.
 #   a  every verdict in memory: HIT_IPS IPs, the cache warmed with them
 #   a1 the same, one session at a time (LAT_N sessions): no queueing
+#   b  every verdict in Redis (cache_size = 0: no memory cache), HIT_IPS
+#      IPs, Redis warmed with them
+#   b1 the same, one session at a time (LAT_N sessions)
 #   c  cache misses: MISS_N distinct IPs, one in ten listed (550 at RCPT)
 #   d  one zone of five never answers; dnsbl_timeout = 500ms
 #   e  MANY_N distinct clients (all cache misses, all clean)
 #   f  CONC_F sessions at once, CONC_N distinct IPs, one in ten listed
+#   r  rblmilter alone: RSS_N sessions (default 1,000,000), CONC at once,
+#      from RSS_IPS distinct IPs (default 50,000: the first pass misses,
+#      the rest hit), in ten milterload runs; its RSS (VmRSS) after each
+#      tenth, and the growth from the first tenth (the cache then full)
+#      to the last.  Not in the default SCENARIOS: it takes about five
+#      minutes on 2 cores.
 # A run that did not finish within RUN_TIMEOUT seconds shows as such.
 # Also shown: UDP datagrams the kernel dropped for a full receive buffer
 # during the rblmilter run, at rbldnsd's socket (rbldnsd asks for 64 KB)
@@ -35,9 +44,11 @@
 #     bash ../../t/bench/milter-scenarios.sh
 # Scale with CONC (sessions at once, default 50), HIT_N (20000), HIT_IPS
 # (1000), LAT_N (5000), MISS_N (10000), DROP_N (1000), MANY_N (100000),
-# CONC_F (1000), CONC_N (20000); SCENARIOS="a c" runs only those;
+# CONC_F (1000), CONC_N (20000), RSS_N, RSS_IPS; SCENARIOS="a c" runs
+# only those (default: a a1 b b1 c d e f);
 # VERBOSE=1 prints milterload's whole output.  With the defaults it takes
-# about two minutes on 2 cores.
+# about two and a half minutes on 2 cores.  Scenarios b and b1 need
+# redis-server.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 RBLMILTER=${RBLMILTER:-$PWD/rblmilter}
@@ -54,9 +65,11 @@ DROP_N=${DROP_N:-1000}
 MANY_N=${MANY_N:-100000}
 CONC_F=${CONC_F:-1000}
 CONC_N=${CONC_N:-20000}
+RSS_N=${RSS_N:-1000000}
+RSS_IPS=${RSS_IPS:-50000}
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 VERBOSE=${VERBOSE:-0}
-SCENARIOS=${SCENARIOS:-a a1 c d e f}
+SCENARIOS=${SCENARIOS:-a a1 b b1 c d e f}
 . "$here/lib.sh"
 
 lib_setup scenarios 26000
@@ -97,7 +110,8 @@ lib_wait_for 5 test -s "$dir/delay.port" || lib_die "dnsdelay did not start"
 drop_port=$(awk '{ print $2 }' "$dir/delay.port")
 echo 192.0.2.1 >"$dir/probe.ips"
 
-# config NAME DNS_PORT TIMEOUT: rblmilter's configuration for a scenario.
+# config NAME DNS_PORT TIMEOUT [SETTINGS]: rblmilter's configuration for a
+# scenario; SETTINGS (lines) replace the memory cache's size.
 config() {
 	cat >"$dir/$1.conf" <<EOF
 dns_servers = 127.0.0.1:$2
@@ -105,7 +119,7 @@ dnsbl_sites = z1.test, z2.test, z3.test, z4.test, z5.test
 dnsbl_timeout = $3
 dnsbl_min_ttl = 1h
 dnsbl_max_ttl = 1h
-cache_size = 1000000
+${4:-cache_size = 1000000}
 milter_socket = $(spec "rbl-$1")
 EOF
 	chmod 644 "$dir/$1.conf"
@@ -175,11 +189,6 @@ stop() {
 	stop_status=$?
 }
 
-# cpu_ticks: the milter's user + system CPU time so far, in clock ticks.
-cpu_ticks() {
-	sed 's/.*) //' "/proc/$pid/stat" | awk '{ print $12 + $13 }'
-}
-
 # udp_drops: datagrams the kernel dropped at rbldnsd's and dnsdelay's
 # listening sockets because their receive buffer was full.
 udp_drops() {
@@ -200,12 +209,28 @@ kv() {
 	grep -oE "(^| )$2=[^ ]*" "$1" | head -n 1 | sed 's/.*=//'
 }
 
+# peaks PID: until $dir/peaks.stop exists, the most threads and open
+# descriptors PID had, sampled every 0.1 s, as peak_threads= and
+# peak_fds= lines.
+peaks() {
+	local t f mt=0 mf=0
+	while [ ! -e "$dir/peaks.stop" ] && [ -d "/proc/$1" ]; do
+		t=$(awk '/^Threads:/ { print $2 }' "/proc/$1/status" 2>/dev/null)
+		f=$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+		[ "${t:-0}" -gt "$mt" ] && mt=$t
+		[ "$f" -gt "$mf" ] && mf=$f
+		sleep 0.1
+	done
+	echo "peak_threads=$mt"
+	echo "peak_fds=$mf"
+}
+
 # run KIND NAME WARMUP ARGS...: one milter, an optional warm-up run (its
 # milterload arguments in WARMUP, or ""), then the measured run; leaves
 # milterload's output with cpu_s, rss_mb and stop_status in
 # $dir/NAME.KIND.out.
 run() {
-	local kind=$1 name=$2 warm=$3 out before drops all status
+	local kind=$1 name=$2 warm=$3 out before drops all status sampler
 	shift 3
 	out=$dir/$name.$kind.out
 	start "$kind" "$name"
@@ -213,13 +238,19 @@ run() {
 		# shellcheck disable=SC2086
 		timeout "$RUN_TIMEOUT" "$MILTERLOAD" -s "$sock" $warm >/dev/null 2>&1
 	fi
-	before=$(cpu_ticks)
+	before=$(lib_cpu_ticks "$pid")
 	drops=$(udp_drops)
 	all=$(rcvbuf_errors)
+	rm -f "$dir/peaks.stop"
+	peaks "$pid" >"$out.peaks" &
+	sampler=$!
 	timeout "$RUN_TIMEOUT" "$MILTERLOAD" -s "$sock" "$@" >"$out" 2>"$out.err"
 	status=$?
+	touch "$dir/peaks.stop"
+	wait "$sampler"
 	{
-		awk -v a="$before" -v b="$(cpu_ticks)" -v hz="$hz" \
+		cat "$out.peaks"
+		awk -v a="$before" -v b="$(lib_cpu_ticks "$pid")" -v hz="$hz" \
 			'BEGIN { printf "cpu_s=%.2f\n", (b - a) / hz }'
 		awk '/^VmHWM:/ { printf "rss_mb=%.1f\n", $2 / 1024 }' "/proc/$pid/status"
 		drops=$(($(udp_drops) - drops))
@@ -290,6 +321,7 @@ scenario() {
 			"(answers at rblmilter's resolver socket, unless another process lost them)"
 	echo "  rblmilter's log lines (warm-up and probes included): cache$(tally cache "$name");" \
 		"reason$(tally reason "$name")"
+	echo "  rblmilter at most: $(kv "$rbl" peak_threads) threads, $(kv "$rbl" peak_fds) open descriptors (ulimit -n $(ulimit -n))"
 	problems=$(grep -cE 'warning:|error:|panic:|Sanitizer' "$dir/rbl-$name.stderr")
 	if [ "$problems" -gt 0 ]; then
 		echo "  rblmilter logged $problems warnings or errors, the first:"
@@ -299,12 +331,55 @@ scenario() {
 	return 0
 }
 
+# rss: scenario r, rblmilter alone; RSS after each tenth of RSS_N sessions.
+rss() {
+	local k n out chunk=$((RSS_N / 10)) rss_kb=() ended=0 errors=0 start secs
+	case " $SCENARIOS " in
+	*" r "*) ;;
+	*) return 0 ;;
+	esac
+	start rbl r
+	start=$(date +%s%N)
+	for k in $(seq 10); do
+		out=$dir/r.$k.out
+		timeout "$RUN_TIMEOUT" "$MILTERLOAD" -s "$sock" -c "$CONC" \
+			-n "$chunk" -r "$RSS_IPS" >"$out" 2>"$out.err"
+		[ "$?" -eq 124 ] && echo "  run $k of 10 TIMED OUT after ${RUN_TIMEOUT}s"
+		n=$(kv "$out" "done")
+		ended=$((ended + ${n:-0}))
+		n=$(kv "$out" errors)
+		errors=$((errors + ${n:-0}))
+		rss_kb+=("$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status")")
+	done
+	secs=$((($(date +%s%N) - start) / 1000000))
+	stop
+	echo
+	echo "scenario r: RSS over $RSS_N sessions, $CONC at once, $RSS_IPS distinct IPs (cache_size 1000000)"
+	echo "  done $ended, errors $errors, $(awk -v n="$ended" -v ms="$secs" 'BEGIN { printf "%.0f", n * 1000 / ms }') sessions/s, exit status $stop_status"
+	echo "  VmRSS (MB) after each tenth: $(printf '%s\n' "${rss_kb[@]}" | awk '{ printf "%.1f ", $1 / 1024 }')"
+	awk -v a="${rss_kb[0]}" -v b="${rss_kb[9]}" 'BEGIN {
+		printf "  growth from the first tenth to the last: %+.1f%%\n", (b - a) * 100 / a }'
+	grep -h -m 1 . "$dir"/r.*.out.err 2>/dev/null | head -n 3 | sed 's/^/  /'
+	return 0
+}
+
 config a "$dns_port" 2s
 config a1 "$dns_port" 2s
+case " $SCENARIOS " in
+*" b "* | *" b1 "*)
+	lib_need redis-server redis-cli
+	lib_redis
+	config b "$dns_port" 2s "cache_size = 0
+redis_server = 127.0.0.1:$redis_port"
+	config b1 "$dns_port" 2s "cache_size = 0
+redis_server = 127.0.0.1:$redis_port"
+	;;
+esac
 config c "$dns_port" 2s
 config d "$drop_port" 500ms
 config e "$dns_port" 2s
 config f "$dns_port" 2s
+config r "$dns_port" 2s
 ipfile miss "$MISS_N"
 ipfile conc "$CONC_N"
 
@@ -318,6 +393,10 @@ scenario a "every verdict in the memory cache ($HIT_IPS IPs, warmed first), $CON
 	"-c $CONC -n $HIT_IPS -r $HIT_IPS" -c "$CONC" -n "$HIT_N" -r "$HIT_IPS"
 scenario a1 "as a, one session at a time: latency without queueing" \
 	"-c 1 -n $HIT_IPS -r $HIT_IPS" -c 1 -n "$LAT_N" -r "$HIT_IPS"
+scenario b "every verdict in Redis, no memory cache ($HIT_IPS IPs, warmed first), $CONC sessions at once" \
+	"-c $CONC -n $HIT_IPS -r $HIT_IPS" -c "$CONC" -n "$HIT_N" -r "$HIT_IPS"
+scenario b1 "as b, one session at a time: latency without queueing" \
+	"-c 1 -n $HIT_IPS -r $HIT_IPS" -c 1 -n "$LAT_N" -r "$HIT_IPS"
 scenario c "cache misses: $MISS_N distinct IPs, 1 in 10 listed, 5 zones on rbldnsd, $CONC sessions at once" \
 	"" -c "$CONC" -n "$MISS_N" -i "$dir/miss.ips"
 scenario d "z5.test never answers (dnsdelay drops it), dnsbl_timeout = 500ms, $DROP_N distinct IPs, $CONC at once" \
@@ -326,4 +405,5 @@ scenario e "$MANY_N distinct client IPs (all misses), $CONC sessions at once" \
 	"" -c "$CONC" -n "$MANY_N" -r "$MANY_N"
 scenario f "$CONC_F sessions at once, $CONC_N distinct IPs, 1 in 10 listed" \
 	"" -c "$CONC_F" -n "$CONC_N" -i "$dir/conc.ips"
+rss
 exit 0

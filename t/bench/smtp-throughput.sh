@@ -1,29 +1,46 @@
 #!/bin/bash
-# Benchmark: throughput as the operator measures it, through a real Postfix.
+# Benchmark: throughput and latency as the operator measures them, through
+# a real Postfix.
 #
-# A private Postfix on loopback ports has two smtpd listeners, one asking
-# rblmilter (over TCP) about every session and one with no milter, and
-# delivers to smtp-sink (LMTP).  rbldnsd serves bl.test to rblmilter.  For
-# each listener, one smtp-source run sends MESSAGES messages (default 2000)
-# of 5 kB, 20 sessions in parallel, one message per session, from
-# 127.0.0.1, which no zone lists, so every message is accepted.  Each run
-# is timed twice: until smtp-source has handed over the last message
-# (accepted), and until the last one has been delivered (status=sent in
-# the mail log).  Prints messages/s for both listeners and the ratio
-# milter / without.  A warm-up of WARMUP messages (default 100) through
-# each listener first starts Postfix's processes and fills rblmilter's
-# cache, as on a server that has been running.  Also prints the CPU time
-# rblmilter used per session of its run.
+# A private Postfix on loopback ports (t/lib.sh) delivers to smtp-sink
+# (LMTP) and has smtpd listeners that differ only in their milter:
+#   none       no milter
+#   null       t/nullmilter over TCP (accepts everything, answers DATA)
+#   rblmilter  rblmilter over TCP, rbldnsd serving bl.test behind it
+# Throughput: ROUNDS rounds (default 2) of one smtp-source run per
+# listener, MESSAGES messages each (default 2000) of 5 kB, 20 sessions in
+# parallel, one message per session, from 127.0.0.1, which no zone lists,
+# so every message is accepted; the order of the listeners is reversed
+# every other round, since the one measured first tends to do better.
+# Each run is timed until smtp-source has handed over the last message
+# (accepted) and until the mail log shows the last one delivered.  A
+# warm-up of WARMUP messages (default 100) through each listener first
+# starts Postfix's processes and fills rblmilter's cache, as on a server
+# that has been running.  Prints messages/s, the ratios rblmilter / no
+# milter and rblmilter / null milter (the same kind of socket), and each
+# milter's CPU time per message, and that of all of Postfix's processes.
+#
+# Latency: the median of LATENCY_N (default 30) sessions of one message,
+# one after another, through each of those listeners and three more: the
+# null milter with -D (it skips DATA: the ~40 ms TCP stall that
+# ../shared/POSTFIX-TESTING.md describes), rblmilter over a unix socket
+# (a second daemon, as user postfix) and the null milter over a unix
+# socket.  rblmilter answers DATA, so over TCP it should stay within a
+# millisecond of its unix socket.
 #
 # Numbers, not assertions; exit status 1 only when something could not be
 # set up or the messages were not all delivered.  Needs root (Postfix).
-# From a build tree:
+# About a minute and a half with the defaults.  From a build tree (or set
+# RBLMILTER and NULLMILTER):
 #     RBLMILTER=$PWD/rblmilter bash ../../t/bench/smtp-throughput.sh
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 RBLMILTER=${RBLMILTER:-$PWD/rblmilter}
+NULLMILTER=${NULLMILTER:-$PWD/t/nullmilter}
 MESSAGES=${MESSAGES:-2000}
 WARMUP=${WARMUP:-100}
+ROUNDS=${ROUNDS:-2}
+LATENCY_N=${LATENCY_N:-30}
 . "$here/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -32,7 +49,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 lib_setup bench 24000
 trap lib_cleanup EXIT
-lib_need postfix postqueue smtp-sink smtp-source rbldnsd "$RBLMILTER"
+lib_need postfix postqueue smtp-sink smtp-source rbldnsd "$RBLMILTER" \
+	"$NULLMILTER"
 
 lib_rbldnsd
 milter_port=$(lib_port)
@@ -40,85 +58,103 @@ lib_rblmilter_conf "$dir/rblmilter.conf" \
 	"milter_socket = inet:$milter_port@127.0.0.1
 "
 lib_rblmilter "$dir/rblmilter.conf" "$milter_port"
+rbl_tcp=$milter_pid
+# The same on a unix socket that smtpd (user postfix) may use.
+lib_rblmilter_conf "$dir/unix.conf" \
+	"milter_socket = unix:$dir/rblmilter.sock
+socket_group = postfix
+socket_mode = 0660
+user = postfix
+"
+"$RBLMILTER" -c "$dir/unix.conf" -f >>"$dir/rblmilter-unix.log" 2>&1 &
+lib_pids+=($!)
+# The null milters: over TCP, the same skipping DATA, on a unix socket.
+null_port=$(lib_port)
+nodata_port=$(lib_port)
+"$NULLMILTER" -p "inet:$null_port@127.0.0.1" >>"$dir/nullmilter.log" 2>&1 &
+null_tcp=$!
+lib_pids+=($!)
+"$NULLMILTER" -D -p "inet:$nodata_port@127.0.0.1" >>"$dir/nullmilter.log" 2>&1 &
+lib_pids+=($!)
+"$NULLMILTER" -p "unix:$dir/null.sock" >>"$dir/nullmilter.log" 2>&1 &
+lib_pids+=($!)
+lib_wait_for 10 test -S "$dir/rblmilter.sock" ||
+	lib_die "rblmilter (unix) did not start"
+lib_wait_for 10 test -S "$dir/null.sock" || lib_die "nullmilter (unix) did not start"
+chown postfix "$dir/null.sock"
+lib_wait_for 10 lib_listening "$null_port" || lib_die "nullmilter did not start"
+lib_wait_for 10 lib_listening "$nodata_port" || lib_die "nullmilter -D did not start"
+
 lib_sinks
 lib_postfix_conf
-smtp_milter=$(lib_port)
-smtp_plain=$(lib_port)
 cat >>"$lib_postfix/main.cf" <<EOF
 milter_default_action = tempfail
 milter_connect_timeout = 10s
 milter_command_timeout = 10s
 EOF
-cat >>"$lib_postfix/master.cf" <<EOF
-127.0.0.1:$smtp_milter inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$milter_port
-127.0.0.1:$smtp_plain inet n - n - - smtpd -o smtpd_milters=
-EOF
-lib_postfix_start "$smtp_milter"
-lib_wait_for 10 lib_listening "$smtp_plain" || lib_die "postfix does not listen"
+names=(none null rblmilter null-nodata rbl-unix null-unix)
+declare -A port milter=(
+	[none]=""
+	[null]="inet:127.0.0.1:$null_port"
+	[rblmilter]="inet:127.0.0.1:$milter_port"
+	[null-nodata]="inet:127.0.0.1:$nodata_port"
+	[rbl-unix]="unix:$dir/rblmilter.sock"
+	[null-unix]="unix:$dir/null.sock"
+)
+for name in "${names[@]}"; do
+	port[$name]=$(lib_port)
+	echo "127.0.0.1:${port[$name]} inet n - n - - smtpd -o smtpd_milters=${milter[$name]}" \
+		>>"$lib_postfix/master.cf"
+done
+lib_postfix_start "${port[none]}"
+for name in "${names[@]}"; do
+	lib_wait_for 10 lib_listening "${port[$name]}" ||
+		lib_die "postfix does not listen for $name"
+done
 
-# bench_fail MESSAGE: a run went wrong; show the end of the logs.
-bench_fail() {
-	echo "smtp-throughput: $*"
-	tail -n 20 "$dir/maillog" "$dir/rblmilter.log" 2>/dev/null
-	exit 1
+# lib_measure_pids NAME: the milter process of a measured listener.
+lib_measure_pids() {
+	case $1 in
+	null) echo "$null_tcp" ;;
+	rblmilter) echo "$rbl_tcp" ;;
+	esac
 }
 
-# sent: how many deliveries the mail log shows so far.
-sent() {
-	if [ -f "$dir/maillog" ]; then
-		grep -c 'status=sent' "$dir/maillog"
-	else
-		echo 0
-	fi
-}
-
-# send PORT COUNT: one smtp-source run of COUNT messages; sets accept_ms
-# and deliver_ms, milliseconds from its start.
-send() {
-	local port=$1 count=$2 before start end tries
-	before=$(sent)
-	start=$(date +%s%N)
-	smtp-source -s 20 -l 5120 -m "$count" -c -f a@sender.test \
-		-t u@local.test "127.0.0.1:$port" >"$dir/source.out" 2>&1 ||
-		bench_fail "smtp-source failed on port $port: $(tail -n 3 "$dir/source.out")"
-	end=$(date +%s%N)
-	accept_ms=$(((end - start) / 1000000))
-	# Delivery: 5 minutes at most, whatever the count.
-	tries=3000
-	while [ "$(($(sent) - before))" -lt "$count" ]; do
-		tries=$((tries - 1))
-		[ "$tries" -gt 0 ] ||
-			bench_fail "only $(($(sent) - before)) of $count messages delivered from port $port"
-		sleep 0.05
-	done
-	end=$(date +%s%N)
-	deliver_ms=$(((end - start) / 1000000))
-	postqueue -c "$lib_postfix" -p 2>/dev/null | grep -q 'Mail queue is empty' ||
-		bench_fail "messages left in the queue after the run on port $port"
-}
-
-# cpu_ticks: rblmilter's user + system CPU time so far, in clock ticks.
-cpu_ticks() {
-	sed 's/.*) //' "/proc/$milter_pid/stat" | awk '{ print $12 + $13 }'
-}
-
-send "$smtp_plain" "$WARMUP"
-send "$smtp_milter" "$WARMUP"
-send "$smtp_plain" "$MESSAGES"
-plain_accept=$accept_ms plain_deliver=$deliver_ms
-cpu_before=$(cpu_ticks)
-send "$smtp_milter" "$MESSAGES"
-milter_accept=$accept_ms milter_deliver=$deliver_ms
-cpu_ms=$((($(cpu_ticks) - cpu_before) * 1000 / $(getconf CLK_TCK)))
+measured=(none null rblmilter)
+for name in "${measured[@]}"; do
+	lib_source "${port[$name]}" "$WARMUP"
+done
+lib_measure "$ROUNDS" "$MESSAGES" "${measured[@]}"
 decisions=$(grep -c 'action=pass' "$dir/rblmilter.log")
+declare -A session
+for name in "${names[@]}"; do
+	session[$name]=$(lib_session_ms "${port[$name]}" "$LATENCY_N")
+done
 
-awk -v n="$MESSAGES" -v pa="$plain_accept" -v pd="$plain_deliver" \
-	-v ma="$milter_accept" -v md="$milter_deliver" -v d="$decisions" \
-	-v w="$WARMUP" -v cpus="$(nproc)" -v cpu="$cpu_ms" 'BEGIN {
-	printf "smtp-throughput: %d messages of 5 kB, 20 sessions in parallel, one message each, %d CPUs\n", n, cpus
-	printf "%-10s %8s %10s %10s %10s %12s\n", "milter", "messages", "accept s", "accepted/s", "deliver s", "delivered/s"
-	printf "%-10s %8d %10.2f %10.1f %10.2f %12.1f\n", "none", n, pa / 1000, n * 1000 / pa, pd / 1000, n * 1000 / pd
-	printf "%-10s %8d %10.2f %10.1f %10.2f %12.1f\n", "rblmilter", n, ma / 1000, n * 1000 / ma, md / 1000, n * 1000 / md
-	printf "ratio milter / without (messages/s): accepted %.2f, delivered %.2f\n", pa / ma, pd / md
-	printf "rblmilter: %d decisions logged (action=pass) for %d sessions; CPU %.2f ms per session\n", d, n + w, cpu / n
+n=$((ROUNDS * MESSAGES))
+echo "smtp-throughput: $ROUNDS x $MESSAGES messages of 5 kB per listener, 20 sessions in parallel, one message each, $(nproc) CPUs"
+printf '%-10s %8s %9s %10s %9s %11s %10s %11s\n' milter messages "accept s" \
+	"accepted/s" "deliver s" "delivered/s" "milter CPU" "Postfix CPU"
+for name in "${measured[@]}"; do
+	awk -v name="$name" -v n="$n" -v a="${accept_total[$name]}" \
+		-v d="${deliver_total[$name]}" -v cpu="${cpu_total[$name]}" \
+		-v pf="${postfix_total[$name]}" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+		printf "%-10s %8d %9.2f %10.1f %9.2f %11.1f %7.2f ms %8.2f ms\n", name, n,
+		    a / 1000, n * 1000 / a, d / 1000, n * 1000 / d, cpu * 1000 / hz / n,
+		    pf * 1000 / hz / n }'
+done
+echo "CPU per message: the milter's, and all of Postfix's processes' (smtpd and cleanup speak the milter protocol)"
+awk -v pa="${accept_total[none]}" -v pd="${deliver_total[none]}" \
+	-v na="${accept_total[null]}" -v nd="${deliver_total[null]}" \
+	-v ma="${accept_total[rblmilter]}" -v md="${deliver_total[rblmilter]}" 'BEGIN {
+	printf "ratio rblmilter / no milter (messages/s): accepted %.2f, delivered %.2f\n", pa / ma, pd / md
+	printf "ratio rblmilter / null milter, both over TCP (messages/s): accepted %.2f, delivered %.2f\n", na / ma, nd / md
 }'
+echo "rblmilter (TCP): $decisions decisions logged (action=pass) for $((WARMUP + n)) sessions before the latency runs"
+printf 'median of %d single-message sessions one at a time (ms):' "$LATENCY_N"
+for name in "${names[@]}"; do
+	printf ' %s %s' "$name" "${session[$name]}"
+done
+echo
+awk -v t="${session[rblmilter]}" -v u="${session[rbl-unix]}" 'BEGIN {
+	printf "rblmilter over TCP - over a unix socket: %+.1f ms\n", t - u }'
