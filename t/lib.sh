@@ -137,6 +137,12 @@ lib_rblmilter() {
 	lib_wait_for 10 lib_listening "$2" || lib_die "rblmilter did not start"
 }
 
+# lib_user: the "user" line of a test configuration: as root, the daemon
+# runs as nobody, since it refuses root; otherwise none.
+lib_user() {
+	[ "$(id -u)" -ne 0 ] || echo "user = nobody"
+}
+
 # lib_rblmilter_conf FILE [SETTINGS]: the test configuration; DNS from
 # lib_rbldnsd, Redis from lib_redis (when started).  As root, the daemon
 # runs as nobody unless SETTINGS name a user: it refuses root.
@@ -147,8 +153,7 @@ lib_rblmilter_conf() {
 		echo "dnsbl_reply_text = yes"
 		[ -n "${redis_port:-}" ] &&
 			echo "redis_server = 127.0.0.1:$redis_port"
-		[ "$(id -u)" -eq 0 ] && ! grep -q '^user = ' <<<"${2:-}" &&
-			echo "user = nobody"
+		grep -q '^user = ' <<<"${2:-}" || lib_user
 		printf '%s' "${2:-}"
 	} >"$1"
 	chmod 644 "$1"

@@ -121,6 +121,7 @@ dnsbl_min_ttl = 1h
 dnsbl_max_ttl = 1h
 ${4:-cache_size = 1000000}
 milter_socket = $(spec "rbl-$1")
+$(lib_user)
 EOF
 	chmod 644 "$dir/$1.conf"
 }
