@@ -10,6 +10,11 @@
  * connection closed, as SMTPD_POLICY_README advises; a request without a
  * usable client_address is answered DUNNO.
  *
+ * When accept() fails (no descriptor left, ulimit -n), listening pauses
+ * for POLICY_PAUSE_MS and the failure is logged once until a connection
+ * is accepted again: libevent would otherwise retry at once, spinning
+ * the loop thread that every lookup needs, with a warning per try.
+ *
  * Answers: a reject is "action=550 5.7.1 text" (access(5)'s numeric form,
  * so that the code is the milter's), a tempfail DEFER_IF_PERMIT, a tag
  * PREPEND X-RBL-Check, anything else DUNNO.  A request with
@@ -21,6 +26,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,10 +47,15 @@
 /* An idle Postfix connection is closed after this (Postfix: 300 s). */
 #define POLICY_IDLE_S	600
 
+/* How long listening pauses after accept() failed. */
+#define POLICY_PAUSE_MS	100
+
 struct policy_conn;
 
 struct policy_server {
 	struct evconnlistener *listener;
+	struct event *resume;		/* ends a pause of the listener */
+	bool	failing;		/* accept() failed, and it was logged */
 	struct worker *worker;
 	struct policy_conn *conns;	/* open connections */
 };
@@ -304,6 +315,10 @@ policy_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
 
 	(void) sa;
 	(void) len;
+	if (server->failing) {
+		msg_info("policy: accepting connections again");
+		server->failing = false;
+	}
 	if ((conn = calloc(1, sizeof(*conn))) == NULL
 	    || (conn->bev = bufferevent_socket_new(
 			evconnlistener_get_base(listener), fd,
@@ -326,6 +341,35 @@ policy_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
 	bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
 }
 
+/* accept() failed: pause listening, so that the loop does not spin. */
+static void
+policy_on_accept_error(struct evconnlistener *listener, void *arg)
+{
+	struct policy_server *server = arg;
+	struct timeval pause = {0, POLICY_PAUSE_MS * 1000};
+	int	err = errno;
+
+	if (!server->failing)
+		msg_warn("policy: cannot accept connections: %s; trying again "
+			 "every %d ms", strerror(err), POLICY_PAUSE_MS);
+	server->failing = true;
+	if (evconnlistener_disable(listener) < 0
+	    || evtimer_add(server->resume, &pause) < 0)
+		msg_warn("policy: cannot pause listening");
+}
+
+/* The pause is over. */
+static void
+policy_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct policy_server *server = arg;
+
+	(void) fd;
+	(void) what;
+	if (evconnlistener_enable(server->listener) < 0)
+		msg_warn("policy: cannot listen again");
+}
+
 struct policy_server *
 policy_server_create(struct event_base *base, struct worker *worker, int fd,
 		     char *err, size_t errlen)
@@ -337,13 +381,19 @@ policy_server_create(struct event_base *base, struct worker *worker, int fd,
 		return NULL;
 	}
 	server->worker = worker;
+	server->resume = evtimer_new(base, policy_on_resume, server);
 	server->listener = evconnlistener_new(base, policy_on_accept, server,
 					      LEV_OPT_CLOSE_ON_FREE, -1, fd);
-	if (server->listener == NULL) {
+	if (server->resume == NULL || server->listener == NULL) {
 		snprintf(err, errlen, "policy: cannot listen");
+		if (server->listener != NULL)
+			evconnlistener_free(server->listener);
+		if (server->resume != NULL)
+			event_free(server->resume);
 		free(server);
 		return NULL;
 	}
+	evconnlistener_set_error_cb(server->listener, policy_on_accept_error);
 	return server;
 }
 
@@ -353,6 +403,7 @@ policy_server_free(struct policy_server *server)
 	if (server == NULL)
 		return;
 	evconnlistener_free(server->listener);
+	event_free(server->resume);
 	while (server->conns != NULL)
 		policy_close(server->conns);
 	free(server);

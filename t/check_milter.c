@@ -35,7 +35,6 @@ static struct {
 	int	dns_port;
 	pid_t	milter;
 	char	spec[64];		/* the milter's socket */
-	char   *config;
 	char   *log;			/* the daemon's standard error */
 } env;
 
@@ -60,28 +59,13 @@ configure(const char *extra)
 static void
 reload(const char *extra)
 {
-	static const char done[] = "configuration reloaded";
-	int	before = tenv_count_matches(env.log, done);
-	int	tries;
-
 	configure(extra);
-	ck_assert_int_eq(kill(env.milter, SIGHUP), 0);
-	for (tries = 0; tries < 200; tries++) {
-		if (tenv_count_matches(env.log, done) > before)
-			return;
-		usleep(20000);
-	}
-	ck_abort_msg("no reload after SIGHUP; the log ends:\n%s",
-		     tenv_tail(env.log, 600));
+	tenv_milter_reload(env.milter, env.log);
 }
 
 static void
 start_servers(void)
 {
-	char   *program = getenv("RBLMILTER");
-	char   *argv[] = {program, "-f", "-c", NULL, NULL};
-
-	ck_assert_msg(program != NULL, "RBLMILTER is not set");
 	env.dir = tenv_mkdir();
 	free(tenv_write(env.dir, "zone4", zone4));
 	free(tenv_write(env.dir, "zone6", zone6));
@@ -90,10 +74,7 @@ start_servers(void)
 	snprintf(env.spec, sizeof(env.spec), "inet:%d@127.0.0.1",
 		 tenv_free_port(SOCK_STREAM));
 	configure("");
-	ck_assert_int_ge(asprintf(&env.log, "%s/rblmilter.log", env.dir), 0);
-	ck_assert_int_ge(asprintf(&env.config, "%s/rblmilter.conf", env.dir), 0);
-	argv[3] = env.config;
-	env.milter = tenv_milter_start(argv, env.spec, env.log);
+	env.milter = tenv_rblmilter(env.dir, "rblmilter", env.spec, 0, &env.log);
 }
 
 static void
@@ -101,7 +82,6 @@ stop_servers(void)
 {
 	tenv_milter_stop(env.milter, env.spec);
 	tenv_stop(env.rbldnsd);
-	free(env.config);
 	free(env.log);
 	tenv_rmdir(env.dir);
 }

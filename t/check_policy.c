@@ -5,8 +5,6 @@
  * malformed input, a flood, and many idle connections.
  */
 #include <check.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,55 +147,12 @@ stop_servers(void)
 	tenv_rmdir(env.dir);
 }
 
-/* A connection to the policy socket. */
-static int
-policy_connect(void)
-{
-	struct sockaddr_in sin = {.sin_family = AF_INET};
-	int	fd;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((unsigned short) env.port);
-	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
-	return fd;
-}
-
-/* Read until count answers (empty-line ended) or EOF; into buf. */
-static size_t
-answers(int fd, char *buf, size_t size, int count)
-{
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	size_t	len = 0;
-	ssize_t	n;
-	int	seen = 0;
-	char   *cp;
-
-	buf[0] = 0;
-	while (seen < count && len + 1 < size && poll(&pfd, 1, 5000) == 1) {
-		if ((n = read(fd, buf + len, size - len - 1)) <= 0)
-			break;
-		len += (size_t) n;
-		buf[len] = 0;
-		for (seen = 0, cp = buf; (cp = strstr(cp, "\n\n")) != NULL; cp += 2)
-			seen++;
-	}
-	return len;
-}
-
-/* Send text on fd. */
-static void
-send_text(int fd, const char *text)
-{
-	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t) strlen(text));
-}
-
 START_TEST(test_answers)
 {
 	char	buf[4096];
-	int	fd = policy_connect();
+	int	fd = tenv_connect(env.port);
 
-	send_text(fd, "request=smtpd_access_policy\nprotocol_state=RCPT\n"
+	tenv_send(fd, "request=smtpd_access_policy\nprotocol_state=RCPT\n"
 		  "client_address=127.0.0.2\nrecipient=u@here.test\n\n"
 		  "protocol_state=RCPT\nclient_address=::ffff:127.0.0.1\n\n"
 		  "protocol_state=RCPT\nclient_address=127.0.0.2\n"
@@ -207,7 +162,7 @@ START_TEST(test_answers)
 		  "protocol_state=MAIL\nclient_address=127.0.0.2\n\n"
 		  "protocol_state=RCPT\n\n"
 		  "protocol_state=RCPT\nclient_address=not-an-ip\n\n");
-	answers(fd, buf, sizeof(buf), 7);
+	tenv_answers(fd, buf, sizeof(buf), 7);
 	ck_assert_str_eq(buf,
 			 "action=550 5.7.1 Service unavailable; client "
 			 "[127.0.0.2] blocked using bl.test\n\n"
@@ -224,16 +179,16 @@ END_TEST
 START_TEST(test_relay_question)
 {
 	char	buf[4096];
-	int	fd = policy_connect();
+	int	fd = tenv_connect(env.port);
 
 	/* From smtpd_relay_restrictions: OK only for relay hosts and SASL. */
-	send_text(fd, "policy_context=relay\nprotocol_state=RCPT\n"
+	tenv_send(fd, "policy_context=relay\nprotocol_state=RCPT\n"
 		  "client_address=127.0.0.5\nrecipient=u@elsewhere.test\n\n"
 		  "policy_context=relay\nprotocol_state=RCPT\n"
 		  "client_address=127.0.0.2\nrecipient=u@elsewhere.test\n\n"
 		  "policy_context=relay\nprotocol_state=RCPT\n"
 		  "client_address=127.0.0.2\nsasl_username=bob\n\n");
-	answers(fd, buf, sizeof(buf), 3);
+	tenv_answers(fd, buf, sizeof(buf), 3);
 	ck_assert_str_eq(buf, "action=OK\n\naction=DUNNO\n\naction=OK\n\n");
 	close(fd);
 }
@@ -243,28 +198,28 @@ START_TEST(test_malformed)
 {
 	char	buf[4096];
 	char	line[5000];
-	int	fd = policy_connect();
+	int	fd = tenv_connect(env.port);
 
 	/* A NUL byte: the connection is closed, nothing answered. */
 	ck_assert_int_eq(write(fd, "client_address=1\0\n\n", 20), 20);
-	ck_assert_uint_eq(answers(fd, buf, sizeof(buf), 1), 0);
+	ck_assert_uint_eq(tenv_answers(fd, buf, sizeof(buf), 1), 0);
 	close(fd);
-	fd = policy_connect();
+	fd = tenv_connect(env.port);
 	memset(line, 'x', sizeof(line) - 1);
 	line[sizeof(line) - 1] = 0;
-	send_text(fd, line);
-	ck_assert_uint_eq(answers(fd, buf, sizeof(buf), 1), 0);
+	tenv_send(fd, line);
+	ck_assert_uint_eq(tenv_answers(fd, buf, sizeof(buf), 1), 0);
 	close(fd);
 	/* No empty line before EOF: no answer, no harm. */
-	fd = policy_connect();
-	send_text(fd, "protocol_state=RCPT\nclient_address=127.0.0.2\n");
+	fd = tenv_connect(env.port);
+	tenv_send(fd, "protocol_state=RCPT\nclient_address=127.0.0.2\n");
 	shutdown(fd, SHUT_WR);
-	ck_assert_uint_eq(answers(fd, buf, sizeof(buf), 1), 0);
+	ck_assert_uint_eq(tenv_answers(fd, buf, sizeof(buf), 1), 0);
 	close(fd);
 	/* The service still answers. */
-	fd = policy_connect();
-	send_text(fd, "protocol_state=RCPT\nclient_address=127.0.0.1\n\n");
-	answers(fd, buf, sizeof(buf), 1);
+	fd = tenv_connect(env.port);
+	tenv_send(fd, "protocol_state=RCPT\nclient_address=127.0.0.1\n\n");
+	tenv_answers(fd, buf, sizeof(buf), 1);
 	ck_assert_str_eq(buf, "action=DUNNO\n\n");
 	close(fd);
 }
@@ -287,10 +242,10 @@ START_TEST(test_flood_and_idle)
 		memcpy(text + i * (sizeof(one) - 1), one, sizeof(one) - 1);
 	text[2000 * (sizeof(one) - 1)] = 0;
 	for (i = 0; i < sizeof(idle) / sizeof(idle[0]); i++)
-		idle[i] = policy_connect();
-	fd = policy_connect();
-	send_text(fd, text);
-	answers(fd, buf, sizeof(buf), 2000);
+		idle[i] = tenv_connect(env.port);
+	fd = tenv_connect(env.port);
+	tenv_send(fd, text);
+	tenv_answers(fd, buf, sizeof(buf), 2000);
 	for (cp = buf; (cp = strstr(cp, "action=550 5.7.1 ")) != NULL; cp++)
 		count++;
 	ck_assert_int_eq(count, 2000);

@@ -560,6 +560,19 @@ mclient_close(struct mclient *client)
 	free(client);
 }
 
+void
+mclient_drop(struct mclient *client)
+{
+	struct linger reset = {.l_onoff = 1, .l_linger = 0};
+
+	if (setsockopt(client->fd, SOL_SOCKET, SO_LINGER, &reset,
+		       sizeof(reset)) < 0) {
+		/* Not TCP: a plain close is the client gone all the same. */
+	}
+	close(client->fd);
+	free(client);
+}
+
 const char *
 mclient_error(const struct mclient *client)
 {

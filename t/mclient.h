@@ -56,6 +56,12 @@ struct mclient *mclient_open(const char *spec, unsigned timeout_ms,
 void	mclient_close(struct mclient *client);
 
 /*
+ * Vanish: close without SMFIC_QUIT, with a TCP reset where the socket
+ * is TCP, as an MTA that crashed or lost the connection; then free.
+ */
+void	mclient_drop(struct mclient *client);
+
+/*
  * Why the last call returned -1; after that the connection is unusable
  * and only mclient_close() is left to do.
  */

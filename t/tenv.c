@@ -1,6 +1,8 @@
 /*
  * tenv - what the tests run against: a scratch directory, a real rbldnsd
- * on a loopback port, and dnsdelay in front of it to slow or drop zones.
+ * on a loopback port, dnsdelay in front of it to slow or drop zones,
+ * dnsfault for DNS answers no real server gives on demand, redis-server,
+ * and the milter daemons under test.
  *
  * rbldnsd gets a port that was free a moment before; readiness is proved
  * by a real DNS query answered, not by sleeping.
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,6 +30,9 @@
 #include "t/tenv.h"
 
 #define RBLDNSD	"/usr/sbin/rbldnsd"
+
+/* Words on the command line of dnsdelay or dnsfault, at most. */
+#define TENV_HELPER_ARGS	80
 
 char   *
 tenv_mkdir(void)
@@ -78,6 +84,46 @@ tenv_free_port(int type)
 	ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
 	close(fd);
 	return ntohs(sin.sin_port);
+}
+
+int
+tenv_connect(int port)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	int	fd;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((unsigned short) port);
+	ck_assert_int_ge(fd = socket(AF_INET, SOCK_STREAM, 0), 0);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
+	return fd;
+}
+
+size_t
+tenv_answers(int fd, char *buf, size_t size, int count)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	size_t	len = 0;
+	ssize_t	n;
+	int	seen = 0;
+	char   *cp;
+
+	buf[0] = 0;
+	while (seen < count && len + 1 < size && poll(&pfd, 1, 5000) == 1) {
+		if ((n = read(fd, buf + len, size - len - 1)) <= 0)
+			break;
+		len += (size_t) n;
+		buf[len] = 0;
+		for (seen = 0, cp = buf; (cp = strstr(cp, "\n\n")) != NULL; cp += 2)
+			seen++;
+	}
+	return len;
+}
+
+void
+tenv_send(int fd, const char *text)
+{
+	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t) strlen(text));
 }
 
 /* Does 127.0.0.1:port answer an A query for 2.0.0.127.zone within ms? */
@@ -169,30 +215,25 @@ tenv_rbldnsd_reload(pid_t pid, const char *dir, const char *name,
 	free(path);
 }
 
-pid_t
-tenv_dnsdelay(int upstream, const char *const *rules, const char *log,
-	      int *port)
+/*
+ * Start a DNS helper: argv holds the program and its first argc words;
+ * "FLAG ITEM" is added for each of the NULL-terminated items, and
+ * "-L LOG" when log is not NULL.  The helper prints "port N" on its
+ * standard output once it listens; returns its pid and sets *port.
+ */
+static pid_t
+tenv_helper(const char **argv, int argc, const char *flag,
+	    const char *const *items, const char *log, int *port)
 {
-	const char *program = getenv("DNSDELAY");
-	const char *argv[80];
-	char	up[64];
 	char	line[64];
 	FILE   *fp;
+	pid_t	parent = getpid();
 	pid_t	pid;
 	int	fds[2];
-	int	argc = 0;
 
-	ck_assert_msg(program != NULL, "DNSDELAY is not set (run via make "
-		      "check)");
-	snprintf(up, sizeof(up), "127.0.0.1:%d", upstream);
-	argv[argc++] = program;
-	argv[argc++] = "-l";
-	argv[argc++] = "127.0.0.1:0";
-	argv[argc++] = "-u";
-	argv[argc++] = up;
-	for (; *rules && argc < 74; rules++) {
-		argv[argc++] = "-r";
-		argv[argc++] = *rules;
+	for (; *items && argc < TENV_HELPER_ARGS - 3; items++) {
+		argv[argc++] = flag;
+		argv[argc++] = *items;
 	}
 	if (log != NULL) {
 		argv[argc++] = "-L";
@@ -202,19 +243,56 @@ tenv_dnsdelay(int upstream, const char *const *rules, const char *log,
 	ck_assert_int_eq(pipe(fds), 0);
 	ck_assert_int_ge(pid = fork(), 0);
 	if (pid == 0) {
+		tenv_child_guard(parent);
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
-		execv(program, (char *const *) argv);
+		execv(argv[0], (char *const *) argv);
 		_exit(127);
 	}
 	close(fds[1]);
 	ck_assert_ptr_nonnull(fp = fdopen(fds[0], "r"));
 	ck_assert_msg(fgets(line, sizeof(line), fp) != NULL
 		      && sscanf(line, "port %d", port) == 1,
-		      "dnsdelay did not start");
+		      "%s did not start", argv[0]);
 	fclose(fp);
 	return pid;
+}
+
+/* The helper program named by the environment variable name. */
+static const char *
+tenv_program(const char *name)
+{
+	const char *program = getenv(name);
+
+	ck_assert_msg(program != NULL, "%s is not set (run via make check)",
+		      name);
+	return program;
+}
+
+pid_t
+tenv_dnsdelay(int upstream, const char *const *rules, const char *log,
+	      int *port)
+{
+	char	up[64];
+	const char *argv[TENV_HELPER_ARGS] = {
+		tenv_program("DNSDELAY"), "-l", "127.0.0.1:0", "-u", up,
+	};
+
+	snprintf(up, sizeof(up), "127.0.0.1:%d", upstream);
+	return tenv_helper(argv, 5, "-r", rules, log, port);
+}
+
+pid_t
+tenv_dnsfault(const char *const *zones, const char *log, int *port)
+{
+	char	listen[64];
+	const char *argv[TENV_HELPER_ARGS] = {
+		tenv_program("DNSFAULT"), "-l", listen,
+	};
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", *port);
+	return tenv_helper(argv, 3, "-z", zones, log, port);
 }
 
 void
@@ -284,6 +362,7 @@ tenv_redis_restart(struct tenv_redis *redis, const char *dir)
 	char	port[16];
 	const char *argv[24];
 	redisContext *c;
+	pid_t	parent = getpid();
 	int	argc = 0;
 	int	tries;
 
@@ -301,6 +380,8 @@ tenv_redis_restart(struct tenv_redis *redis, const char *dir)
 	argv[argc++] = dir;
 	argv[argc++] = "--loglevel";
 	argv[argc++] = "warning";
+	argv[argc++] = "--logfile";
+	argv[argc++] = "redis.log";
 	if (*redis->path) {
 		argv[argc++] = "--unixsocket";
 		argv[argc++] = redis->path;
@@ -314,6 +395,7 @@ tenv_redis_restart(struct tenv_redis *redis, const char *dir)
 	argv[argc] = NULL;
 	ck_assert_int_ge(redis->pid = fork(), 0);
 	if (redis->pid == 0) {
+		tenv_child_guard(parent);
 		execv(argv[0], (char *const *) argv);
 		_exit(127);
 	}
@@ -358,15 +440,16 @@ tenv_redis_cmd(const struct tenv_redis *redis, const char *format, ...)
 	return reply;
 }
 
-/* Lines of path equal to text (whole) or containing it. */
+/* Lines of path from offset on equal to text (whole) or containing it. */
 static int
-tenv_count(const char *path, const char *text, bool whole)
+tenv_count(const char *path, long offset, const char *text, bool whole)
 {
 	char	line[4096];
 	FILE   *fp;
 	int	count = 0;
 
 	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	ck_assert_int_eq(fseek(fp, offset, SEEK_SET), 0);
 	while (fgets(line, sizeof(line), fp) != NULL) {
 		line[strcspn(line, "\n")] = 0;
 		count += whole ? strcmp(line, text) == 0
@@ -379,13 +462,73 @@ tenv_count(const char *path, const char *text, bool whole)
 int
 tenv_count_lines(const char *path, const char *text)
 {
-	return tenv_count(path, text, true);
+	return tenv_count(path, 0, text, true);
 }
 
 int
 tenv_count_matches(const char *path, const char *text)
 {
-	return tenv_count(path, text, false);
+	return tenv_count(path, 0, text, false);
+}
+
+int
+tenv_count_since(const char *path, long offset, const char *text)
+{
+	return tenv_count(path, offset, text, false);
+}
+
+long
+tenv_size(const char *path)
+{
+	struct stat st;
+
+	ck_assert_int_eq(stat(path, &st), 0);
+	return (long) st.st_size;
+}
+
+bool
+tenv_wait_line(const char *path, long offset, const char *text, unsigned ms)
+{
+	unsigned waited;
+
+	for (waited = 0; waited < ms; waited += 20) {
+		if (tenv_count_since(path, offset, text) > 0)
+			return true;
+		usleep(20000);
+	}
+	return tenv_count_since(path, offset, text) > 0;
+}
+
+bool
+tenv_last_line(const char *path, long offset, const char *text, char *buf,
+	       size_t size)
+{
+	char	line[4096];
+	FILE   *fp;
+	bool	found = false;
+
+	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
+	ck_assert_int_eq(fseek(fp, offset, SEEK_SET), 0);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, text) != NULL) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(buf, size, "%s", line);
+			found = true;
+		}
+	fclose(fp);
+	return found;
+}
+
+void
+tenv_milter_reload(pid_t pid, const char *log)
+{
+	static const char done[] = "configuration reloaded";
+	long	offset = tenv_size(log);
+
+	ck_assert_int_eq(kill(pid, SIGHUP), 0);
+	ck_assert_msg(tenv_wait_line(log, offset, done, 4000),
+		      "no reload after SIGHUP; the log ends:\n%s",
+		      tenv_tail(log, 600));
 }
 
 void
@@ -395,11 +538,14 @@ tenv_child_guard(pid_t parent)
 		_exit(127);
 }
 
-pid_t
-tenv_milter_start(char *const argv[], const char *spec, const char *log)
+/* tenv_milter_start() with RLIMIT_NOFILE at nofile (0: unchanged). */
+static pid_t
+tenv_milter_spawn(char *const argv[], const char *spec, const char *log,
+		  unsigned nofile)
 {
 	unsigned long actions;
 	unsigned long protocol;
+	struct rlimit limit = {nofile, nofile};
 	struct mclient *client;
 	pid_t	parent = getpid();
 	pid_t	pid;
@@ -411,6 +557,8 @@ tenv_milter_start(char *const argv[], const char *spec, const char *log)
 	ck_assert_int_ge(pid = fork(), 0);
 	if (pid == 0) {
 		tenv_child_guard(parent);
+		if (nofile != 0 && setrlimit(RLIMIT_NOFILE, &limit) != 0)
+			_exit(127);
 		if (log != NULL && (fd = open(log, O_WRONLY | O_CREAT | O_APPEND,
 					      0644)) >= 0) {
 			dup2(fd, 1);
@@ -434,6 +582,27 @@ tenv_milter_start(char *const argv[], const char *spec, const char *log)
 	tenv_stop(pid);
 	ck_abort_msg("%s does not answer on %s: %s", argv[0], spec, err);
 	return -1;
+}
+
+pid_t
+tenv_milter_start(char *const argv[], const char *spec, const char *log)
+{
+	return tenv_milter_spawn(argv, spec, log, 0);
+}
+
+pid_t
+tenv_rblmilter(const char *dir, const char *name, const char *spec,
+	       unsigned nofile, char **log)
+{
+	char   *argv[] = {(char *) tenv_program("RBLMILTER"), "-f", "-c", NULL,
+	NULL};
+	pid_t	pid;
+
+	ck_assert_int_ge(asprintf(log, "%s/%s.log", dir, name), 0);
+	ck_assert_int_ge(asprintf(&argv[3], "%s/%s.conf", dir, name), 0);
+	pid = tenv_milter_spawn(argv, spec, *log, nofile);
+	free(argv[3]);
+	return pid;
 }
 
 void

@@ -1,9 +1,12 @@
 /*
  * tenv - what the tests run against: a scratch directory, a real rbldnsd
- * on a loopback port, and dnsdelay in front of it to slow or drop zones.
+ * on a loopback port, dnsdelay in front of it to slow or drop zones,
+ * dnsfault for DNS answers no real server gives on demand, redis-server,
+ * and the milter daemons under test.
  *
- * Every server is started by the test and stopped by PID; nothing here
- * fakes DNS.  Failures end the test with a message saying what is missing.
+ * Every server is started by the test and stopped by PID; listings come
+ * from rbldnsd, and dnsfault only plays the faults it is told to.
+ * Failures end the test with a message saying what is missing.
  */
 #ifndef RBL_TENV_H
 #define RBL_TENV_H
@@ -41,10 +44,19 @@ void	tenv_rbldnsd_reload(pid_t pid, const char *dir, const char *name,
 /*
  * Start dnsdelay in front of 127.0.0.1:upstream with the NULL-terminated
  * rules ("zone=MS", "zone=drop"), logging query names to log (or NULL).
- * Returns its pid and sets *port.
+ * Returns its pid and sets *port.  It dies with the process that started
+ * it.
  */
 pid_t	tenv_dnsdelay(int upstream, const char *const *rules, const char *log,
 		      int *port);
+
+/*
+ * Start t/dnsfault answering the NULL-terminated zones ("zone=mode", see
+ * t/dnsfault.c) on UDP and TCP port *port of 127.0.0.1, or on a free one
+ * when *port is 0, logging queries to log (or NULL).  Returns its pid and
+ * sets *port.  It dies with the process that started it.
+ */
+pid_t	tenv_dnsfault(const char *const *zones, const char *log, int *port);
 
 /* A Redis server of the tests: TCP on 127.0.0.1, or a unix socket. */
 struct tenv_redis {
@@ -62,7 +74,10 @@ struct tenv_redis {
 void	tenv_redis_start(struct tenv_redis *redis, const char *dir, bool on_socket,
 			 const char *password);
 
-/* Start it again after it was stopped, on the same port or socket. */
+/*
+ * Start it again after it was stopped, on the same port or socket.  It
+ * dies with the process that started it.
+ */
 void	tenv_redis_restart(struct tenv_redis *redis, const char *dir);
 
 /* Run one command (hiredis format) and return the reply, or fail. */
@@ -71,6 +86,20 @@ redisReply *tenv_redis_cmd(const struct tenv_redis *redis,
 
 /* The lines of a file that equal text. */
 int	tenv_count_lines(const char *path, const char *text);
+
+/* The lines of a file from byte offset on that contain text. */
+int	tenv_count_since(const char *path, long offset, const char *text);
+
+/* The size of a file: the offset of what is written next. */
+long	tenv_size(const char *path);
+
+/* Wait up to ms for a line with text from offset on; whether one came. */
+bool	tenv_wait_line(const char *path, long offset, const char *text,
+		       unsigned ms);
+
+/* The last line from offset on that contains text, into buf; found? */
+bool	tenv_last_line(const char *path, long offset, const char *text,
+		       char *buf, size_t size);
 
 /* The last (up to) size bytes of a file, in a static buffer. */
 const char *tenv_tail(const char *path, size_t size);
@@ -96,6 +125,18 @@ const char *tenv_user(void);
 /* A port of type (SOCK_STREAM, SOCK_DGRAM) on 127.0.0.1, free right now. */
 int	tenv_free_port(int type);
 
+/* A TCP connection to 127.0.0.1:port, or fail. */
+int	tenv_connect(int port);
+
+/* Write all of text to fd, or fail. */
+void	tenv_send(int fd, const char *text);
+
+/*
+ * Read policy answers (each ends with an empty line) from fd into buf
+ * until count of them, EOF, or 5 s without data; returns the length.
+ */
+size_t	tenv_answers(int fd, char *buf, size_t size, int count);
+
 /*
  * Start a milter (argv[0] is the program), its output appended to log
  * when not NULL, and return once it negotiates on spec ("inet:PORT@HOST"
@@ -103,6 +144,18 @@ int	tenv_free_port(int type);
  */
 pid_t	tenv_milter_start(char *const argv[], const char *spec,
 			  const char *log);
+
+/*
+ * Start the rblmilter daemon ($RBLMILTER -f) on spec with the
+ * configuration dir/NAME.conf, its output appended to dir/NAME.log (the
+ * path, malloc'd, in *log), and soft and hard RLIMIT_NOFILE at nofile
+ * (0: unchanged), as tenv_milter_start() does.
+ */
+pid_t	tenv_rblmilter(const char *dir, const char *name, const char *spec,
+		       unsigned nofile, char **log);
+
+/* SIGHUP the rblmilter daemon and wait until its log says it reloaded. */
+void	tenv_milter_reload(pid_t pid, const char *log);
 
 /*
  * SIGTERM; the milter must end with exit status 0.  libmilter looks at
