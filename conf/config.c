@@ -550,9 +550,9 @@ config_policy(struct config *config, const struct config_key *key,
 	if (*value == 0 || (strncmp(value, "unix:/", 6) == 0
 			    && strlen(value) < 100))
 		return config_string(config, key, value, err, errlen);
+	/* Without a port the daemon would take the spec for a unix path. */
 	if (strncmp(value, "inet:", 5) == 0
-	    && config_hostport(value + 5, &addr, &port) == 0
-	    && strrchr(value, ':') > value + 5) {
+	    && config_hostport(value + 5, &addr, &port) == 0 && port != 0) {
 		config->policy_addr = addr;
 		config->policy_port = (unsigned) port;
 		return config_string(config, key, value, err, errlen);
