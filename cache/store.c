@@ -3,9 +3,13 @@
  *
  * hiredis 0.14 has no command timeout, so each command carries its own
  * loop timer: when it fires first, the caller gets NULL at once and the
- * late reply is dropped.  Three deadlines missed in a row mean a frozen
- * server (a stopped process still accepts TCP connections): the
- * connection is torn down and retried with backoff.
+ * late reply is dropped.  A deadline that passes when no reply at all
+ * has come for STORE_SILENT_MS means a frozen server (a stopped process
+ * still accepts TCP connections): the connection is torn down and
+ * retried with backoff.  Silence, not a count of missed deadlines: with
+ * hundreds of commands in flight, one short stall of a busy server makes
+ * many miss theirs at once, and tearing down a working connection for
+ * that would only cost a reconnect.
  *
  * The connection counts as ready only when PING has answered after AUTH
  * and SELECT, so a wrong password or a frozen server never looks up.
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cache/sentinel.h"
 #include "cache/store.h"
@@ -39,8 +44,8 @@
 #define STORE_BACKOFF_MIN_MS	100
 #define STORE_BACKOFF_MAX_MS	5000
 
-/* Missed deadlines in a row that make a connection dead. */
-#define STORE_MAX_TIMEOUTS	3
+/* No reply for this long, while commands wait, makes a connection dead. */
+#define STORE_SILENT_MS	1000
 
 struct store {
 	struct event_base *base;
@@ -54,7 +59,8 @@ struct store {
 	struct event *retry;		/* reconnect timer; also the handshake
 					 * deadline while connecting */
 	unsigned backoff_ms;		/* next reconnect delay */
-	unsigned timeouts;		/* deadlines missed in a row */
+	unsigned long heard_ms;		/* last reply, or start of waiting */
+	unsigned waiting;		/* commands sent, reply not yet in */
 	bool	said_down;		/* the "down" line is out */
 };
 
@@ -128,19 +134,33 @@ store_hang_up(struct store *store, const char *why)
 	store_down(store, why);
 }
 
+/* Milliseconds of the monotonic clock. */
+static unsigned long
+store_now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (unsigned long) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 /* A command's deadline passed. */
 static void
 store_on_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	struct store_request *request = arg;
 	struct store *store = request->store;
+	char	why[80];
 
 	(void) fd;
 	(void) what;
 	store_answer(request, NULL);
-	if (++store->timeouts >= STORE_MAX_TIMEOUTS
-	    && store->state == STORE_READY)
-		store_drop(store, "commands time out");
+	if (store->state == STORE_READY
+	    && store_now_ms() - store->heard_ms >= STORE_SILENT_MS) {
+		snprintf(why, sizeof(why), "commands time out: no reply for "
+			 "%lu ms", store_now_ms() - store->heard_ms);
+		store_drop(store, why);
+	}
 }
 
 /* A write refused because the server was demoted: find the primary. */
@@ -161,9 +181,10 @@ store_on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	struct store_request *request = privdata;
 	struct store *store = request->store;
 
-	/* Only an answer in time shows that the server keeps up. */
-	if (reply != NULL && !request->answered)
-		store->timeouts = 0;
+	/* Even a late reply shows the server is not frozen. */
+	if (reply != NULL)
+		store->heard_ms = store_now_ms();
+	store->waiting--;
 	store_answer(request, reply);
 	event_free(request->deadline);
 	free(request);
@@ -197,6 +218,9 @@ store_send(struct store *store, store_reply_fn *fn, void *arg,
 	tv.tv_sec = store->options.timeout_ms / 1000;
 	tv.tv_usec = (store->options.timeout_ms % 1000) * 1000;
 	evtimer_add(request->deadline, &tv);
+	/* Silence counts from a reply, or from when waiting began. */
+	if (store->waiting++ == 0)
+		store->heard_ms = store_now_ms();
 	return 0;
 }
 
@@ -259,7 +283,7 @@ store_on_ping(redisReply *reply, void *arg)
 	evtimer_del(store->retry);
 	store->state = STORE_READY;
 	store->backoff_ms = STORE_BACKOFF_MIN_MS;
-	store->timeouts = 0;
+	store->heard_ms = store_now_ms();
 	if (store->said_down)
 		msg_info("redis %s is back", store->name);
 	store->said_down = false;
