@@ -335,12 +335,20 @@ daemon_fail(int *ready, const char *pidfile, int status)
  * which inherits the mask; a signal that lands here before that runs the
  * same handler as in the main thread.
  */
+struct daemon_milter {
+	struct worker *worker;
+	atomic_bool failed;		/* libmilter ended on its own */
+};
+
 static void *
 daemon_milter(void *arg)
 {
+	struct daemon_milter *milter = arg;
+
 	daemon_mask(SIG_BLOCK);
-	if (filter_run(arg) < 0) {
+	if (filter_run(milter->worker) < 0) {
 		msg_error("libmilter stopped with an error");
+		atomic_store(&milter->failed, true);
 		/* Wake the main thread, which waits for signals. */
 		kill(getpid(), SIGTERM);
 	}
@@ -450,8 +458,7 @@ daemon_stop_milter(const char *socket)
 
 /* Main thread: wait for signals until told to stop. */
 static void
-daemon_wait(struct worker *worker, const char *path, const char *socket,
-	    int fd)
+daemon_wait(struct worker *worker, const char *path, int fd)
 {
 	unsigned char sig;
 	ssize_t	n;
@@ -464,14 +471,14 @@ daemon_wait(struct worker *worker, const char *path, const char *socket,
 		daemon_reload(worker, path);
 	}
 	msg_info("stopping on signal %d", n > 0 ? sig : 0);
-	daemon_stop_milter(socket);
 }
 
 int
 daemon_run(struct config *config, const char *path, bool foreground)
 {
+	struct daemon_milter milter = {.failed = false};
 	struct worker *worker;
-	pthread_t milter;
+	pthread_t thread;
 	char	err[CONFIG_ERR_SIZE];
 	char	pidfile[512];
 	char	socket[128];		/* the worker owns config from start */
@@ -513,7 +520,8 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	 * when libmilter's signal thread listens and this one does not.
 	 */
 	daemon_mask(SIG_UNBLOCK);
-	if (pthread_create(&milter, NULL, daemon_milter, worker) != 0) {
+	milter.worker = worker;
+	if (pthread_create(&thread, NULL, daemon_milter, &milter) != 0) {
 		msg_error("cannot start the milter thread");
 		worker_stop(worker);
 		daemon_fail(&ready, pidfile, EX_OSERR);
@@ -521,13 +529,16 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	}
 	msg_info("rblmilter %s started", PACKAGE_VERSION);
 	daemon_ready(&ready, 0);
-	daemon_wait(worker, path, socket, fds[0]);
-	pthread_join(milter, NULL);
+	daemon_wait(worker, path, fds[0]);
+	if (!atomic_load(&milter.failed))
+		daemon_stop_milter(socket);
+	pthread_join(thread, NULL);
 	worker_stop(worker);
 	if (*pidfile)
 		unlink(pidfile);
 	close(fds[0]);
 	close(fds[1]);
 	msg_info("stopped");
-	return 0;
+	/* Not 0: an init system that restarts on failure must restart it. */
+	return atomic_load(&milter.failed) ? EX_SOFTWARE : 0;
 }
