@@ -273,8 +273,13 @@ store_on_ping(redisReply *reply, void *arg)
 	struct store *store = arg;
 
 	if (store->state != STORE_CONNECTING || store->ac == NULL
-	    || reply == NULL || reply->type == REDIS_REPLY_ERROR)
+	    || reply == NULL)
 		return;
+	/* "NOAUTH ...", or ROLE refused by an ACL: say so now. */
+	if (reply->type == REDIS_REPLY_ERROR) {
+		store_hang_up(store, reply->str);
+		return;
+	}
 	if (store->sentinel != NULL && !store_is_primary(reply)) {
 		store_hang_up(store, "the server the sentinels named is not "
 			      "the primary (yet)");

@@ -308,6 +308,35 @@ assert_stats(const char *path, const char *counters, const char *zone,
 		      != NULL, "%s", r.out);
 }
 
+/*
+ * A Redis that wants a password rblmilter does not send: the verdict
+ * comes from DNS, and the warning quotes Redis' own reason at once, not
+ * a handshake timeout.
+ */
+START_TEST(test_redis_refuses)
+{
+	struct tenv_redis redis;
+	struct run r;
+	char	text[1024];
+	char	args[512];
+	char   *path;
+
+	tenv_redis_start(&redis, env.dir, false, "s3cret");
+	slurp(env.config, text, sizeof(text));
+	snprintf(text + strlen(text), sizeof(text) - strlen(text),
+		 "redis_server = 127.0.0.1:%d\n", redis.port);
+	path = tenv_write(env.dir, "noauth.conf", text);
+	snprintf(args, sizeof(args), "-c '%s' --check 127.0.0.2", path);
+	run(&r, args, "");
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_msg(strstr(r.out, " cache=miss ") != NULL, "%s", r.out);
+	ck_assert_msg(strstr(r.err, "is down: NOAUTH Authentication required.")
+		      != NULL, "%s", r.err);
+	free(path);
+	tenv_stop(redis.pid);
+}
+END_TEST
+
 /* Run redis-cli against the test Redis, as an administrator would. */
 static void
 redis_cli(const struct tenv_redis *redis, const char *args)
@@ -482,6 +511,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_print_config);
 	tcase_add_test(tc, test_bad_config);
 	tcase_add_test(tc, test_refuses_root);
+	tcase_add_test(tc, test_redis_refuses);
 	tcase_add_test(tc, test_redis);
 	tcase_add_test(tc, test_zone_health);
 	tcase_add_test(tc, test_usage);
