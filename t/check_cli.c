@@ -66,19 +66,6 @@ stop_servers(void)
 	tenv_rmdir(env.dir);
 }
 
-/* Read a whole small file into buf. */
-static void
-slurp(const char *path, char *buf, size_t size)
-{
-	FILE   *fp;
-	size_t	len;
-
-	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
-	len = fread(buf, 1, size - 1, fp);
-	buf[len] = 0;
-	fclose(fp);
-}
-
 /* Run "$RBLMILTER args" with input on standard input. */
 static void
 run(struct run *r, const char *args, const char *input)
@@ -99,8 +86,8 @@ run(struct run *r, const char *args, const char *input)
 	status = system(command);
 	ck_assert(WIFEXITED(status));
 	r->status = WEXITSTATUS(status);
-	slurp(out, r->out, sizeof(r->out));
-	slurp(err, r->err, sizeof(r->err));
+	tenv_slurp(out, r->out, sizeof(r->out));
+	tenv_slurp(err, r->err, sizeof(r->err));
 	tenv_cut(r->out, "dns_ms");
 	free(in);
 }
@@ -322,7 +309,7 @@ START_TEST(test_redis_refuses)
 	char   *path;
 
 	tenv_redis_start(&redis, env.dir, false, "s3cret");
-	slurp(env.config, text, sizeof(text));
+	tenv_slurp(env.config, text, sizeof(text));
 	snprintf(text + strlen(text), sizeof(text) - strlen(text),
 		 "redis_server = 127.0.0.1:%d\n", redis.port);
 	path = tenv_write(env.dir, "noauth.conf", text);

@@ -554,19 +554,6 @@ struct run {
 	char	err[1024];
 };
 
-/* Read a whole small file into buf. */
-static void
-slurp(const char *path, char *buf, size_t size)
-{
-	FILE   *fp;
-	size_t	len;
-
-	ck_assert_ptr_nonnull(fp = fopen(path, "r"));
-	len = fread(buf, 1, size - 1, fp);
-	buf[len] = 0;
-	fclose(fp);
-}
-
 /* Run "$RBLMILTER args <stdin" in dir. */
 static void
 run(struct run *r, const char *dir, const char *args, const char *in)
@@ -583,9 +570,9 @@ run(struct run *r, const char *dir, const char *args, const char *in)
 	ck_assert(WIFEXITED(status));
 	r->status = WEXITSTATUS(status);
 	snprintf(command, sizeof(command), "%s/stdout", dir);
-	slurp(command, r->out, sizeof(r->out));
+	tenv_slurp(command, r->out, sizeof(r->out));
 	snprintf(command, sizeof(command), "%s/stderr", dir);
-	slurp(command, r->err, sizeof(r->err));
+	tenv_slurp(command, r->err, sizeof(r->err));
 }
 
 START_TEST(test_command)

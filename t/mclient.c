@@ -678,37 +678,38 @@ mclient_connect(struct mclient *client, const char *hostname, const char *ip,
 			    SMFIP_NR_CONN, len, reply);
 }
 
-int
-mclient_helo(struct mclient *client, const char *name, struct mreply *reply)
+/* A step whose data is one string: HELO, MAIL FROM, RCPT TO. */
+static int
+mclient_string_step(struct mclient *client, char cmd, unsigned long off,
+		    unsigned long noreply, const char *text,
+		    struct mreply *reply)
 {
 	size_t	len = 0;
 
-	if (mclient_puts(client, &len, name) < 0)
+	if (mclient_puts(client, &len, text) < 0)
 		return -1;
-	return mclient_step(client, SMFIC_HELO, SMFIP_NOHELO, SMFIP_NR_HELO,
-			    len, reply);
+	return mclient_step(client, cmd, off, noreply, len, reply);
+}
+
+int
+mclient_helo(struct mclient *client, const char *name, struct mreply *reply)
+{
+	return mclient_string_step(client, SMFIC_HELO, SMFIP_NOHELO,
+				   SMFIP_NR_HELO, name, reply);
 }
 
 int
 mclient_mail(struct mclient *client, const char *from, struct mreply *reply)
 {
-	size_t	len = 0;
-
-	if (mclient_puts(client, &len, from) < 0)
-		return -1;
-	return mclient_step(client, SMFIC_MAIL, SMFIP_NOMAIL, SMFIP_NR_MAIL,
-			    len, reply);
+	return mclient_string_step(client, SMFIC_MAIL, SMFIP_NOMAIL,
+				   SMFIP_NR_MAIL, from, reply);
 }
 
 int
 mclient_rcpt(struct mclient *client, const char *rcpt, struct mreply *reply)
 {
-	size_t	len = 0;
-
-	if (mclient_puts(client, &len, rcpt) < 0)
-		return -1;
-	return mclient_step(client, SMFIC_RCPT, SMFIP_NORCPT, SMFIP_NR_RCPT,
-			    len, reply);
+	return mclient_string_step(client, SMFIC_RCPT, SMFIP_NORCPT,
+				   SMFIP_NR_RCPT, rcpt, reply);
 }
 
 int

@@ -651,3 +651,16 @@ tenv_user(void)
 {
 	return geteuid() == 0 ? "user = nobody\n" : "";
 }
+
+void
+tenv_slurp(const char *path, char *buf, size_t size)
+{
+	FILE   *fp;
+	size_t	len;
+
+	ck_assert_msg((fp = fopen(path, "r")) != NULL, "%s: %s", path,
+		      strerror(errno));
+	len = fread(buf, 1, size - 1, fp);
+	buf[len] = 0;
+	fclose(fp);
+}

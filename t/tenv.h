@@ -101,6 +101,9 @@ bool	tenv_wait_line(const char *path, long offset, const char *text,
 bool	tenv_last_line(const char *path, long offset, const char *text,
 		       char *buf, size_t size);
 
+/* Read a whole small file into buf (size - 1 bytes at most), or fail. */
+void	tenv_slurp(const char *path, char *buf, size_t size);
+
 /* The last (up to) size bytes of a file, in a static buffer. */
 const char *tenv_tail(const char *path, size_t size);
 
