@@ -268,18 +268,27 @@ daemon_pidfile(const struct config *config, char *err, size_t errlen)
 	return 0;
 }
 
+/* The user to become, looked up once before anything is opened. */
+struct daemon_user {
+	bool	set;			/* "user" is configured */
+	uid_t	uid;
+	gid_t	gid;
+};
+
 /*
- * Root must name the unprivileged user to become: a filter that parses
- * what any SMTP client sends, and DNS answers, must not keep root's
- * powers because a setting was forgotten.  Checked before anything is
- * opened, so the refusal has no side effects.
+ * Look up config->user.  Root must name an unprivileged user to become:
+ * a filter that parses what any SMTP client sends, and DNS answers, must
+ * not keep root's powers because a setting was forgotten.  Checked before
+ * anything is opened, so a refusal has no side effects.
  */
 static int
-daemon_check_user(const struct config *config, char *err, size_t errlen)
+daemon_user(const struct config *config, struct daemon_user *user,
+	    char *err, size_t errlen)
 {
 	struct passwd *pw;
 
-	if (*config->user == 0) {
+	user->set = *config->user != 0;
+	if (!user->set) {
 		if (geteuid() != 0)
 			return 0;
 		snprintf(err, errlen, "refusing to run as root without the "
@@ -296,24 +305,21 @@ daemon_check_user(const struct config *config, char *err, size_t errlen)
 			 "unprivileged user", config->user);
 		return -1;
 	}
+	user->uid = pw->pw_uid;
+	user->gid = pw->pw_gid;
 	return 0;
 }
 
-/* Run as config->user from now on, if one is configured. */
+/* Run as the configured user from now on, if one is configured. */
 static int
-daemon_drop(const struct config *config, char *err, size_t errlen)
+daemon_drop(const char *name, const struct daemon_user *user, char *err,
+	    size_t errlen)
 {
-	struct passwd *pw;
-
-	if (*config->user == 0)
+	if (!user->set)
 		return 0;
-	if ((pw = getpwnam(config->user)) == NULL) {
-		snprintf(err, errlen, "user %s: no such user", config->user);
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0
-	    || setuid(pw->pw_uid) < 0) {
-		snprintf(err, errlen, "cannot become user %s: %s", config->user,
+	if (initgroups(name, user->gid) < 0 || setgid(user->gid) < 0
+	    || setuid(user->uid) < 0) {
+		snprintf(err, errlen, "cannot become user %s: %s", name,
 			 strerror(errno));
 		return -1;
 	}
@@ -329,17 +335,18 @@ daemon_fail(int *ready, const char *pidfile, int status)
 	daemon_ready(ready, status);
 }
 
+/* What the milter thread is given, and tells back. */
+struct daemon_milter {
+	struct worker *worker;
+	atomic_bool failed;		/* libmilter ended on its own */
+};
+
 /*
  * The milter thread: libmilter's accept loop and sessions.  It blocks our
  * signals first, before smfi_main() makes libmilter's signal thread,
  * which inherits the mask; a signal that lands here before that runs the
  * same handler as in the main thread.
  */
-struct daemon_milter {
-	struct worker *worker;
-	atomic_bool failed;		/* libmilter ended on its own */
-};
-
 static void *
 daemon_milter(void *arg)
 {
@@ -477,6 +484,7 @@ int
 daemon_run(struct config *config, const char *path, bool foreground)
 {
 	struct daemon_milter milter = {.failed = false};
+	struct daemon_user user = {.set = false};
 	struct worker *worker;
 	pthread_t thread;
 	char	err[CONFIG_ERR_SIZE];
@@ -490,7 +498,7 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	msg_open("rblmilter", MSG_SYSLOG | MSG_STDERR, config->syslog_facility);
 	snprintf(pidfile, sizeof(pidfile), "%s", config->pidfile);
 	snprintf(socket, sizeof(socket), "%s", config->milter_socket);
-	if (daemon_check_user(config, err, sizeof(err)) < 0) {
+	if (daemon_user(config, &user, err, sizeof(err)) < 0) {
 		msg_error("%s", err);
 		config_free(config);
 		return EX_CONFIG;
@@ -499,7 +507,7 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	    || daemon_policy_socket(config, &policy_fd, err, sizeof(err)) < 0
 	    || (!foreground && daemon_detach(&ready, err, sizeof(err)) < 0)
 	    || daemon_pidfile(config, err, sizeof(err)) < 0
-	    || daemon_drop(config, err, sizeof(err)) < 0
+	    || daemon_drop(config->user, &user, err, sizeof(err)) < 0
 	    || daemon_signals_init(fds, err, sizeof(err)) < 0) {
 		msg_error("%s", err);
 		config_free(config);
