@@ -155,10 +155,10 @@ service_drain(struct service *service)
 		event_base_loop(service->base, EVLOOP_ONCE);
 }
 
-void
+unsigned
 service_flush(struct service *service)
 {
-	stats_flush(service->stats);
+	return stats_flush(service->stats);
 }
 
 void
@@ -228,6 +228,12 @@ service_lookup(struct service *service, const struct addr *addr,
 	       vcache_done_fn *done, void *arg)
 {
 	return vcache_submit(service->vcache, addr, done, arg);
+}
+
+void
+service_abort(struct service *service)
+{
+	dnsbl_engine_abort(service->engine);
 }
 
 void

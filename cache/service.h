@@ -36,8 +36,11 @@ void	service_free(struct service *service);
 /* Run the loop until the counters are written (or Redis gave up). */
 void	service_drain(struct service *service);
 
-/* Send the counters now, without waiting. */
-void	service_flush(struct service *service);
+/*
+ * Send the counters now, without waiting; returns how many writes are
+ * still unanswered (0 also when Redis is down: nothing more will come).
+ */
+unsigned service_flush(struct service *service);
 
 /*
  * Run the loop until Redis has connected (or failed to), the lists have
@@ -62,6 +65,12 @@ struct verdict *service_cached(struct service *service,
 /* Look the verdict up (vcache_submit()); on the loop's thread only. */
 int	service_lookup(struct service *service, const struct addr *addr,
 		       vcache_done_fn *done, void *arg);
+
+/*
+ * End the DNS lookups in flight now and later ones at once, caching none
+ * of them (dnsbl_engine_abort()); on the loop's thread, for a stop.
+ */
+void	service_abort(struct service *service);
 
 /* Count one event; any thread may count. */
 void	service_count(struct service *service, enum stats_counter counter);

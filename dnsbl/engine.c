@@ -8,6 +8,10 @@
  * is asked for only after its A answer matched, under the same deadline;
  * a missing TXT never makes a verdict incomplete.  Zones that health.c
  * took out of scoring are not asked; they pass.
+ *
+ * dnsbl_engine_abort() ends every lookup at once, for a daemon that stops:
+ * the verdicts it hands out have TTL 0, so that no cache keeps what a
+ * stop cut short as if the zones had not answered.
  */
 #include <arpa/nameser.h>
 #include <event2/event.h>
@@ -44,6 +48,8 @@ struct dnsbl_engine {
 	struct dnsbl_options options;
 	time_t *warned;			/* per zone: last bogus-answer warning */
 	unsigned active;		/* lookups submitted, not finished */
+	struct dnsbl_lookup *all;	/* those lookups */
+	bool	aborting;		/* end lookups now, cache nothing */
 	unsigned sending;		/* of those, lookups that sent queries */
 	unsigned max_sending;		/* ENGINE_MAX_QUERIES / zones */
 	struct dnsbl_lookup *waiting;	/* the others, oldest first */
@@ -64,6 +70,8 @@ struct dnsbl_lookup {
 	bool	sent;			/* its queries went out */
 	bool	unscored;		/* a zone was out of scoring */
 	struct dnsbl_lookup *next;	/* in engine->waiting */
+	struct dnsbl_lookup *all_next;	/* in engine->all */
+	struct dnsbl_lookup **all_prev;
 	dnsbl_done_fn *done;
 	void   *arg;
 };
@@ -181,7 +189,7 @@ engine_dequeue(struct dnsbl_engine *engine)
 {
 	struct dnsbl_lookup *lookup;
 
-	while (engine->sending < engine->max_sending
+	while (!engine->aborting && engine->sending < engine->max_sending
 	       && (lookup = engine->waiting) != NULL) {
 		if ((engine->waiting = lookup->next) == NULL)
 			engine->waiting_tail = &engine->waiting;
@@ -205,8 +213,13 @@ engine_finish(struct dnsbl_lookup *lookup)
 	for (i = 0; i < verdict->zone_count; i++) {
 		zone = verdict->zone + i;
 		verdict->score += zone->score;
-		if (zone->state == VERDICT_ZONE_UNKNOWN)
+		if (zone->state == VERDICT_ZONE_UNKNOWN) {
 			verdict->complete = false;
+			/* Not the zone's fault: nobody waited for it. */
+			if (engine->aborting)
+				snprintf(verdict->zone[i].reason,
+					 VERDICT_REASON_SIZE, "stopped");
+		}
 		else if (zone->has_ttl && (!has_ttl || zone->ttl < verdict->ttl)) {
 			verdict->ttl = zone->ttl;
 			has_ttl = true;
@@ -222,9 +235,13 @@ engine_finish(struct dnsbl_lookup *lookup)
 	/* Ask the zone again soon after it is back in scoring. */
 	if (lookup->unscored && verdict->ttl > engine->options.health_interval)
 		verdict->ttl = engine->options.health_interval;
+	if (engine->aborting)
+		verdict->ttl = 0;
 	verdict->dns_ms = engine_ms_since(&lookup->started);
 	event_free(lookup->deadline);
 	engine->active--;
+	if ((*lookup->all_prev = lookup->all_next) != NULL)
+		lookup->all_next->all_prev = lookup->all_prev;
 	if (lookup->sent)
 		engine->sending--;
 	else
@@ -325,11 +342,17 @@ dnsbl_submit(struct dnsbl_engine *engine, const struct addr *addr,
 	timeout.tv_usec = (engine->options.timeout_ms % 1000) * 1000;
 	evtimer_add(lookup->deadline, &timeout);
 	engine->active++;
-	if (engine->sending < engine->max_sending) {
+	if ((lookup->all_next = engine->all) != NULL)
+		engine->all->all_prev = &lookup->all_next;
+	lookup->all_prev = &engine->all;
+	engine->all = lookup;
+	if (!engine->aborting && engine->sending < engine->max_sending) {
 		engine_start(lookup);
 	} else {
 		*engine->waiting_tail = lookup;
 		engine->waiting_tail = &lookup->next;
+		if (engine->aborting)
+			event_active(lookup->deadline, EV_TIMEOUT, 1);
 	}
 	return 0;
 }
@@ -387,6 +410,16 @@ dnsbl_engine_free(struct dnsbl_engine *engine)
 	health_free(engine->health);
 	free(engine->warned);
 	free(engine);
+}
+
+void
+dnsbl_engine_abort(struct dnsbl_engine *engine)
+{
+	struct dnsbl_lookup *lookup;
+
+	engine->aborting = true;
+	for (lookup = engine->all; lookup != NULL; lookup = lookup->all_next)
+		event_active(lookup->deadline, EV_TIMEOUT, 1);
 }
 
 const struct health *

@@ -44,6 +44,13 @@ struct dnsbl_engine *dnsbl_engine_create(struct event_base *base,
 void	dnsbl_engine_free(struct dnsbl_engine *engine);
 
 /*
+ * End every lookup in flight now, from the loop, and every later one at
+ * once; their verdicts are incomplete and have TTL 0 (not to be cached).
+ * For a daemon that stops.
+ */
+void	dnsbl_engine_abort(struct dnsbl_engine *engine);
+
+/*
  * The zones' health, or NULL when health_interval is 0.  A zone it takes
  * out of scoring is not asked: it is not listed in the verdicts made
  * meanwhile, which live health_interval at most.

@@ -492,6 +492,7 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	char	socket[128];		/* the worker owns config from start */
 	int	ready = -1;
 	int	policy_fd = -1;
+	unsigned busy;
 	int	fds[2];
 
 	/* Until it is detached, a failed start is told on the terminal too. */
@@ -541,6 +542,9 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	if (!atomic_load(&milter.failed))
 		daemon_stop_milter(socket);
 	pthread_join(thread, NULL);
+	if ((busy = filter_stop()) > 0)
+		msg_warn("stopping with %u milter session(s) still answering",
+			 busy);
 	worker_stop(worker);
 	if (*pidfile)
 		unlink(pidfile);

@@ -13,15 +13,26 @@
  * libmilter gives callbacks no user pointer, so the worker is kept in
  * filter_worker, written once by filter_run() before smfi_main() starts
  * any session thread, and only read after that.
+ *
+ * A stop: Debian's libmilter hands sessions to a pool of threads, and
+ * once smfi_stop() has ended its loop it never calls the close callback
+ * of a session still open.  So the filter keeps its own list of sessions
+ * (filter_sessions), and filter_stop() releases what they hold: it waits
+ * a moment for sessions inside a callback, ends their lookups if they
+ * still wait, and frees the rest.  From then on a callback touches no
+ * session and answers tempfail.
  */
 #include <libmilter/mfapi.h>
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "cache/lists.h"
 #include "cache/service.h"
@@ -34,7 +45,26 @@
 #include "milter/filter.h"
 #include "milter/worker.h"
 
+/*
+ * filter_stop() waits this long for sessions inside a callback, then ends
+ * their lookups and waits FILTER_ABORT_MS more.
+ */
+#define FILTER_GRACE_MS		1000
+#define FILTER_ABORT_MS		500
+
 static struct worker *filter_worker;
+
+struct session;
+
+/* The sessions that libmilter has open; see the top of this file. */
+static struct {
+	pthread_mutex_t lock;		/* guards all of it, and each
+					 * session's busy and links */
+	pthread_cond_t idle;		/* busy went to 0 */
+	struct session *head;
+	unsigned busy;			/* sessions inside a callback */
+	bool	stopped;		/* filter_stop() has run */
+} filter_sessions = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* What the filter knows about one SMTP connection. */
 struct session {
@@ -53,6 +83,9 @@ struct session {
 	bool	logged;			/* the client-level decision is logged */
 	char	tag[512];		/* X-RBL-Check for the client's
 					 * messages, or "" */
+	bool	busy;			/* inside a callback */
+	struct session *next;		/* in filter_sessions */
+	struct session **prev;
 };
 
 static const char *const filter_stages[] = {"connect", "helo", "mail", "rcpt"};
@@ -242,14 +275,74 @@ filter_address(const struct sockaddr *sa, struct addr *addr)
 	return addr_parse(text, addr) == 0;
 }
 
-/* Free a session. */
+/* Free a session (filter_sessions.lock held when it is on the list). */
 static void
 filter_free(struct session *session)
 {
+	if (session->prev != NULL
+	    && (*session->prev = session->next) != NULL)
+		session->next->prev = session->prev;
 	if (session->lookup != NULL)
 		worker_lookup_free(session->lookup);
 	worker_release(session->generation);
 	free(session);
+}
+
+/*
+ * A callback begins: the session of ctx, marked busy, or NULL with the
+ * answer in *status (no session: continue; stopped: tempfail).
+ */
+static struct session *
+filter_enter(SMFICTX *ctx, sfsistat *status)
+{
+	struct session *session = NULL;
+
+	pthread_mutex_lock(&filter_sessions.lock);
+	*status = filter_sessions.stopped ? SMFIS_TEMPFAIL : SMFIS_CONTINUE;
+	if (!filter_sessions.stopped
+	    && (session = smfi_getpriv(ctx)) != NULL) {
+		session->busy = true;
+		filter_sessions.busy++;
+	}
+	pthread_mutex_unlock(&filter_sessions.lock);
+	return session;
+}
+
+/*
+ * The callback ends with status; a session that filter_stop() found busy
+ * frees itself here (its ctx is never read again).
+ */
+static sfsistat
+filter_leave(struct session *session, sfsistat status)
+{
+	pthread_mutex_lock(&filter_sessions.lock);
+	session->busy = false;
+	if (--filter_sessions.busy == 0)
+		pthread_cond_broadcast(&filter_sessions.idle);
+	if (filter_sessions.stopped)
+		filter_free(session);
+	pthread_mutex_unlock(&filter_sessions.lock);
+	return status;
+}
+
+/* Put a new session on the list, busy; false once stopped. */
+static bool
+filter_add(struct session *session)
+{
+	bool	added;
+
+	pthread_mutex_lock(&filter_sessions.lock);
+	if ((added = !filter_sessions.stopped)) {
+		session->generation = worker_acquire(filter_worker);
+		session->busy = true;
+		filter_sessions.busy++;
+		if ((session->next = filter_sessions.head) != NULL)
+			session->next->prev = &session->next;
+		session->prev = &filter_sessions.head;
+		filter_sessions.head = session;
+	}
+	pthread_mutex_unlock(&filter_sessions.lock);
+	return added;
 }
 
 static sfsistat
@@ -271,7 +364,10 @@ filter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *sa)
 		free(session);
 		return SMFIS_ACCEPT;
 	}
-	session->generation = worker_acquire(filter_worker);
+	if (!filter_add(session)) {
+		free(session);
+		return SMFIS_TEMPFAIL;
+	}
 	service = generation_service(session->generation);
 	addr_format(&session->addr, session->ip);
 	filter_macro(ctx, "{daemon_name}", session->daemon,
@@ -285,52 +381,65 @@ filter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *sa)
 						&session->addr)) == NULL)
 		msg_warn("out of memory: no DNSBL lookup for %s", session->ip);
 	if (smfi_setpriv(ctx, session) != MI_SUCCESS) {
+		pthread_mutex_lock(&filter_sessions.lock);
+		filter_sessions.busy--;
 		filter_free(session);
+		pthread_cond_broadcast(&filter_sessions.idle);
+		pthread_mutex_unlock(&filter_sessions.lock);
 		return SMFIS_ACCEPT;
 	}
-	return filter_decide(ctx, session, STAGE_CONNECT, NULL, NULL);
+	return filter_leave(session, filter_decide(ctx, session, STAGE_CONNECT,
+						   NULL, NULL));
 }
 
 static sfsistat
 filter_helo(SMFICTX *ctx, char *helo)
 {
-	struct session *session = smfi_getpriv(ctx);
+	struct session *session;
+	sfsistat status;
 
-	if (session == NULL)
-		return SMFIS_CONTINUE;
+	if ((session = filter_enter(ctx, &status)) == NULL)
+		return status;
 	snprintf(session->helo, sizeof(session->helo), "%s",
 		 helo != NULL ? helo : "");
-	return filter_decide(ctx, session, STAGE_HELO, NULL, NULL);
+	return filter_leave(session, filter_decide(ctx, session, STAGE_HELO,
+						   NULL, NULL));
 }
 
 static sfsistat
 filter_envfrom(SMFICTX *ctx, char **argv)
 {
-	struct session *session = smfi_getpriv(ctx);
+	struct session *session;
+	sfsistat status;
 	char	auth[8];
 
 	(void) argv;
-	if (session == NULL)
-		return SMFIS_CONTINUE;
+	if ((session = filter_enter(ctx, &status)) == NULL)
+		return status;
 	filter_macro(ctx, "i", session->queue_id, sizeof(session->queue_id));
 	filter_macro(ctx, "{auth_authen}", auth, sizeof(auth));
 	session->authenticated = auth[0] != 0;
-	return filter_decide(ctx, session, STAGE_MAIL, NULL, NULL);
+	return filter_leave(session, filter_decide(ctx, session, STAGE_MAIL,
+						   NULL, NULL));
 }
 
 static sfsistat
 filter_envrcpt(SMFICTX *ctx, char **argv)
 {
-	struct session *session = smfi_getpriv(ctx);
+	struct session *session;
+	sfsistat status;
 	char	mailer[64];
 
-	if (session == NULL || argv == NULL || argv[0] == NULL)
-		return SMFIS_CONTINUE;
+	if ((session = filter_enter(ctx, &status)) == NULL)
+		return status;
+	if (argv == NULL || argv[0] == NULL)
+		return filter_leave(session, SMFIS_CONTINUE);
 	/* Postfix has a queue id only once a recipient was accepted. */
 	filter_macro(ctx, "i", session->queue_id, sizeof(session->queue_id));
 	filter_macro(ctx, "{rcpt_mailer}", mailer, sizeof(mailer));
-	return filter_decide(ctx, session, STAGE_RCPT, argv[0],
-			     mailer[0] ? mailer : NULL);
+	return filter_leave(session, filter_decide(ctx, session, STAGE_RCPT,
+						   argv[0], mailer[0] ? mailer
+						   : NULL));
 }
 
 /* Answer DATA (see the top of this file). */
@@ -344,42 +453,58 @@ filter_data(SMFICTX *ctx)
 static sfsistat
 filter_eom(SMFICTX *ctx)
 {
-	struct session *session = smfi_getpriv(ctx);
+	struct session *session;
+	sfsistat status;
 
-	if (session != NULL && session->tag[0] != 0
+	if ((session = filter_enter(ctx, &status)) == NULL)
+		return status;
+	if (session->tag[0] != 0
 	    && smfi_addheader(ctx, "X-RBL-Check", session->tag) != MI_SUCCESS)
 		msg_warn("queue_id=%s cannot add X-RBL-Check", session->queue_id);
-	return SMFIS_CONTINUE;
+	return filter_leave(session, SMFIS_CONTINUE);
 }
 
 /* The message is over (aborted): its facts go, the client's stay. */
 static sfsistat
 filter_abort(SMFICTX *ctx)
 {
-	struct session *session = smfi_getpriv(ctx);
+	struct session *session;
+	sfsistat status;
 
-	if (session != NULL) {
-		session->queue_id[0] = 0;
-		session->authenticated = false;
-	}
-	return SMFIS_CONTINUE;
+	if ((session = filter_enter(ctx, &status)) == NULL)
+		return status;
+	session->queue_id[0] = 0;
+	session->authenticated = false;
+	return filter_leave(session, SMFIS_CONTINUE);
 }
 
+/* The session is over; once stopped, filter_stop() has freed it. */
 static sfsistat
 filter_close(SMFICTX *ctx)
 {
-	struct session *session = smfi_getpriv(ctx);
+	struct session *session;
 
-	if (session != NULL) {
-		smfi_setpriv(ctx, NULL);
+	pthread_mutex_lock(&filter_sessions.lock);
+	if (!filter_sessions.stopped
+	    && (session = smfi_getpriv(ctx)) != NULL)
 		filter_free(session);
-	}
+	smfi_setpriv(ctx, NULL);
+	pthread_mutex_unlock(&filter_sessions.lock);
 	return SMFIS_CONTINUE;
 }
 
 int
 filter_register(void)
 {
+	pthread_condattr_t attr;
+
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&filter_sessions.idle, &attr) != 0) {
+		pthread_condattr_destroy(&attr);
+		return -1;
+	}
+	pthread_condattr_destroy(&attr);
 	struct smfiDesc desc = {
 		.xxfi_name = "rblmilter",
 		.xxfi_version = SMFI_VERSION,
@@ -403,4 +528,48 @@ filter_run(struct worker *worker)
 {
 	filter_worker = worker;
 	return smfi_main() == MI_SUCCESS ? 0 : -1;
+}
+
+/* Wait until no session is inside a callback, or ms passed (lock held). */
+static void
+filter_wait_idle(unsigned ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long) (ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	while (filter_sessions.busy > 0
+	       && pthread_cond_timedwait(&filter_sessions.idle,
+					 &filter_sessions.lock,
+					 &until) != ETIMEDOUT)
+		;
+}
+
+unsigned
+filter_stop(void)
+{
+	struct session *session;
+	struct session *next;
+	unsigned busy;
+
+	pthread_mutex_lock(&filter_sessions.lock);
+	filter_sessions.stopped = true;
+	filter_wait_idle(FILTER_GRACE_MS);
+	if (filter_sessions.busy > 0) {
+		worker_abort(filter_worker);
+		filter_wait_idle(FILTER_ABORT_MS);
+	}
+	for (session = filter_sessions.head; session != NULL; session = next) {
+		next = session->next;
+		if (!session->busy)
+			filter_free(session);
+	}
+	busy = filter_sessions.busy;
+	pthread_mutex_unlock(&filter_sessions.lock);
+	return busy;
 }

@@ -8,8 +8,8 @@
  *    event made active from any thread (libevent's pthreads locking) wakes;
  *  - the generation in force (worker.lock) and generation reference counts
  *    (atomic): the last reference posts the generation's retirement to the
- *    loop thread, which writes its counters and frees it a second
- *    later, when those writes have been answered;
+ *    loop thread, which writes its counters and frees it once those writes
+ *    have been answered (a second at most);
  *  - each lookup (lookup.lock, lookup.cond): the loop thread fills it in,
  *    the session thread waits for it with a deadline; whichever of the two
  *    lets go last frees it.
@@ -35,8 +35,18 @@
 /* Wait this much longer than Redis and DNS may take together. */
 #define WORKER_MARGIN_MS	250
 
-/* A retired generation lives on this long, for its last Redis writes. */
-#define WORKER_RETIRE_S		1
+/*
+ * A retired generation lives until its counters are written, looking
+ * every WORKER_RETIRE_POLL_MS, WORKER_RETIRE_POLLS times at most.
+ */
+#define WORKER_RETIRE_POLL_MS	20
+#define WORKER_RETIRE_POLLS	50
+
+/*
+ * A stop waits this long for the generations still in use (a session
+ * stuck in libmilter) before the loop ends without them.
+ */
+#define WORKER_STOP_MS		1500
 
 /* Something for the loop thread to do. */
 struct worker_msg {
@@ -52,6 +62,9 @@ struct generation {
 	struct worker *worker;
 	struct worker_msg retire;	/* posted by the last release */
 	struct event *timer;		/* frees it after retirement */
+	unsigned polls;			/* of the timer, since retirement */
+	struct generation *next;	/* in worker->all (loop thread) */
+	struct generation **prev;
 };
 
 struct worker_lookup {
@@ -80,8 +93,11 @@ struct worker {
 	char	reload_err[256];
 	bool	reload_done;
 	unsigned generations;		/* not yet freed (loop thread) */
+	struct generation *all;		/* those generations (loop thread) */
 	struct policy_server *policy;	/* or NULL */
 	bool	stopping;		/* end the loop when none is left */
+	struct event *stop_timer;	/* ends it anyway (WORKER_STOP_MS) */
+	struct worker_msg abort;	/* worker_abort()'s message */
 };
 
 /* Post a message to the loop thread. */
@@ -127,6 +143,8 @@ worker_free_generation(struct worker *worker, struct generation *generation)
 {
 	if (generation->timer != NULL)
 		event_free(generation->timer);
+	if ((*generation->prev = generation->next) != NULL)
+		generation->next->prev = generation->prev;
 	service_free(generation->service);
 	config_free(generation->config);
 	free(generation);
@@ -134,14 +152,19 @@ worker_free_generation(struct worker *worker, struct generation *generation)
 		event_base_loopbreak(worker->base);
 }
 
-/* Loop thread, a moment after retirement. */
+/* Loop thread: free a retired generation once its counters are written. */
 static void
 worker_on_retired(evutil_socket_t fd, short what, void *arg)
 {
 	struct generation *generation = arg;
+	struct timeval later = {0, WORKER_RETIRE_POLL_MS * 1000};
 
 	(void) fd;
 	(void) what;
+	if (service_flush(generation->service) > 0
+	    && generation->polls++ < WORKER_RETIRE_POLLS
+	    && evtimer_add(generation->timer, &later) == 0)
+		return;
 	worker_free_generation(generation->worker, generation);
 }
 
@@ -150,14 +173,13 @@ static void
 worker_retire(struct worker *worker, void *arg)
 {
 	struct generation *generation = arg;
-	struct timeval later = {WORKER_RETIRE_S, 0};
 
-	service_flush(generation->service);
 	generation->timer = evtimer_new(worker->base, worker_on_retired,
 					generation);
-	if (generation->timer == NULL || evtimer_add(generation->timer,
-						     &later) < 0)
+	if (generation->timer == NULL)
 		worker_free_generation(worker, generation);
+	else
+		worker_on_retired(-1, EV_TIMEOUT, generation);
 }
 
 void
@@ -210,6 +232,10 @@ worker_generation(struct worker *worker, struct config *config,
 	generation->config = config;
 	generation->refs = 1;
 	worker->generations++;
+	if ((generation->next = worker->all) != NULL)
+		worker->all->prev = &generation->next;
+	generation->prev = &worker->all;
+	worker->all = generation;
 	generation->worker = worker;
 	generation->retire.run = worker_retire;
 	generation->retire.arg = generation;
@@ -450,24 +476,63 @@ worker_main(void *arg)
 	return NULL;
 }
 
-/*
- * Loop thread: retire the generation in force; the loop ends when every
- * generation is freed, that is when the last lookup has finished and the
- * counters have been written.
- */
+/* Loop thread: end every generation's lookups now (service_abort()). */
 static void
-worker_stop_run(struct worker *worker, void *arg)
+worker_abort_run(struct worker *worker, void *arg)
 {
 	struct generation *generation;
 
 	(void) arg;
+	for (generation = worker->all; generation != NULL;
+	     generation = generation->next)
+		service_abort(generation->service);
+}
+
+void
+worker_abort(struct worker *worker)
+{
+	worker->abort.run = worker_abort_run;
+	worker_post(worker, &worker->abort);
+}
+
+/* Loop thread: WORKER_STOP_MS after the stop, some generation is in use. */
+static void
+worker_on_stop_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *worker = arg;
+
+	(void) fd;
+	(void) what;
+	msg_warn("stopping with %u configuration generation(s) still in use",
+		 worker->generations);
+	event_base_loopbreak(worker->base);
+}
+
+/*
+ * Loop thread: close the policy service, end the lookups in flight (no
+ * session waits for them any more), and retire the generation in force;
+ * the loop ends when every generation is freed, that is when the last
+ * lookup has finished and the counters have been written, or after
+ * WORKER_STOP_MS.
+ */
+static void
+worker_stop_run(struct worker *worker, void *arg)
+{
+	struct timeval later = {WORKER_STOP_MS / 1000,
+	(WORKER_STOP_MS % 1000) * 1000};
+	struct generation *generation;
+
 	policy_server_free(worker->policy);
 	worker->policy = NULL;
+	worker_abort_run(worker, arg);
 	pthread_mutex_lock(&worker->lock);
 	generation = worker->current;
 	worker->current = NULL;
 	worker->stopping = true;
 	pthread_mutex_unlock(&worker->lock);
+	if ((worker->stop_timer = evtimer_new(worker->base, worker_on_stop_timer,
+					      worker)) != NULL)
+		evtimer_add(worker->stop_timer, &later);
 	worker_release(generation);
 }
 
@@ -478,6 +543,11 @@ worker_stop(struct worker *worker)
 
 	worker_post(worker, &stop);
 	pthread_join(worker->thread, NULL);
+	/* A generation still in use is left to the process's exit. */
+	if (worker->generations != 0)
+		return;
+	if (worker->stop_timer != NULL)
+		event_free(worker->stop_timer);
 	event_free(worker->wakeup);
 	event_base_free(worker->base);
 	pthread_cond_destroy(&worker->reloaded);

@@ -31,8 +31,16 @@ struct worker *worker_start(struct config *config, int policy_fd,
 			    char *err, size_t errlen);
 
 /*
- * Stop the thread and free everything, once lookups still running have
- * ended (at most their deadline); sessions must be over.
+ * End the lookups in flight now, without waiting: their sessions get
+ * incomplete verdicts at once (a stop that cannot wait for DNS).
+ */
+void	worker_abort(struct worker *worker);
+
+/*
+ * Stop the thread and free everything, with the lookups in flight ended
+ * at once and the counters written; sessions must be over.  Within about
+ * 1.5 s whatever happens: a generation a session still holds is then
+ * left to the process's exit, with a warning.
  */
 void	worker_stop(struct worker *worker);
 
