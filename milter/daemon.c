@@ -12,6 +12,16 @@
  * thread never sees one, and the main thread reloads on SIGHUP and calls
  * smfi_stop() on SIGTERM/SIGINT.
  *
+ * Paths: the pid file and unix sockets live in directories that the
+ * daemon's user may write (so that it can remove them at the stop), so
+ * nothing found at those paths is trusted.  The pid file is made anew
+ * with O_EXCL | O_NOFOLLOW, never opened through what is there; a unix
+ * socket is bound with the user's identity, socket_group and a umask
+ * from socket_mode, so it is never chmod'ed or chown'ed by path; a path
+ * that holds something other than a socket is refused, and so is a
+ * socket that another process still serves; at the stop only a socket
+ * we own and a pid file with our pid are removed.
+ *
  * What a session decides is not here (filter.c, decide/), nor how lookups
  * are made (worker.c).
  */
@@ -111,21 +121,55 @@ daemon_socket_path(const char *spec)
 	return NULL;
 }
 
-/* Give a unix socket path the configured mode and group; -1 with err. */
-static int
-daemon_socket_owner(const struct config *config, const char *path,
-		    char *err, size_t errlen)
-{
-	struct group *group = NULL;
+/* The user to become, looked up once before anything is opened. */
+struct daemon_user {
+	bool	set;			/* "user" is configured */
+	uid_t	uid;
+	gid_t	gid;
+	bool	group_set;		/* socket_group is configured */
+	gid_t	socket_gid;		/* its gid */
+};
 
-	if (*config->socket_group
-	    && (group = getgrnam(config->socket_group)) == NULL) {
-		snprintf(err, errlen, "socket_group %s: no such group",
-			 config->socket_group);
+/* What daemon_unix_begin() changed, for daemon_unix_end(). */
+struct daemon_unix_ids {
+	mode_t	umask;
+	bool	switched;		/* euid and egid are the user's */
+};
+
+/*
+ * Make way for a unix socket at path: nothing there, or a socket nobody
+ * serves (removed).  Anything else is refused: a regular file is not
+ * ours to remove, and a live socket is another daemon's.
+ */
+static int
+daemon_unix_claim(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat st;
+	int	fd;
+	int	status;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : (snprintf(err, errlen, "%s: %s", path,
+						       strerror(errno)), -1);
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "%s exists and is not a socket: not "
+			 "removed, not started", path);
 		return -1;
 	}
-	if (chmod(path, (mode_t) config->socket_mode) < 0
-	    || (group != NULL && chown(path, (uid_t) -1, group->gr_gid) < 0)) {
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	status = connect(fd, (struct sockaddr *) &sun, sizeof(sun));
+	close(fd);
+	if (status == 0) {
+		snprintf(err, errlen, "another process serves %s: not started",
+			 path);
+		return -1;
+	}
+	if (errno != ECONNREFUSED || unlink(path) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -133,11 +177,74 @@ daemon_socket_owner(const struct config *config, const char *path,
 }
 
 /*
+ * Before binding a unix socket: the umask that gives it socket_mode, and
+ * as root the user's uid and socket_group's gid (or the user's), so that
+ * the socket is made as it must be and never changed by path after.
+ */
+static int
+daemon_unix_begin(const struct config *config, const struct daemon_user *user,
+		  struct daemon_unix_ids *saved, char *err, size_t errlen)
+{
+	gid_t	gid = user->group_set ? user->socket_gid : user->gid;
+
+	saved->umask = umask(~(mode_t) config->socket_mode & 0777);
+	saved->switched = false;
+	if (!user->set || geteuid() != 0)
+		return 0;
+	if (setegid(gid) < 0 || seteuid(user->uid) < 0) {
+		snprintf(err, errlen, "cannot make sockets as user %s: %s",
+			 config->user, strerror(errno));
+		if (setegid(0) < 0)
+			msg_warn("setegid(0): %s", strerror(errno));
+		umask(saved->umask);
+		return -1;
+	}
+	saved->switched = true;
+	return 0;
+}
+
+/*
+ * After the bind: back to root and the old umask.  Without root, the
+ * socket at path (NULL: the bind failed) gets socket_group here (lchown:
+ * a link is never followed).
+ */
+static int
+daemon_unix_end(const struct daemon_user *user, const char *path,
+		const struct daemon_unix_ids *saved, char *err, size_t errlen)
+{
+	umask(saved->umask);
+	if (saved->switched && (seteuid(0) < 0 || setegid(0) < 0)) {
+		snprintf(err, errlen, "cannot become root again: %s",
+			 strerror(errno));
+		return -1;
+	}
+	if (!saved->switched && user->group_set && path != NULL
+	    && lchown(path, (uid_t) -1, user->socket_gid) < 0) {
+		snprintf(err, errlen, "socket_group for %s: %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* At the stop: remove the unix socket at path if it is still ours. */
+static void
+daemon_unix_remove(const char *path)
+{
+	struct stat st;
+
+	if (path != NULL && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)
+	    && st.st_uid == geteuid() && unlink(path) < 0)
+		msg_warn("cannot remove %s: %s", path, strerror(errno));
+}
+
+/*
  * Open the policy service's listening socket (policy_socket), before
  * privileges are dropped; *fd is -1 when there is none.  -1 with err.
  */
 static int
-daemon_policy_socket(const struct config *config, int *fd, char *err,
+daemon_policy_socket(const struct config *config,
+		     const struct daemon_user *user, int *fd, char *err,
 		     size_t errlen)
 {
 	const char *spec = config->policy_socket;
@@ -145,8 +252,11 @@ daemon_policy_socket(const struct config *config, int *fd, char *err,
 	struct sockaddr_un *sun = (struct sockaddr_un *) &ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &ss;
+	struct daemon_unix_ids saved;
 	socklen_t len;
 	int	one = 1;
+	int	status;
+	int	bind_errno;
 
 	*fd = -1;
 	if (*spec == 0)
@@ -155,7 +265,8 @@ daemon_policy_socket(const struct config *config, int *fd, char *err,
 	if (config->policy_port == 0) {
 		sun->sun_family = AF_UNIX;
 		snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", spec + 5);
-		unlink(sun->sun_path);
+		if (daemon_unix_claim(sun->sun_path, err, errlen) < 0)
+			return -1;
 		len = sizeof(*sun);
 	} else if (config->policy_addr.family == AF_INET) {
 		sin->sin_family = AF_INET;
@@ -170,32 +281,60 @@ daemon_policy_socket(const struct config *config, int *fd, char *err,
 	}
 	if ((*fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC
 			  | SOCK_NONBLOCK, 0)) < 0
-	    || setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0
-	    || bind(*fd, (struct sockaddr *) &ss, len) < 0
-	    || listen(*fd, 128) < 0) {
+	    || setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s",
 			 config->policy_socket, strerror(errno));
 		return -1;
 	}
-	if (ss.ss_family == AF_UNIX)
-		return daemon_socket_owner(config, sun->sun_path, err, errlen);
+	if (ss.ss_family == AF_UNIX
+	    && daemon_unix_begin(config, user, &saved, err, errlen) < 0)
+		return -1;
+	status = bind(*fd, (struct sockaddr *) &ss, len);
+	bind_errno = errno;
+	if (ss.ss_family == AF_UNIX
+	    && daemon_unix_end(user, status < 0 ? NULL : sun->sun_path, &saved,
+			       err, errlen) < 0)
+		return -1;
+	if (status < 0 || listen(*fd, 128) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s",
+			 config->policy_socket,
+			 strerror(status < 0 ? bind_errno : errno));
+		return -1;
+	}
 	return 0;
 }
 
 /* Open the milter socket with its mode and group; -1 with err. */
 static int
-daemon_socket(const struct config *config, char *err, size_t errlen)
+daemon_socket(const struct config *config, const struct daemon_user *user,
+	      char *err, size_t errlen)
 {
 	const char *path = daemon_socket_path(config->milter_socket);
+	struct daemon_unix_ids saved;
+	bool	opened;
 
 	if (filter_register() < 0
-	    || smfi_setconn((char *) config->milter_socket) != MI_SUCCESS
-	    || smfi_opensocket(true) != MI_SUCCESS) {
-		snprintf(err, errlen, "cannot listen on %s (in use? no "
-			 "permission?)", config->milter_socket);
+	    || smfi_setconn((char *) config->milter_socket) != MI_SUCCESS) {
+		snprintf(err, errlen, "cannot register with libmilter");
 		return -1;
 	}
-	return path == NULL ? 0 : daemon_socket_owner(config, path, err, errlen);
+	if (path != NULL && (daemon_unix_claim(path, err, errlen) < 0
+			     || daemon_unix_begin(config, user, &saved, err,
+						  errlen) < 0))
+		return -1;
+	/* A stale socket is gone: libmilter must not remove what is there. */
+	opened = smfi_opensocket(false) == MI_SUCCESS;
+	if (path != NULL
+	    && daemon_unix_end(user, opened ? path : NULL, &saved, err,
+			       errlen) < 0)
+		return -1;
+	if (!opened) {
+		snprintf(err, errlen, "cannot listen on %s (in use? no "
+			 "permission?%s)", config->milter_socket, path == NULL
+			 ? "" : " the directory must let user make files");
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -251,29 +390,54 @@ daemon_ready(int *ready, int status)
 	*ready = -1;
 }
 
-/* Write the pid file, if one is configured. */
+/*
+ * Write the pid file, if one is configured: a new file in place of
+ * whatever is there (unlink() removes a link, not what it points to),
+ * created with O_EXCL | O_NOFOLLOW, so that nothing planted in its
+ * directory between the two is ever opened or truncated.
+ */
 static int
 daemon_pidfile(const struct config *config, char *err, size_t errlen)
 {
-	FILE   *fp;
+	char	text[32];
+	int	len = snprintf(text, sizeof(text), "%ld\n", (long) getpid());
+	int	fd;
 
 	if (*config->pidfile == 0)
 		return 0;
-	if ((fp = fopen(config->pidfile, "w")) == NULL
-	    || fprintf(fp, "%ld\n", (long) getpid()) < 0 || fclose(fp) != 0) {
+	if ((unlink(config->pidfile) < 0 && errno != ENOENT)
+	    || (fd = open(config->pidfile, O_WRONLY | O_CREAT | O_EXCL
+			  | O_NOFOLLOW | O_CLOEXEC, 0644)) < 0) {
 		snprintf(err, errlen, "pidfile %s: %s", config->pidfile,
 			 strerror(errno));
 		return -1;
 	}
-	return 0;
+	if (write(fd, text, (size_t) len) != len) {
+		snprintf(err, errlen, "pidfile %s: %s", config->pidfile,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return close(fd);
 }
 
-/* The user to become, looked up once before anything is opened. */
-struct daemon_user {
-	bool	set;			/* "user" is configured */
-	uid_t	uid;
-	gid_t	gid;
-};
+/* Remove the pid file if it still holds our pid. */
+static void
+daemon_pidfile_remove(const char *path)
+{
+	char	text[32];
+	ssize_t	len;
+	int	fd;
+
+	if (*path == 0 || (fd = open(path, O_RDONLY | O_NOFOLLOW
+				      | O_CLOEXEC)) < 0)
+		return;
+	len = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (len > 0 && (text[len] = 0, atol(text) == (long) getpid())
+	    && unlink(path) < 0)
+		msg_warn("cannot remove %s: %s", path, strerror(errno));
+}
 
 /*
  * Look up config->user.  Root must name an unprivileged user to become:
@@ -286,16 +450,27 @@ daemon_user(const struct config *config, struct daemon_user *user,
 	    char *err, size_t errlen)
 {
 	struct passwd *pw;
+	struct group *group;
 
 	user->set = *config->user != 0;
-	if (!user->set) {
-		if (geteuid() != 0)
-			return 0;
+	if (!user->set && geteuid() == 0) {
 		snprintf(err, errlen, "refusing to run as root without the "
 			 "\"user\" setting: set user = rblmilter (or another "
 			 "unprivileged user) in the configuration file");
 		return -1;
 	}
+	user->gid = getegid();
+	if (*config->socket_group) {
+		if ((group = getgrnam(config->socket_group)) == NULL) {
+			snprintf(err, errlen, "socket_group %s: no such group",
+				 config->socket_group);
+			return -1;
+		}
+		user->group_set = true;
+		user->socket_gid = group->gr_gid;
+	}
+	if (!user->set)
+		return 0;
 	if ((pw = getpwnam(config->user)) == NULL) {
 		snprintf(err, errlen, "user %s: no such user", config->user);
 		return -1;
@@ -330,8 +505,7 @@ daemon_drop(const char *name, const struct daemon_user *user, char *err,
 static void
 daemon_fail(int *ready, const char *pidfile, int status)
 {
-	if (*pidfile)
-		unlink(pidfile);
+	daemon_pidfile_remove(pidfile);
 	daemon_ready(ready, status);
 }
 
@@ -490,6 +664,7 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	char	err[CONFIG_ERR_SIZE];
 	char	pidfile[512];
 	char	socket[128];		/* the worker owns config from start */
+	char	policy[128];		/* a unix policy_socket's path, or "" */
 	int	ready = -1;
 	int	policy_fd = -1;
 	unsigned busy;
@@ -499,13 +674,17 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	msg_open("rblmilter", MSG_SYSLOG | MSG_STDERR, config->syslog_facility);
 	snprintf(pidfile, sizeof(pidfile), "%s", config->pidfile);
 	snprintf(socket, sizeof(socket), "%s", config->milter_socket);
+	snprintf(policy, sizeof(policy), "%s", config->policy_port == 0
+		 && strncmp(config->policy_socket, "unix:", 5) == 0 ?
+		 config->policy_socket + 5 : "");
 	if (daemon_user(config, &user, err, sizeof(err)) < 0) {
 		msg_error("%s", err);
 		config_free(config);
 		return EX_CONFIG;
 	}
-	if (daemon_socket(config, err, sizeof(err)) < 0
-	    || daemon_policy_socket(config, &policy_fd, err, sizeof(err)) < 0
+	if (daemon_socket(config, &user, err, sizeof(err)) < 0
+	    || daemon_policy_socket(config, &user, &policy_fd, err,
+				    sizeof(err)) < 0
 	    || (!foreground && daemon_detach(&ready, err, sizeof(err)) < 0)
 	    || daemon_pidfile(config, err, sizeof(err)) < 0
 	    || daemon_drop(config->user, &user, err, sizeof(err)) < 0
@@ -546,8 +725,9 @@ daemon_run(struct config *config, const char *path, bool foreground)
 		msg_warn("stopping with %u milter session(s) still answering",
 			 busy);
 	worker_stop(worker);
-	if (*pidfile)
-		unlink(pidfile);
+	daemon_unix_remove(daemon_socket_path(socket));
+	daemon_unix_remove(*policy ? policy : NULL);
+	daemon_pidfile_remove(pidfile);
 	close(fds[0]);
 	close(fds[1]);
 	msg_info("stopped");

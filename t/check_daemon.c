@@ -19,6 +19,8 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -93,18 +96,13 @@ stop_servers(void)
 	tenv_rmdir(env.dir);
 }
 
-/*
- * Start a daemon named name on a loopback port, asking the silent zone
- * with a long deadline; spec gets its socket.
- */
-static pid_t
-start_daemon(const char *name, const char *extra, char *spec, size_t size,
-	     char **log)
+/* Write dir/NAME.conf: a daemon on spec that asks the silent zone. */
+static void
+write_conf(const char *name, const char *spec, const char *extra)
 {
 	char	text[2048];
 	char	conf[64];
 
-	snprintf(spec, size, "inet:%d@127.0.0.1", tenv_free_port(SOCK_STREAM));
 	snprintf(text, sizeof(text),
 		 "milter_socket = %s\n"
 		 "dns_servers = 127.0.0.1:%d\n"
@@ -117,7 +115,36 @@ start_daemon(const char *name, const char *extra, char *spec, size_t size,
 		 tenv_user());
 	snprintf(conf, sizeof(conf), "%s.conf", name);
 	free(tenv_write(env.dir, conf, text));
+}
+
+/* Start a daemon named name on a loopback port; spec gets its socket. */
+static pid_t
+start_daemon(const char *name, const char *extra, char *spec, size_t size,
+	     char **log)
+{
+	snprintf(spec, size, "inet:%d@127.0.0.1", tenv_free_port(SOCK_STREAM));
+	write_conf(name, spec, extra);
 	return tenv_rblmilter(env.dir, name, spec, 0, log);
+}
+
+/*
+ * A new directory of the daemon's user (nobody, as root), as the pid
+ * file's and the sockets' directories are in a real deployment: the
+ * user can plant anything there.  Returns its malloc'd path.
+ */
+static char *
+user_dir(const char *name)
+{
+	struct passwd *pw;
+	char   *path;
+
+	ck_assert_int_ge(asprintf(&path, "%s/%s", env.dir, name), 0);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	if (geteuid() == 0) {
+		ck_assert_ptr_nonnull(pw = getpwnam("nobody"));
+		ck_assert_int_eq(chown(path, pw->pw_uid, pw->pw_gid), 0);
+	}
+	return path;
 }
 
 /* SIGTERM the daemon and wait for it; its exit status, ms in *ms. */
@@ -329,6 +356,138 @@ START_TEST(test_stop_with_sessions_mid_lookup)
 }
 END_TEST
 
+START_TEST(test_pidfile_through_symlink)
+{
+	char   *dir = user_dir("run");
+	char   *victim = tenv_write(env.dir, "victim", "precious\n");
+	char	pidfile[512];
+	char	extra[600];
+	char	text[64];
+	char	want[64];
+	char	spec[256];
+	struct stat st;
+	char   *log;
+	unsigned ms;
+	pid_t	pid;
+
+	/* What the daemon's user can do: point the pid file elsewhere. */
+	snprintf(pidfile, sizeof(pidfile), "%s/rblmilter.pid", dir);
+	ck_assert_int_eq(symlink(victim, pidfile), 0);
+	snprintf(extra, sizeof(extra), "pidfile = %s\n", pidfile);
+	pid = start_daemon("pidfile", extra, spec, sizeof(spec), &log);
+	tenv_slurp(victim, text, sizeof(text));
+	ck_assert_str_eq(text, "precious\n");
+	ck_assert_int_eq(lstat(pidfile, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	tenv_slurp(pidfile, text, sizeof(text));
+	snprintf(want, sizeof(want), "%ld\n", (long) pid);
+	ck_assert_str_eq(text, want);
+	ck_assert_int_eq(WEXITSTATUS(stop_daemon(pid, &ms)), 0);
+	ck_assert_int_ne(lstat(pidfile, &st), 0);
+	report("pid file planted as a symlink: replaced, %s untouched, "
+	       "removed at the stop", victim);
+	free(log);
+	free(victim);
+	free(dir);
+}
+END_TEST
+
+/* Is path a socket of mode 0660, owned by the daemon's user and nogroup? */
+static void
+assert_socket(const char *path)
+{
+	struct stat st;
+
+	ck_assert_msg(lstat(path, &st) == 0, "%s: no socket", path);
+	ck_assert(S_ISSOCK(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0660);
+	ck_assert_uint_eq(st.st_gid, getgrnam("nogroup")->gr_gid);
+	if (geteuid() == 0)
+		ck_assert_uint_eq(st.st_uid, getpwnam("nobody")->pw_uid);
+}
+
+START_TEST(test_unix_sockets)
+{
+	char   *dir = user_dir("spool");
+	char	spec[600];
+	char	extra[1024];
+	char	milter[512];
+	char	policy[512];
+	char   *log;
+	char   *log2;
+	unsigned ms;
+	struct stat st;
+	pid_t	pid;
+
+	snprintf(milter, sizeof(milter), "%s/milter.sock", dir);
+	snprintf(policy, sizeof(policy), "%s/policy.sock", dir);
+	snprintf(spec, sizeof(spec), "unix:%s", milter);
+	snprintf(extra, sizeof(extra), "policy_socket = unix:%s\n"
+		 "socket_group = nogroup\nsocket_mode = 0660\n", policy);
+	write_conf("unix", spec, extra);
+	pid = tenv_rblmilter(env.dir, "unix", spec, 0, &log);
+	/* Made with mode and owner at once: never chmod'ed by path. */
+	assert_socket(milter);
+	assert_socket(policy);
+	/* A second daemon must not take over the live sockets. */
+	ck_assert_int_eq(tenv_rblmilter_exit(env.dir, "unix", &log2), 71);
+	ck_assert_msg(tenv_count_matches(log2, "another process serves") == 1,
+		      "%s", tenv_tail(log2, 1000));
+	mclient_close(open_session(spec, "192.0.2.1", &(struct mreply) {0}));
+	ck_assert_int_eq(WEXITSTATUS(stop_daemon(pid, &ms)), 0);
+	ck_assert_int_ne(lstat(milter, &st), 0);
+	ck_assert_int_ne(lstat(policy, &st), 0);
+	/* A stale socket (nobody serves it) is replaced. */
+	ck_assert_int_eq(mknod(policy, S_IFSOCK | 0600, 0), 0);
+	pid = tenv_rblmilter(env.dir, "unix", spec, 0, &log);
+	assert_socket(policy);
+	ck_assert_int_eq(WEXITSTATUS(stop_daemon(pid, &ms)), 0);
+	report("unix sockets: made 0660 nobody:nogroup, refused to a second "
+	       "daemon, a stale one replaced, both removed at the stop");
+	free(log);
+	free(log2);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_socket_path_not_a_socket)
+{
+	char   *dir = user_dir("files");
+	char   *file = tenv_write(dir, "data.sock", "precious\n");
+	char	milter[600];
+	char	policy[600];
+	const struct {
+		const char *spec;
+		const char *extra;
+	} cases[] = {
+		{milter, ""},
+		{"inet:1@127.0.0.1", policy},
+	};
+	char	text[64];
+	char   *log;
+	size_t	i;
+
+	snprintf(milter, sizeof(milter), "unix:%s", file);
+	snprintf(policy, sizeof(policy), "policy_socket = unix:%s\n", file);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_conf("notsock", cases[i].spec, cases[i].extra);
+		ck_assert_int_eq(tenv_rblmilter_exit(env.dir, "notsock", &log),
+				 71);
+		ck_assert_msg(tenv_count_matches(log, "exists and is not a "
+						 "socket") == 1, "case %zu: %s",
+			      i, tenv_tail(log, 1000));
+		tenv_slurp(file, text, sizeof(text));
+		ck_assert_str_eq(text, "precious\n");
+		ck_assert_int_eq(unlink(log), 0);
+		free(log);
+	}
+	report("a regular file at milter_socket or policy_socket: refused "
+	       "(exit 71), left as it was");
+	free(file);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -339,6 +498,9 @@ daemon_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_stop_with_idle_sessions);
 	tcase_add_test(tc, test_stop_with_sessions_mid_lookup);
+	tcase_add_test(tc, test_pidfile_through_symlink);
+	tcase_add_test(tc, test_unix_sockets);
+	tcase_add_test(tc, test_socket_path_not_a_socket);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

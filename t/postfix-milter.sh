@@ -32,9 +32,11 @@ lib_rblmilter_conf "$dir/rblmilter.conf" \
 	"milter_socket = inet:$milter_port@127.0.0.1
 policy_socket = inet:127.0.0.1:$policy_port
 "
-# The same, on a unix socket that Postfix's smtpd (user postfix) may use.
+# The same, on a unix socket that Postfix's smtpd (user postfix) may use,
+# in a directory of the daemon's user, as rblmilter(8) says.
+install -d -o postfix -g postfix -m 0750 "$dir/sock"
 lib_rblmilter_conf "$dir/unix.conf" \
-	"milter_socket = unix:$dir/rblmilter.sock
+	"milter_socket = unix:$dir/sock/rblmilter.sock
 socket_group = postfix
 socket_mode = 0660
 user = postfix
@@ -44,8 +46,9 @@ milter_tcp=$milter_pid
 "$RBLMILTER" -c "$dir/unix.conf" -f >>"$dir/rblmilter.log" 2>&1 &
 milter_unix=$!
 lib_pids+=("$milter_unix")
-lib_wait_for 10 test -S "$dir/rblmilter.sock" ||
+lib_wait_for 10 test -S "$dir/sock/rblmilter.sock" ||
 	lib_die "rblmilter (unix) did not start"
+stat -c '%U %G %a %F' "$dir/sock/rblmilter.sock" >"$dir/sock.stat"
 
 lib_sinks
 lib_postfix_conf
@@ -62,7 +65,7 @@ rbl_relay = check_policy_service { inet:127.0.0.1:$policy_port, timeout=10s, def
 EOF
 cat >>"$lib_postfix/master.cf" <<EOF
 127.0.0.1:$smtp_milter inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$milter_port
-127.0.0.1:$smtp_unix inet n - n - - smtpd -o smtpd_milters=unix:$dir/rblmilter.sock
+127.0.0.1:$smtp_unix inet n - n - - smtpd -o smtpd_milters=unix:$dir/sock/rblmilter.sock
 127.0.0.1:$smtp_plain inet n - n - - smtpd -o smtpd_milters=
 127.0.0.1:$smtp_policy inet n - n - - smtpd -o smtpd_milters= -o smtpd_relay_restrictions=\$rbl_relay -o smtpd_recipient_restrictions=\$rbl_policy,permit
 EOF
@@ -132,6 +135,10 @@ lib_check "--report names the rejected client" \
 lib_check "rblmilter (TCP) stops cleanly on SIGTERM" lib_stopped "$milter_tcp"
 lib_check "rblmilter (unix socket, user postfix) stops cleanly" \
 	lib_stopped "$milter_unix"
+lib_check "rblmilter (unix socket) made its socket postfix:postfix 0660" \
+	test "$(cat "$dir/sock.stat")" = "postfix postfix 660 socket"
+lib_check "rblmilter (unix socket) removed its socket at the stop" \
+	test ! -e "$dir/sock/rblmilter.sock"
 
 [ "$failed" -eq 0 ] && echo "postfix-milter: all checks passed"
 exit "$failed"

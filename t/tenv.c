@@ -605,6 +605,22 @@ tenv_rblmilter(const char *dir, const char *name, const char *spec,
 	return pid;
 }
 
+int
+tenv_rblmilter_exit(const char *dir, const char *name, char **log)
+{
+	char	command[2048];
+	int	status;
+
+	ck_assert_int_ge(asprintf(log, "%s/%s.log", dir, name), 0);
+	snprintf(command, sizeof(command),
+		 "exec timeout 10 '%s' -f -c '%s/%s.conf' </dev/null >>'%s' 2>&1",
+		 tenv_program("RBLMILTER"), dir, name, *log);
+	status = system(command);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 124,
+		      "rblmilter -c %s/%s.conf did not exit", dir, name);
+	return WEXITSTATUS(status);
+}
+
 void
 tenv_milter_stop(pid_t pid, const char *spec)
 {

@@ -157,6 +157,13 @@ pid_t	tenv_milter_start(char *const argv[], const char *spec,
 pid_t	tenv_rblmilter(const char *dir, const char *name, const char *spec,
 		       unsigned nofile, char **log);
 
+/*
+ * Run the rblmilter daemon ($RBLMILTER -f) with dir/NAME.conf to its end
+ * (10 s at most, or fail), its output appended to dir/NAME.log (the path,
+ * malloc'd, in *log); returns its exit status.  For starts that must fail.
+ */
+int	tenv_rblmilter_exit(const char *dir, const char *name, char **log);
+
 /* SIGHUP the rblmilter daemon and wait until its log says it reloaded. */
 void	tenv_milter_reload(pid_t pid, const char *log);
 
