@@ -9,7 +9,9 @@
  * deny 10.1.2.3 rejects 10.1.2.3 only), as an administrator reads it.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,8 @@ struct lists {
 	struct prefix_table *table;	/* the snapshot in force */
 	struct lists_entry *file;	/* entries of the list files */
 	size_t	file_count;
+	unsigned relay_min_v4;		/* shorter relay prefixes: refused */
+	unsigned relay_min_v6;
 };
 
 static const char *const lists_names[LIST_KINDS] = {"relay", "allow", "deny"};
@@ -39,6 +43,32 @@ const char *
 lists_kind_name(size_t kind)
 {
 	return lists_names[kind];
+}
+
+/*
+ * Parse one entry of the list flag into net/bits.  A relay entry wider
+ * than relay_min_prefix_ipv4/_ipv6 is refused: 0.0.0.0/0, ::/0 or
+ * ::ffff:0:0/96 typed by mistake would make an open relay.  0, or -1
+ * with err.
+ */
+static int
+lists_entry(const struct lists *lists, const char *text, unsigned flag,
+	    struct addr *net, unsigned *bits, char *err, size_t errlen)
+{
+	bool	v4;
+
+	if (addr_parse_prefix(text, net, bits, err, errlen) < 0)
+		return -1;
+	v4 = net->family == AF_INET;
+	if (flag == LIST_RELAY
+	    && *bits < (v4 ? lists->relay_min_v4 : lists->relay_min_v6)) {
+		snprintf(err, errlen, "relay entry %s is wider than "
+			 "relay_min_prefix_%s = %u (an open relay by mistake?)",
+			 text, v4 ? "ipv4" : "ipv6",
+			 v4 ? lists->relay_min_v4 : lists->relay_min_v6);
+		return -1;
+	}
+	return 0;
 }
 
 /* Parse one entry; log and skip a bad one.  0, or -1 when out of memory. */
@@ -54,8 +84,8 @@ lists_parse(struct lists *lists, const char *text, unsigned flag,
 		return -1;
 	lists->file = entry;
 	entry += lists->file_count;
-	if (addr_parse_prefix(text, &entry->net, &entry->bits, err,
-			      sizeof(err)) < 0) {
+	if (lists_entry(lists, text, flag, &entry->net, &entry->bits, err,
+			sizeof(err)) < 0) {
 		msg_warn("%s: %s; entry skipped", where, err);
 		return 0;
 	}
@@ -111,7 +141,8 @@ lists_read(struct lists *lists, const char *path, unsigned flag,
 }
 
 struct lists *
-lists_create(const char *const files[LIST_KINDS], char *err, size_t errlen)
+lists_create(const char *const files[LIST_KINDS], unsigned relay_min_v4,
+	     unsigned relay_min_v6, char *err, size_t errlen)
 {
 	static const size_t none[LIST_KINDS];
 	static char *const *const empty[LIST_KINDS];
@@ -124,6 +155,8 @@ lists_create(const char *const files[LIST_KINDS], char *err, size_t errlen)
 		snprintf(err, errlen, "lists: out of memory");
 		return NULL;
 	}
+	lists->relay_min_v4 = relay_min_v4;
+	lists->relay_min_v6 = relay_min_v6;
 	for (kind = 0; kind < LIST_KINDS; kind++) {
 		if (*files[kind] != 0
 		    && lists_read(lists, files[kind], 1u << kind, err,
@@ -154,14 +187,15 @@ lists_free(struct lists *lists)
 
 /* Add one Redis member to table, logging and skipping a bad one. */
 static int
-lists_add_member(struct prefix_table *table, const char *member,
-		 unsigned flag, const char *source)
+lists_add_member(const struct lists *lists, struct prefix_table *table,
+		 const char *member, unsigned flag, const char *source)
 {
 	struct addr net;
 	unsigned bits;
 	char	err[256];
 
-	if (addr_parse_prefix(member, &net, &bits, err, sizeof(err)) < 0) {
+	if (lists_entry(lists, member, flag, &net, &bits, err,
+			sizeof(err)) < 0) {
 		msg_warn("redis key %s: %s; entry skipped", source, err);
 		return 0;
 	}
@@ -187,8 +221,8 @@ lists_update(struct lists *lists, char *const *const members[LIST_KINDS],
 			goto nomem;
 	for (kind = 0; kind < LIST_KINDS; kind++)
 		for (i = 0; i < counts[kind]; i++)
-			if (lists_add_member(table, members[kind][i], 1u << kind,
-					     sources[kind]) < 0)
+			if (lists_add_member(lists, table, members[kind][i],
+					     1u << kind, sources[kind]) < 0)
 				goto nomem;
 	if (prefix_table_finish(table) < 0)
 		goto nomem;

@@ -23,10 +23,13 @@ struct lists;
 const char *lists_kind_name(size_t kind);
 
 /*
- * Read the list files (path per kind, "" for none).  Bad entries are
- * logged and skipped; a file that cannot be read is an error.
+ * Read the list files (path per kind, "" for none).  Bad entries, and
+ * relay entries shorter than relay_min_v4 or relay_min_v6 bits (here and
+ * from Redis), are logged and skipped; a file that cannot be read is an
+ * error.
  */
 struct lists *lists_create(const char *const files[LIST_KINDS],
+			   unsigned relay_min_v4, unsigned relay_min_v6,
 			   char *err, size_t errlen);
 void	lists_free(struct lists *lists);
 

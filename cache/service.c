@@ -121,8 +121,10 @@ service_create(struct event_base *base, const struct config *config,
 	snprintf(service->health_key, sizeof(service->health_key), "%shealth",
 		 config->redis_prefix);
 	if ((service->lists = lists_create((const char *const *)
-					   config->list_files, err,
-					   errlen)) == NULL
+					   config->list_files,
+					   (unsigned) config->relay_min_prefix_ipv4,
+					   (unsigned) config->relay_min_prefix_ipv6,
+					   err, errlen)) == NULL
 	    || (service->engine = dnsbl_engine_create(base, &dnsbl, err,
 						      errlen)) == NULL
 	    || service_redis(service, config, err, errlen) < 0)

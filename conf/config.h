@@ -51,6 +51,8 @@ struct config {
 	char   *reject_text;		/* with $client, $zone, $score */
 	int	dns_failure_action;	/* enum config_failure */
 	int	relay_policy;		/* enum config_relay */
+	int	relay_min_prefix_ipv4;	/* relay entries shorter: refused */
+	int	relay_min_prefix_ipv6;
 	char   *local_transports;	/* words, one space apart */
 	char   *exempt_recipients;	/* local parts, one space apart */
 	char   *pidfile;		/* or "" */

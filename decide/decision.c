@@ -11,7 +11,10 @@
  *     at or under a negative dnsbl_allowlist_threshold accept, and an
  *     incomplete verdict under the threshold gets dns_failure_action.
  * Relay refusals ignore "action = log": a dry run of the DNSBL policy must
- * not turn the server into an open relay.
+ * not turn the server into an open relay.  For the same reason the relay
+ * rule fails closed: when the milter gets no {rcpt_mailer} for a client
+ * that may not relay, the recipient gets 451 4.3.5 (and the decision
+ * names the missing macro for the caller to warn about), never a pass.
  *
  * The policy protocol carries no transport, so the policy service cannot
  * apply rule 2 itself; instead Postfix asks it, from
@@ -183,13 +186,21 @@ decision_client(const struct config *config,
 	}
 }
 
+/* May the relay rule refuse this client at all? */
+static bool
+decision_relay_applies(const struct config *config,
+		       const struct decision_facts *facts)
+{
+	return config->relay_policy == RELAY_ENFORCE && facts->has_transport
+	    && !(facts->lists & LIST_RELAY);
+}
+
 /* Does Postfix deliver this recipient elsewhere, for a non-relay client? */
 static bool
 decision_relaying(const struct config *config,
 		  const struct decision_facts *facts)
 {
-	return config->relay_policy == RELAY_ENFORCE
-	    && !(facts->lists & LIST_RELAY) && facts->rcpt_mailer != NULL
+	return facts->rcpt_mailer != NULL
 	    && !config_has_word(config->local_transports, facts->rcpt_mailer,
 				strlen(facts->rcpt_mailer));
 }
@@ -224,7 +235,18 @@ decide(const struct config *config, const struct decision_facts *facts,
 		return;
 	}
 	if (facts->stage == STAGE_RCPT && facts->recipient != NULL) {
-		if (decision_relaying(config, facts)) {
+		if (decision_relay_applies(config, facts)
+		    && facts->rcpt_mailer == NULL) {
+			snprintf(text, sizeof(text), "%s: Relay access cannot be "
+				 "checked: server configuration problem",
+				 facts->recipient);
+			decision_reply(decision, DECISION_TEMPFAIL,
+				       "relay-unchecked", "451", "4.3.5", text);
+			decision->missing = "{rcpt_mailer}";
+			return;
+		}
+		if (decision_relay_applies(config, facts)
+		    && decision_relaying(config, facts)) {
 			snprintf(text, sizeof(text), "%s: Relay access denied",
 				 facts->recipient);
 			decision_reply(decision, DECISION_REJECT, "relay", "554",

@@ -31,7 +31,11 @@ struct decision_facts {
 	bool	authenticated;		/* SASL login ({auth_authen}) */
 	int	stage;			/* enum config_stage: where we are */
 	const char *recipient;		/* at RCPT, as the client gave it */
-	const char *rcpt_mailer;	/* at RCPT, Postfix's transport */
+	const char *rcpt_mailer;	/* at RCPT, Postfix's transport, or
+					 * NULL when Postfix sent none */
+	bool	has_transport;		/* the front end hears the transport
+					 * (the milter: {rcpt_mailer}); the
+					 * policy service does not */
 	bool	relay_question;		/* only "may it relay?" (the policy
 					 * service asked with
 					 * policy_context=relay) */
@@ -45,6 +49,8 @@ struct decision {
 	const char *dsn;		/* "5.7.1" */
 	char	text[512];		/* printable ASCII only */
 	char	header[512];		/* X-RBL-Check value, when TAG */
+	const char *missing;		/* a fact the rule needed and did not
+					 * get ("{rcpt_mailer}"), or NULL */
 };
 
 void	decide(const struct config *config, const struct decision_facts *facts,

@@ -6,9 +6,11 @@
  * loggers need no lock.  Nothing here allocates memory, so running out of
  * it never silences a message.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "lib/msg.h"
 
@@ -58,6 +60,36 @@ msg_warn(const char *fmt, ...)
 	va_start(ap, fmt);
 	msg_vlog(LOG_WARNING, "warning: ", fmt, ap);
 	va_end(ap);
+}
+
+void
+msg_warn_limited(struct msg_limit *limit, unsigned period, const char *fmt,
+		 ...)
+{
+	struct timespec ts;
+	char	text[2048];
+	va_list	ap;
+	long	last = __atomic_load_n(&limit->last, __ATOMIC_ACQUIRE);
+	long	now;
+	unsigned skipped;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long) ts.tv_sec + 1;
+	if ((last != 0 && now - last < (long) period)
+	    || !__atomic_compare_exchange_n(&limit->last, &last, now, false,
+					    __ATOMIC_ACQ_REL,
+					    __ATOMIC_ACQUIRE)) {
+		__atomic_add_fetch(&limit->skipped, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	skipped = __atomic_exchange_n(&limit->skipped, 0, __ATOMIC_RELAXED);
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (skipped > 0)
+		msg_warn("%s (%u more like it since the last)", text, skipped);
+	else
+		msg_warn("%s", text);
 }
 
 void

@@ -23,6 +23,21 @@ void	msg_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	msg_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	msg_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Where a warning that may repeat was last logged (zeroed to start). */
+struct msg_limit {
+	long	last;			/* monotonic second + 1 (atomic) */
+	unsigned skipped;		/* left out since (atomic) */
+};
+
+/*
+ * A warning that may come once per session or request: logged at most
+ * once every period seconds per limit, saying how many were left out
+ * since the last one.  Any thread may call it.
+ */
+void	msg_warn_limited(struct msg_limit *limit, unsigned period,
+			 const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
 /* A broken invariant: log and abort, so that a core shows where. */
 void	msg_panic(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));

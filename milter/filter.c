@@ -54,6 +54,9 @@
 
 static struct worker *filter_worker;
 
+/* A missing macro, said once a minute however many sessions meet it. */
+static struct msg_limit filter_missing_macro;
+
 struct session;
 
 /* The sessions that libmilter has open; see the top of this file. */
@@ -211,9 +214,17 @@ filter_decide(SMFICTX *ctx, struct session *session, int stage,
 	facts.stage = stage;
 	facts.recipient = recipient;
 	facts.rcpt_mailer = mailer;
+	facts.has_transport = true;
 	if (stage == config->reject_stage && !session->authenticated)
 		facts.verdict = filter_verdict(session);
 	decide(config, &facts, &decision);
+	if (decision.missing != NULL)
+		msg_warn_limited(&filter_missing_macro, 60, "Postfix sent no %s "
+				 "at RCPT: recipients of clients not on the "
+				 "relay list get 451 4.3.5 until %s is in "
+				 "milter_rcpt_macros in main.cf (Postfix's "
+				 "default has it), or relay_policy = off",
+				 decision.missing, decision.missing);
 	if (filter_silent(&decision))
 		return SMFIS_CONTINUE;
 	if (decision.action == DECISION_TAG)

@@ -382,18 +382,40 @@ START_TEST(test_list_files)
 	ck_assert_uint_eq(wait_lists(&f, "2001:db8::3", ~0u, LIST_RELAY, 0),
 			  LIST_RELAY);
 	close_service(&f);
-	/* With Redis: the file and the set are merged. */
-	redis_do("SADD rblmilter:relay %s %s %s", "203.0.113.0/24", "::/0",
-		 "0.0.0.0/0");
+	/*
+	 * With Redis: the file and the set are merged; relay entries wider
+	 * than relay_min_prefix_ipv4/_ipv6 (/8, /16) are refused, from the
+	 * set as from the file: an open relay is never one typo away.
+	 */
+	redis_do("SADD rblmilter:relay %s %s %s %s %s %s", "203.0.113.0/24",
+		 "::/0", "0.0.0.0/0", "::ffff:0:0/96", "64.0.0.0/2",
+		 "2600::/15");
+	redis_do("SADD rblmilter:allow %s", "0.0.0.0/0");
 	open_service(&f, tcp_redis(), extra);
+	ck_assert_uint_eq(wait_lists(&f, "203.0.113.9", LIST_RELAY, LIST_RELAY,
+				     2000), LIST_RELAY);
 	ck_assert_uint_eq(wait_lists(&f, "192.0.2.15", LIST_RELAY, LIST_RELAY,
 				     0), LIST_RELAY);
-	ck_assert_uint_eq(wait_lists(&f, "8.8.8.8", LIST_RELAY, LIST_RELAY, 0),
-			  LIST_RELAY);
+	ck_assert_uint_eq(wait_lists(&f, "8.8.8.8", ~0u, LIST_ALLOW, 0),
+			  LIST_ALLOW);
+	ck_assert_uint_eq(wait_lists(&f, "2606:4700::1", LIST_RELAY, 0, 0), 0);
+	close_service(&f);
+	/* The bounds are settings: 0 lets a /0 relay, as before. */
+	open_service(&f, tcp_redis(), "relay_min_prefix_ipv4 = 0\n"
+		     "relay_min_prefix_ipv6 = 0\n");
+	ck_assert_uint_eq(wait_lists(&f, "8.8.8.8", LIST_RELAY, LIST_RELAY,
+				     2000), LIST_RELAY);
 	ck_assert_uint_eq(wait_lists(&f, "2606:4700::1", LIST_RELAY,
 				     LIST_RELAY, 0), LIST_RELAY);
 	close_service(&f);
-	redis_do("DEL rblmilter:relay");
+	redis_do("DEL rblmilter:relay rblmilter:allow");
+	free(relay);
+	/* A list file's /0 relay entry is refused too. */
+	relay = tenv_write(env.dir, "relay_hosts", "0.0.0.0/0\n::/0\n");
+	open_service(&f, "", extra);
+	ck_assert_uint_eq(wait_lists(&f, "8.8.8.8", ~0u, 0, 0), 0);
+	ck_assert_uint_eq(wait_lists(&f, "2606:4700::1", ~0u, 0, 0), 0);
+	close_service(&f);
 	free(relay);
 }
 END_TEST

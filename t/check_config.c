@@ -226,6 +226,10 @@ START_TEST(test_bad_values)
 		 ":2: dnsbl_threshold = \"x\": not an integer");
 	load_bad("dnsbl_sites = bl.test\ndnsbl_threshold = 0\n",
 		 ":2: dnsbl_threshold = 0: must be from 1 to 1000000");
+	load_bad("dnsbl_sites = bl.test\nrelay_min_prefix_ipv4 = 33\n",
+		 ":2: relay_min_prefix_ipv4 = 33: must be from 0 to 32");
+	load_bad("dnsbl_sites = bl.test\nrelay_min_prefix_ipv6 = 129\n",
+		 ":2: relay_min_prefix_ipv6 = 129: must be from 0 to 128");
 	load_bad("dnsbl_sites = bl.test\ndnsbl_threshold = 1.5\n",
 		 ":2: dnsbl_threshold = \"1.5\": not an integer");
 	load_bad("dnsbl_sites = bl.test\ndnsbl_allowlist_threshold = 1\n",

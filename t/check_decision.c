@@ -84,6 +84,7 @@ run(const struct config *config, const struct verdict *v, unsigned lists,
 	facts.stage = stage;
 	facts.recipient = rcpt;
 	facts.rcpt_mailer = mailer;
+	facts.has_transport = true;
 	decide(config, &facts, d);
 }
 
@@ -222,6 +223,53 @@ START_TEST(test_relay)
 }
 END_TEST
 
+/*
+ * No {rcpt_mailer} from Postfix: the relay rule cannot be decided, so a
+ * client that may not relay gets 451 4.3.5, never a pass; the decision
+ * names the macro for the milter's warning.
+ */
+START_TEST(test_relay_fails_closed)
+{
+	struct config *config = configure("action = log\n");
+	struct verdict *clean = verdict(false, false, true, NULL);
+	struct decision_facts facts = {0};
+	struct decision d;
+	struct addr client;
+
+	run(config, clean, 0, STAGE_RCPT, "<u@elsewhere.example>", NULL, &d);
+	assert_reply(&d, DECISION_TEMPFAIL, "relay-unchecked", "451", "4.3.5",
+		     "<u@elsewhere.example>: Relay access cannot be checked: "
+		     "server configuration problem");
+	ck_assert_str_eq(d.missing, "{rcpt_mailer}");
+	ck_assert_int_eq(decision_kind(&d), DECISION_KIND_TEMPFAIL);
+	/* Exempt recipients are no way around it either. */
+	run(config, clean, 0, STAGE_RCPT, "<postmaster@elsewhere.example>",
+	    NULL, &d);
+	ck_assert_str_eq(d.reason, "relay-unchecked");
+	/* A relay client needs no transport; neither does relay_policy = off. */
+	run(config, clean, LIST_RELAY, STAGE_RCPT, "<u@elsewhere.example>",
+	    NULL, &d);
+	ck_assert_str_eq(d.reason, "pass");
+	ck_assert_ptr_null(d.missing);
+	config_free(config);
+	config = configure("relay_policy = off\n");
+	run(config, clean, 0, STAGE_RCPT, "<u@elsewhere.example>", NULL, &d);
+	ck_assert_str_eq(d.reason, "pass");
+	/* The policy service hears no transport by design: Postfix's rule. */
+	config_free(config);
+	config = configure("");
+	ck_assert_int_eq(addr_parse("127.0.0.2", &client), 0);
+	facts.client = &client;
+	facts.verdict = clean;
+	facts.stage = STAGE_RCPT;
+	facts.recipient = "<u@elsewhere.example>";
+	decide(config, &facts, &d);
+	ck_assert_str_eq(d.reason, "pass");
+	config_free(config);
+	verdict_free(clean);
+}
+END_TEST
+
 START_TEST(test_relay_question)
 {
 	struct config *config = configure("");
@@ -305,6 +353,7 @@ decision_suite(void)
 	tcase_add_test(tc, test_actions);
 	tcase_add_test(tc, test_lists_and_dnswl);
 	tcase_add_test(tc, test_relay);
+	tcase_add_test(tc, test_relay_fails_closed);
 	tcase_add_test(tc, test_relay_question);
 	tcase_add_test(tc, test_exempt);
 	tcase_add_test(tc, test_dns_failure);

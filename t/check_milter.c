@@ -136,12 +136,14 @@ mail(struct session *s, const char *user)
 	return step(s, mclient_mail(s->client, "<a@sender.test>", &s->reply));
 }
 
-/* RCPT TO rcpt, which Postfix resolved to transport mailer. */
+/* RCPT TO rcpt, which Postfix resolved to transport mailer (or NULL). */
 static char
 rcpt(struct session *s, const char *to, const char *mailer)
 {
 	const char *macros[] = {"{rcpt_mailer}", mailer, NULL};
 
+	if (mailer == NULL)
+		macros[0] = NULL;
 	ck_assert_int_eq(mclient_macro(s->client, SMFIC_RCPT, macros), 0);
 	return step(s, mclient_rcpt(s->client, to, &s->reply));
 }
@@ -194,6 +196,8 @@ END_TEST
 START_TEST(test_relay)
 {
 	struct session s;
+	long	offset;
+	int	i;
 
 	reload("");
 	ck_assert_int_eq(session_rcpt(&s, "127.0.0.1", "<u@elsewhere.test>",
@@ -209,9 +213,36 @@ START_TEST(test_relay)
 	ck_assert_int_eq(mail(&s, "alice"), 'c');
 	ck_assert_int_eq(rcpt(&s, "<u@elsewhere.test>", "smtp"), 'c');
 	mclient_close(s.client);
+	/*
+	 * Postfix sent no {rcpt_mailer}, or an empty one: the rule cannot be
+	 * decided, so it fails closed, with one warning however many
+	 * sessions meet it.
+	 */
+	offset = tenv_size(env.log);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(session_rcpt(&s, "127.0.0.1",
+					      "<u@elsewhere.test>",
+					      i == 2 ? "" : NULL), 'y');
+		ck_assert_str_eq(s.reply.text, "451 4.3.5 <u@elsewhere.test>: "
+				 "Relay access cannot be checked: server "
+				 "configuration problem");
+		mclient_close(s.client);
+	}
+	ck_assert_int_eq(tenv_count_since(env.log, offset, "reason=relay-"
+					  "unchecked"), 3);
+	ck_assert_int_eq(tenv_count_since(env.log, offset, "warning: Postfix "
+					  "sent no {rcpt_mailer} at RCPT"), 1);
+	/* SASL clients do not need it. */
+	open_session(&s, "127.0.0.1");
+	ck_assert_int_eq(mail(&s, "alice"), 'c');
+	ck_assert_int_eq(rcpt(&s, "<u@elsewhere.test>", NULL), 'c');
+	mclient_close(s.client);
 	reload("relay_policy = off\n");
 	ck_assert_int_eq(session_rcpt(&s, "127.0.0.1", "<u@elsewhere.test>",
 				      "smtp"), 'c');
+	mclient_close(s.client);
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.1", "<u@elsewhere.test>",
+				      NULL), 'c');
 	mclient_close(s.client);
 }
 END_TEST
