@@ -22,7 +22,6 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +34,9 @@
 
 #include "t/mclient.h"
 #include "t/tenv.h"
+
+/* One "daemon: ..." line of what a test measured, for the test log. */
+#define report(...)	tenv_report("daemon", __VA_ARGS__)
 
 /* What a stop may take here before the test calls it a hang. */
 #define STOP_LIMIT_MS	6000
@@ -49,32 +51,6 @@ static struct {
 	int	dns_port;
 	char   *queries;		/* dnsfault's query log */
 } env;
-
-/* One "daemon: ..." line for the test log. */
-static void report(const char *,...) __attribute__((format(printf, 1, 2)));
-
-static void
-report(const char *fmt,...)
-{
-	va_list	ap;
-
-	printf("daemon: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-static unsigned
-elapsed_ms(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (unsigned) ((now.tv_sec - since->tv_sec) * 1000
-			   + (now.tv_nsec - since->tv_nsec) / 1000000);
-}
 
 static void
 start_servers(void)
@@ -158,9 +134,9 @@ stop_daemon(pid_t pid, unsigned *ms)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	ck_assert_int_eq(kill(pid, SIGTERM), 0);
 	while ((done = waitpid(pid, &status, WNOHANG)) == 0
-	       && elapsed_ms(&start) < STOP_LIMIT_MS)
+	       && tenv_elapsed_ms(&start) < STOP_LIMIT_MS)
 		usleep(10000);
-	*ms = elapsed_ms(&start);
+	*ms = tenv_elapsed_ms(&start);
 	if (done == 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
@@ -259,7 +235,7 @@ waiting_session(void *arg)
 	    || mclient_connect(w->client, "[client]", w->ip, 25, &w->reply) < 0)
 		snprintf(w->err, sizeof(w->err), "%s",
 			 mclient_error(w->client));
-	w->ms = elapsed_ms(&start);
+	w->ms = tenv_elapsed_ms(&start);
 	return NULL;
 }
 
@@ -344,8 +320,8 @@ START_TEST(test_stop_with_sessions_mid_lookup)
 		      "exit status 0x%x", status);
 	ck_assert_uint_ge(out, WAITING_SESSIONS / 2);
 	/* Each was answered as dns_failure_action says, long before 40 s. */
-	ck_assert_uint_eq(tenv_count_matches(log, "unknown=silent.test(stopped)"),
-			  out);
+	ck_assert_uint_eq(tenv_count_matches(log, "unknown=silent.test"
+					     "(stopped)"), out);
 	ck_assert_int_ge(counter("waiting", "connections"), out);
 	/* What the stop cut short is not cached for the fleet. */
 	reply = tenv_redis_cmd(&env.redis, "KEYS waiting:v:*");

@@ -25,7 +25,6 @@
 #include <libmilter/mfapi.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +36,9 @@
 
 #include "t/mclient.h"
 #include "t/tenv.h"
+
+/* One "fault: ..." line of what a test measured, for the test log. */
+#define report(...)	tenv_report("fault", __VA_ARGS__)
 
 #define DNSBL_TIMEOUT_MS	500
 #define REDIS_TIMEOUT_MS	100
@@ -75,32 +77,6 @@ static struct {
 	char	spec[64];
 	char   *log;			/* the daemon's standard error */
 } env;
-
-/* One "fault: ..." line for the test log. */
-static void report(const char *,...) __attribute__((format(printf, 1, 2)));
-
-static void
-report(const char *fmt,...)
-{
-	va_list	ap;
-
-	printf("fault: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-static unsigned
-elapsed_ms(const struct timespec *since)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (unsigned) ((now.tv_sec - since->tv_sec) * 1000
-			   + (now.tv_nsec - since->tv_nsec) / 1000000);
-}
 
 static void
 sleep_ms(unsigned ms)
@@ -500,7 +476,7 @@ START_TEST(test_dns_faults)
 		mark = tenv_size(env.log);
 		ck_assert_msg(session_rcpt(&s, env.spec, f->ip, rcpt) == 0,
 			      "%s: %s", f->name, s.err);
-		ms = elapsed_ms(&s.connected);
+		ms = tenv_elapsed_ms(&s.connected);
 		ck_assert_msg(tenv_last_line(env.log, mark, rcpt, line,
 					     sizeof(line)),
 			      "%s: no decision logged", f->name);
@@ -571,8 +547,8 @@ load_session(struct load *load)
 		else
 			t->wrong++;
 	}
-	if (status == 0 && elapsed_ms(&s.connected) > t->max_ms)
-		t->max_ms = elapsed_ms(&s.connected);
+	if (status == 0 && tenv_elapsed_ms(&s.connected) > t->max_ms)
+		t->max_ms = tenv_elapsed_ms(&s.connected);
 	pthread_mutex_unlock(&load->lock);
 }
 
@@ -693,7 +669,7 @@ redis_phase(unsigned phase, struct tenv_redis *redis, char *seen,
 			ck_assert_int_eq(kill(redis->pid, SIGCONT), 0);
 		ok = tenv_wait_line(env.log, mark, "is back", 10000);
 		snprintf(seen, size, "reconnected after %u ms: %s; ",
-			 elapsed_ms(&since), ok ? "yes" : "no");
+			 tenv_elapsed_ms(&since), ok ? "yes" : "no");
 		what = "verdicts from Redis again";
 		ok = ok && tenv_wait_line(env.log, mark, "cache=redis", 5000);
 		snprintf(seen + strlen(seen), size - strlen(seen), "%s: %s", what,
@@ -767,7 +743,7 @@ START_TEST(test_dns_stopped_under_load)
 	dns = tenv_dnsfault(ok_zone, NULL, &port);
 	back = tenv_wait_line(env.log, mark, "listed=ok.test(127.0.0.2)", 5000);
 	snprintf(seen, sizeof(seen), "listing again %u ms after the restart: "
-		 "%s", elapsed_ms(&since), back ? "yes" : "no");
+		 "%s", tenv_elapsed_ms(&since), back ? "yes" : "no");
 	atomic_store(&load.phase, 3);
 	sleep_ms(1000);
 	load_stop(&load);
@@ -885,7 +861,7 @@ START_TEST(test_vanishing_clients)
 			      v->name, s.err);
 		report("vanish-at-%s -> 2 clients gone; the next session got "
 		       "%.3s in %u ms", v->name, s.reply.text,
-		       elapsed_ms(&s.connected));
+		       tenv_elapsed_ms(&s.connected));
 		ck_assert(replied(&s, "550"));
 	}
 	back = usage_back(&before, usage, sizeof(usage));
@@ -1020,11 +996,11 @@ START_TEST(test_low_ulimit)
 	ck_assert(tenv_last_line(log, mark, "reload ", refused,
 				 sizeof(refused)));
 	cpu = cpu_ms(pid) - cpu;
-	starved_ms = elapsed_ms(&since);
+	starved_ms = tenv_elapsed_ms(&since);
 	hold_release(&hold, &decided, &failed, &why);
 	clock_gettime(CLOCK_MONOTONIC, &since);
 	while (session_rcpt(&s, spec, "127.0.0.2", "<r@here.test>") < 0
-	       && elapsed_ms(&since) < 20000)
+	       && tenv_elapsed_ms(&since) < 20000)
 		;
 	/* libmilter retries accept() at once while it fails: CPU, no sleep. */
 	report("ulimit-n-%d -> %d sessions at once: %d decided (550), %d not "
@@ -1032,7 +1008,7 @@ START_TEST(test_low_ulimit)
 	       "SIGHUP meanwhile: \"%s\"; %lu ms of CPU in %u ms starved; "
 	       "serving again %u ms after the load dropped", NOFILE,
 	       NOFILE_SESSIONS, decided, failed, why, strstr(refused, "reload "),
-	       cpu, starved_ms, elapsed_ms(&since));
+	       cpu, starved_ms, tenv_elapsed_ms(&since));
 	ck_assert(replied(&s, "550"));
 	ck_assert_int_eq(decided + failed, NOFILE_SESSIONS);
 	ck_assert_int_gt(decided, 0);

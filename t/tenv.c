@@ -662,6 +662,29 @@ tenv_tail(const char *path, size_t size)
 	return buf;
 }
 
+void
+tenv_report(const char *tag, const char *fmt,...)
+{
+	va_list	ap;
+
+	printf("%s: ", tag);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+unsigned
+tenv_elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (unsigned) ((now.tv_sec - since->tv_sec) * 1000
+			   + (now.tv_nsec - since->tv_nsec) / 1000000);
+}
+
 const char *
 tenv_user(void)
 {

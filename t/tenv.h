@@ -15,6 +15,7 @@
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* A new 0755 directory (rbldnsd drops to user rbldns and must read it). */
 char   *tenv_mkdir(void);
@@ -112,6 +113,16 @@ int	tenv_count_matches(const char *path, const char *text);
 
 /* Remove " key=N" fields (numbers that vary from run to run) in place. */
 void	tenv_cut(char *text, const char *key);
+
+/*
+ * One "TAG: ..." line of what a test measured, for its log (the test's
+ * standard output), flushed at once.
+ */
+void	tenv_report(const char *tag, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* Milliseconds of CLOCK_MONOTONIC since *since. */
+unsigned tenv_elapsed_ms(const struct timespec *since);
 
 /* Run a suite with Check's usual output; the exit status for main(). */
 int	tenv_run(Suite *suite);
