@@ -7,8 +7,8 @@
  * can never claim a score the zones did not give.  The cache key carries
  * a hash of the configuration, so the zone order always matches.
  */
-#ifndef RBL_CODEC_H
-#define RBL_CODEC_H
+#ifndef RBL_CACHE_CODEC_H
+#define RBL_CACHE_CODEC_H
 
 #include <stddef.h>
 #include <time.h>

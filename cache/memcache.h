@@ -5,8 +5,8 @@
  * Values are codec text with an absolute expiry; the cache neither
  * decodes them nor talks to Redis.  With capacity 0 it holds nothing.
  */
-#ifndef RBL_MEMCACHE_H
-#define RBL_MEMCACHE_H
+#ifndef RBL_CACHE_MEMCACHE_H
+#define RBL_CACHE_MEMCACHE_H
 
 #include <stddef.h>
 #include <time.h>

@@ -20,8 +20,8 @@
 
 #include "cache/codec.h"
 #include "cache/memcache.h"
-#include "cache/stats.h"
-#include "cache/store.h"
+#include "stats/stats.h"
+#include "redis/store.h"
 #include "cache/vcache.h"
 #include "dnsbl/engine.h"
 #include "dnsbl/health.h"

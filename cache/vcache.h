@@ -6,8 +6,8 @@
  * Runs on the loop thread; callbacks come from the loop.  Lists and
  * actions are not its business.
  */
-#ifndef RBL_VCACHE_H
-#define RBL_VCACHE_H
+#ifndef RBL_CACHE_VCACHE_H
+#define RBL_CACHE_VCACHE_H
 
 #include <stdint.h>
 

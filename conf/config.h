@@ -5,8 +5,8 @@
  * mistake, naming FILE:LINE.  A loaded config is read-only; a reload builds
  * a new one.  This module reads no command line and starts nothing.
  */
-#ifndef RBL_CONFIG_H
-#define RBL_CONFIG_H
+#ifndef RBL_CONF_CONFIG_H
+#define RBL_CONF_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>

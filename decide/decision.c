@@ -24,7 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cache/lists.h"
+#include "lists/lists.h"
 #include "conf/config.h"
 #include "decide/decision.h"
 #include "dnsbl/site.h"

@@ -6,8 +6,8 @@
  * service both call it; neither decides anything itself.  It does no I/O
  * and does not log: the caller logs the decision it gets.
  */
-#ifndef RBL_DECISION_H
-#define RBL_DECISION_H
+#ifndef RBL_DECIDE_DECISION_H
+#define RBL_DECIDE_DECISION_H
 
 #include <stdbool.h>
 

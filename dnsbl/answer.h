@@ -5,8 +5,8 @@
  * without a network.  Sending queries and timing them out is engine.c's
  * business, not this module's.
  */
-#ifndef RBL_ANSWER_H
-#define RBL_ANSWER_H
+#ifndef RBL_DNSBL_ANSWER_H
+#define RBL_DNSBL_ANSWER_H
 
 #include <stdbool.h>
 #include <stddef.h>

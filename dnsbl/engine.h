@@ -7,8 +7,8 @@
  * calls, and all callbacks, happen on the loop's thread.  Caching and
  * cross-thread hand-off are other modules' work.
  */
-#ifndef RBL_ENGINE_H
-#define RBL_ENGINE_H
+#ifndef RBL_DNSBL_ENGINE_H
+#define RBL_DNSBL_ENGINE_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -10,8 +10,8 @@
  * cache asks it which cached verdicts still hold.  It knows nothing of
  * Redis.
  */
-#ifndef RBL_HEALTH_H
-#define RBL_HEALTH_H
+#ifndef RBL_DNSBL_HEALTH_H
+#define RBL_DNSBL_HEALTH_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -6,8 +6,8 @@
  * loop timer.  This module sends queries and delivers replies; it does not
  * know what a DNSBL is.
  */
-#ifndef RBL_RESOLVER_H
-#define RBL_RESOLVER_H
+#ifndef RBL_DNSBL_RESOLVER_H
+#define RBL_DNSBL_RESOLVER_H
 
 #include <ares.h>
 #include <stddef.h>

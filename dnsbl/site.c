@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnsbl/filter.h"
+#include "dnsbl/replyfilter.h"
 #include "dnsbl/site.h"
 
 /* Between entries of dnsbl_sites and of dnsbl_reply_map. */

@@ -6,8 +6,8 @@
  * of its sites adds its weight once when any answer matches its filter.
  * This module parses and scores; it sends no query.
  */
-#ifndef RBL_SITE_H
-#define RBL_SITE_H
+#ifndef RBL_DNSBL_SITE_H
+#define RBL_DNSBL_SITE_H
 
 #include <stdbool.h>
 #include <stddef.h>

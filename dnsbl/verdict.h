@@ -6,8 +6,8 @@
  * the summed score, the TTL it may be reused for, and whether every zone
  * answered.  It does not know about allow/deny/relay lists or actions.
  */
-#ifndef RBL_VERDICT_H
-#define RBL_VERDICT_H
+#ifndef RBL_DNSBL_VERDICT_H
+#define RBL_DNSBL_VERDICT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -6,8 +6,8 @@
  * line or fake a field.  Memory errors are sticky: the line reports them
  * once, at kvline_text().
  */
-#ifndef RBL_KVLINE_H
-#define RBL_KVLINE_H
+#ifndef RBL_LIB_KVLINE_H
+#define RBL_LIB_KVLINE_H
 
 #include <stddef.h>
 

@@ -5,8 +5,8 @@
  * error means logs it here, once.  This module does no formatting of
  * key=value decision lines (see kvline.h).
  */
-#ifndef RBL_MSG_H
-#define RBL_MSG_H
+#ifndef RBL_LIB_MSG_H
+#define RBL_LIB_MSG_H
 
 #include <stdarg.h>
 

@@ -34,8 +34,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "cache/lists.h"
-#include "cache/service.h"
+#include "lists/lists.h"
+#include "decide/stack.h"
 #include "conf/config.h"
 #include "decide/decision.h"
 #include "dnsbl/verdict.h"
@@ -43,7 +43,7 @@
 #include "lib/kvline.h"
 #include "lib/msg.h"
 #include "milter/filter.h"
-#include "milter/worker.h"
+#include "runtime/worker.h"
 
 /*
  * filter_stop() waits this long for sessions inside a callback, then ends
@@ -71,7 +71,7 @@ static struct {
 
 /* What the filter knows about one SMTP connection. */
 struct session {
-	struct generation *generation;	/* configuration and service */
+	struct generation *generation;	/* configuration and stack */
 	struct addr addr;
 	char	ip[ADDR_TEXT_SIZE];
 	char	helo[128];
@@ -233,7 +233,7 @@ filter_decide(SMFICTX *ctx, struct session *session, int stage,
 	if (!session->logged || decision.action == DECISION_REJECT
 	    || decision.action == DECISION_TEMPFAIL) {
 		filter_log(session, stage, recipient, &decision);
-		service_count(generation_service(session->generation),
+		stack_count(generation_stack(session->generation),
 			      STATS_ACTION_REJECT + decision_kind(&decision));
 		if (decision.action == DECISION_CONTINUE
 		    || decision.action == DECISION_TAG)
@@ -360,7 +360,7 @@ static sfsistat
 filter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *sa)
 {
 	struct session *session;
-	struct service *service;
+	struct stack *stack;
 	char	daemon[64];
 
 	(void) hostname;
@@ -379,13 +379,13 @@ filter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *sa)
 		free(session);
 		return SMFIS_TEMPFAIL;
 	}
-	service = generation_service(session->generation);
+	stack = generation_stack(session->generation);
 	addr_format(&session->addr, session->ip);
 	filter_macro(ctx, "{daemon_name}", session->daemon,
 		     sizeof(session->daemon));
-	session->lists = service_lists(service, &session->addr);
-	service_count(service, STATS_CONNECTIONS);
-	service_count_lists(service, session->lists);
+	session->lists = stack_lists(stack, &session->addr);
+	stack_count(stack, STATS_CONNECTIONS);
+	stack_count_lists(stack, session->lists);
 	if (!(session->lists & (LIST_ALLOW | LIST_DENY))
 	    && (session->lookup = worker_submit(filter_worker,
 						session->generation,

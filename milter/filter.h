@@ -5,8 +5,8 @@
  * It decides nothing itself (decide/decision.c does) and talks to no
  * server (the worker does).
  */
-#ifndef RBL_FILTER_H
-#define RBL_FILTER_H
+#ifndef RBL_MILTER_FILTER_H
+#define RBL_MILTER_FILTER_H
 
 struct worker;
 

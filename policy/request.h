@@ -6,8 +6,8 @@
  * rblmilter uses; it ignores the others, as the protocol asks.  It does
  * no I/O and decides nothing.
  */
-#ifndef RBL_REQUEST_H
-#define RBL_REQUEST_H
+#ifndef RBL_POLICY_REQUEST_H
+#define RBL_POLICY_REQUEST_H
 
 #include <stdbool.h>
 #include <stddef.h>

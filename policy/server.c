@@ -32,15 +32,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/lists.h"
-#include "cache/service.h"
+#include "lists/lists.h"
+#include "decide/stack.h"
 #include "conf/config.h"
 #include "decide/decision.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
 #include "lib/kvline.h"
 #include "lib/msg.h"
-#include "milter/worker.h"
+#include "runtime/worker.h"
 #include "policy/request.h"
 #include "policy/server.h"
 
@@ -203,7 +203,7 @@ policy_decide(struct policy_conn *conn, const struct verdict *verdict,
 	if (strcmp(decision.reason, "later") != 0
 	    && strcmp(decision.reason, "decided") != 0) {
 		policy_log(conn, config, verdict, level, &decision);
-		service_count(generation_service(conn->generation),
+		stack_count(generation_stack(conn->generation),
 			      STATS_ACTION_REJECT + decision_kind(&decision));
 	}
 	worker_release(conn->generation);
@@ -233,11 +233,11 @@ policy_on_verdict(struct verdict *verdict, enum cache_level level, void *arg)
 static void
 policy_request(struct policy_conn *conn)
 {
-	struct service *service;
+	struct stack *stack;
 	int	stage = policy_stage(conn->request.protocol_state);
 
 	conn->generation = worker_acquire(conn->server->worker);
-	service = generation_service(conn->generation);
+	stack = generation_stack(conn->generation);
 	if (addr_parse(conn->request.client_address, &conn->addr) < 0) {
 		msg_warn("policy request without a usable client_address "
 			 "(\"%.64s\"): DUNNO", conn->request.client_address);
@@ -247,16 +247,16 @@ policy_request(struct policy_conn *conn)
 		conn->generation = NULL;
 		return;
 	}
-	conn->lists = service_lists(service, &conn->addr);
+	conn->lists = stack_lists(stack, &conn->addr);
 	if (stage == generation_config(conn->generation)->reject_stage
 	    && strcmp(conn->request.policy_context, "relay") != 0
 	    && !(conn->lists & (LIST_ALLOW | LIST_DENY))
 	    && conn->request.sasl_username[0] == 0) {
-		service_count(service, STATS_CONNECTIONS);
-		service_count_lists(service, conn->lists);
+		stack_count(stack, STATS_CONNECTIONS);
+		stack_count_lists(stack, conn->lists);
 		conn->pending = true;
 		bufferevent_disable(conn->bev, EV_READ);
-		if (service_lookup(service, &conn->addr, policy_on_verdict,
+		if (stack_lookup(stack, &conn->addr, policy_on_verdict,
 				   conn) == 0)
 			return;
 		conn->pending = false;

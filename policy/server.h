@@ -2,8 +2,8 @@
  * server - the Postfix policy service (check_policy_service) on the
  * daemon's loop thread, deciding with decide() like the milter.
  */
-#ifndef RBL_SERVER_H
-#define RBL_SERVER_H
+#ifndef RBL_POLICY_SERVER_H
+#define RBL_POLICY_SERVER_H
 
 #include <stddef.h>
 

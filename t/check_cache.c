@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache/lists.h"
-#include "cache/service.h"
+#include "lists/lists.h"
+#include "decide/stack.h"
 #include "conf/config.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
@@ -72,14 +72,14 @@ stop_servers(void)
 	tenv_rmdir(env.dir);
 }
 
-/* A service as the daemon builds it, for one configuration. */
+/* A stack as the daemon builds it, for one configuration. */
 struct fixture {
 	struct event_base *base;
 	struct config *config;
-	struct service *service;
+	struct stack *stack;
 };
 
-/* Open a service on the test servers; extra holds more settings. */
+/* Open a stack on the test servers; extra holds more settings. */
 static void
 open_service(struct fixture *f, const char *redis_server, const char *extra)
 {
@@ -99,9 +99,9 @@ open_service(struct fixture *f, const char *redis_server, const char *extra)
 		      "%s", err);
 	free(path);
 	ck_assert_ptr_nonnull(f->base = event_base_new());
-	f->service = service_create(f->base, f->config, err, sizeof(err));
-	ck_assert_msg(f->service != NULL, "%s", err);
-	service_start(f->service);
+	f->stack = stack_create(f->base, f->config, err, sizeof(err));
+	ck_assert_msg(f->stack != NULL, "%s", err);
+	stack_start(f->stack);
 }
 
 /* The test Redis, as redis_server says it. */
@@ -117,8 +117,8 @@ tcp_redis(void)
 static void
 close_service(struct fixture *f)
 {
-	service_drain(f->service);
-	service_free(f->service);
+	stack_drain(f->stack);
+	stack_free(f->stack);
 	event_base_free(f->base);
 	config_free(f->config);
 }
@@ -148,7 +148,7 @@ lookup(struct fixture *f, const char *ip, int *score)
 	struct addr addr;
 
 	ck_assert_int_eq(addr_parse(ip, &addr), 0);
-	ck_assert_int_eq(service_lookup(f->service, &addr, on_done, &result), 0);
+	ck_assert_int_eq(stack_lookup(f->stack, &addr, on_done, &result), 0);
 	while (!result.done)
 		event_base_loop(f->base, EVLOOP_ONCE);
 	ck_assert_ptr_nonnull(result.verdict);
@@ -178,7 +178,7 @@ wait_lists(struct fixture *f, const char *ip, unsigned mask, unsigned want,
 
 	ck_assert_int_eq(addr_parse(ip, &addr), 0);
 	for (waited = 0; waited <= ms; waited += 50) {
-		flags = service_lists(f->service, &addr) & mask;
+		flags = stack_lists(f->stack, &addr) & mask;
 		if (flags == want)
 			break;
 		run_for(f, 50);
@@ -295,7 +295,7 @@ START_TEST(test_coalescing)
 	open_service(&f, tcp_redis(), "dnsbl_sites = slow.test, bl.test\n");
 	ck_assert_int_eq(addr_parse("198.51.100.7", &addr), 0);
 	for (i = 0; i < 20; i++)
-		ck_assert_int_eq(service_lookup(f.service, &addr, on_done,
+		ck_assert_int_eq(stack_lookup(f.stack, &addr, on_done,
 						results + i), 0);
 	while (done < 20)
 		for (event_base_loop(f.base, EVLOOP_ONCE), done = 0, i = 0;
@@ -559,10 +559,10 @@ START_TEST(test_unix_socket_password)
 
 	tenv_redis_start(&own, env.dir, true, "s3cret pass");
 	snprintf(server, sizeof(server), "unix:%s", own.path);
-	/* A wrong password: DNS-only service, no crash. */
+	/* A wrong password: DNS-only stack, no crash. */
 	open_service(&f, server, "redis_password = wrong\n");
 	ck_assert_int_eq(lookup(&f, "127.0.0.2", &score), CACHE_MISS);
-	ck_assert_int_eq(service_print_stats(f.service, stdout, err,
+	ck_assert_int_eq(stack_print_stats(f.stack, stdout, err,
 					     sizeof(err)), -1);
 	close_service(&f);
 	open_service(&f, server, "redis_password = s3cret pass\n");

@@ -6,7 +6,8 @@
  * Redis for the counters, t/dnsfault for a zone that never
  * answers) and prints what it measured, "daemon: ...", to the test log.
  * The bounds asserted are there to catch a hang, not to time anything:
- * the daemon's own bound is about 2 s, the test allows 6.
+ * the daemon's own bound is about 2 s, the test allows 10 on a machine
+ * that runs two test suites at once.
  *
  * Debian's libmilter hands sessions to a pool of threads; while every
  * one of them waits in a callback (50 sessions waiting for DNS), it can
@@ -38,8 +39,8 @@
 /* One "daemon: ..." line of what a test measured, for the test log. */
 #define report(...)	tenv_report("daemon", __VA_ARGS__)
 
-/* What a stop may take here before the test calls it a hang. */
-#define STOP_LIMIT_MS	6000
+/* What a stop may take here, two test suites at once, before it is a hang. */
+#define STOP_LIMIT_MS	10000
 
 /* Sessions waiting for DNS when the stop comes. */
 #define WAITING_SESSIONS	50
@@ -123,9 +124,9 @@ user_dir(const char *name)
 	return path;
 }
 
-/* SIGTERM the daemon and wait for it; its exit status, ms in *ms. */
+/* SIGTERM the daemon (log: its output) and wait; exit status, ms in *ms. */
 static int
-stop_daemon(pid_t pid, unsigned *ms)
+stop_daemon(pid_t pid, const char *log, unsigned *ms)
 {
 	struct timespec start;
 	pid_t	done;
@@ -140,8 +141,8 @@ stop_daemon(pid_t pid, unsigned *ms)
 	if (done == 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, &status, 0);
-		ck_abort_msg("the daemon did not stop within %u ms",
-			     STOP_LIMIT_MS);
+		ck_abort_msg("the daemon did not stop within %u ms: %s",
+			     STOP_LIMIT_MS, tenv_tail(log, 600));
 	}
 	return status;
 }
@@ -194,7 +195,7 @@ START_TEST(test_stop_with_idle_sessions)
 		client[i] = open_session(spec, ip, &reply);
 		ck_assert_int_eq(reply.code, 'c');
 	}
-	status = stop_daemon(pid, &ms);
+	status = stop_daemon(pid, log, &ms);
 	report("stop with 5 idle sessions open: %u ms, exit status 0x%x", ms,
 	       status);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -296,7 +297,7 @@ START_TEST(test_stop_with_sessions_mid_lookup)
 	     tries++)
 		usleep(10000);
 	out = asked_count();
-	status = stop_daemon(pid, &ms);
+	status = stop_daemon(pid, log, &ms);
 	for (i = 0; i < WAITING_SESSIONS; i++) {
 		pthread_join(thread[i], NULL);
 		if (w[i].reply.code == 'y'
@@ -358,7 +359,7 @@ START_TEST(test_pidfile_through_symlink)
 	tenv_slurp(pidfile, text, sizeof(text));
 	snprintf(want, sizeof(want), "%ld\n", (long) pid);
 	ck_assert_str_eq(text, want);
-	ck_assert_int_eq(WEXITSTATUS(stop_daemon(pid, &ms)), 0);
+	ck_assert_int_eq(WEXITSTATUS(stop_daemon(pid, log, &ms)), 0);
 	ck_assert_int_ne(lstat(pidfile, &st), 0);
 	report("pid file planted as a symlink: replaced, %s untouched, "
 	       "removed at the stop", victim);
@@ -410,14 +411,15 @@ START_TEST(test_unix_sockets)
 	ck_assert_msg(tenv_count_matches(log2, "another process serves") == 1,
 		      "%s", tenv_tail(log2, 1000));
 	mclient_close(open_session(spec, "192.0.2.1", &(struct mreply) {0}));
-	ck_assert_int_eq(WEXITSTATUS(stop_daemon(pid, &ms)), 0);
+	ck_assert_int_eq(WEXITSTATUS(stop_daemon(pid, log, &ms)), 0);
 	ck_assert_int_ne(lstat(milter, &st), 0);
 	ck_assert_int_ne(lstat(policy, &st), 0);
 	/* A stale socket (nobody serves it) is replaced. */
 	ck_assert_int_eq(mknod(policy, S_IFSOCK | 0600, 0), 0);
+	free(log);
 	pid = tenv_rblmilter(env.dir, "unix", spec, 0, &log);
 	assert_socket(policy);
-	ck_assert_int_eq(WEXITSTATUS(stop_daemon(pid, &ms)), 0);
+	ck_assert_int_eq(WEXITSTATUS(stop_daemon(pid, log, &ms)), 0);
 	report("unix sockets: made 0660 nobody:nogroup, refused to a second "
 	       "daemon, a stale one replaced, both removed at the stop");
 	free(log);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/lists.h"
+#include "lists/lists.h"
 #include "conf/config.h"
 #include "decide/decision.h"
 #include "dnsbl/verdict.h"

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/prefix.h"
+#include "lists/prefix.h"
 #include "lib/addr.h"
 #include "t/tenv.h"
 

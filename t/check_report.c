@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "milter/report.h"
+#include "cli/report.h"
 #include "t/tenv.h"
 
 /* A mail.log slice: 23 lines, 12 decisions, 5 others, 6 skipped. */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnsbl/filter.h"
+#include "dnsbl/replyfilter.h"
 #include "dnsbl/site.h"
 #include "dnsbl/verdict.h"
 #include "t/tenv.h"

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/prefix.h"
+#include "lists/prefix.h"
 #include "lib/addr.h"
 
 /* Entries and finishes per input: every check scans every entry. */

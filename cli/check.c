@@ -2,7 +2,7 @@
  * check - "rblmilter --check": what rblmilter would decide about IPs,
  * one key=value line each.
  *
- * The same service and the same decision as the daemon's at reject_stage:
+ * The same stack and the same decision as the daemon's at reject_stage:
  * lists, memory cache, Redis, DNS, the same counters.  Recipients are not
  * known here, so relaying and exempt recipients are not judged.  IPs are looked up in batches of CHECK_BATCH at
  * once, so a long list on standard input costs about one deadline per
@@ -15,15 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/lists.h"
-#include "cache/service.h"
+#include "lists/lists.h"
+#include "decide/stack.h"
 #include "conf/config.h"
 #include "decide/decision.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
 #include "lib/kvline.h"
 #include "lib/msg.h"
-#include "milter/check.h"
+#include "cli/check.h"
 
 /* Lookups in flight at once. */
 #define CHECK_BATCH	64
@@ -146,7 +146,7 @@ check_lists(struct kvline *line, unsigned lists)
 
 /* Print one result line and count it; returns its exit status. */
 static int
-check_print(const struct config *config, struct service *service,
+check_print(const struct config *config, struct stack *stack,
 	    const struct check_item *item, FILE *out)
 {
 	struct decision decision;
@@ -177,8 +177,8 @@ check_print(const struct config *config, struct service *service,
 			kvline_printf(line, "%s", vcache_level_name(item->level));
 			verdict_format(item->verdict, config->dnsbl_sites, line);
 		}
-		service_count(service, STATS_CONNECTIONS);
-		service_count(service, STATS_ACTION_REJECT + kind);
+		stack_count(stack, STATS_CONNECTIONS);
+		stack_count(stack, STATS_ACTION_REJECT + kind);
 		status = decision.action == DECISION_REJECT
 		    || decision.action == DECISION_TEMPFAIL ?
 		    CHECK_REJECT : CHECK_PASS;
@@ -193,7 +193,7 @@ check_print(const struct config *config, struct service *service,
 
 /* Match lists and look up a batch of items at once; wait for all. */
 static void
-check_batch(struct event_base *base, struct service *service,
+check_batch(struct event_base *base, struct stack *stack,
 	    struct check_item *items, size_t count)
 {
 	unsigned pending = 0;
@@ -202,15 +202,15 @@ check_batch(struct event_base *base, struct service *service,
 	for (i = 0; i < count; i++) {
 		if (items[i].error != NULL)
 			continue;
-		items[i].lists = service_lists(service, &items[i].addr);
-		service_count_lists(service, items[i].lists);
+		items[i].lists = stack_lists(stack, &items[i].addr);
+		stack_count_lists(stack, items[i].lists);
 		/* allow and deny decide without DNS. */
 		if (items[i].lists & (LIST_ALLOW | LIST_DENY))
 			continue;
 		items[i].pending = &pending;
 		items[i].looked_up = true;
 		pending++;
-		if (service_lookup(service, &items[i].addr, check_done,
+		if (stack_lookup(stack, &items[i].addr, check_done,
 				   items + i) < 0) {
 			items[i].error = "out of memory";
 			pending--;
@@ -227,7 +227,7 @@ check_run(const struct config *config, char **ips, int count, FILE *in,
 	  FILE *out)
 {
 	struct check_item *items;
-	struct service *service = NULL;
+	struct stack *stack = NULL;
 	struct event_base *base;
 	FILE   *source = count > 0 ? NULL : in;
 	char	err[256];
@@ -241,31 +241,31 @@ check_run(const struct config *config, char **ips, int count, FILE *in,
 	if (base == NULL || items == NULL) {
 		msg_error("--check: out of memory");
 		status = CHECK_ERROR;
-	} else if ((service = service_create(base, config, err,
+	} else if ((stack = stack_create(base, config, err,
 					     sizeof(err))) == NULL) {
 		msg_error("--check: %s", err);
 		status = CHECK_ERROR;
 	} else {
-		service_start(service);
+		stack_start(stack);
 	}
-	while (service != NULL) {
+	while (stack != NULL) {
 		for (batch = 0; batch < CHECK_BATCH
 		     && check_next(&ips, &count, source, items + batch); batch++)
 			;
 		if (batch == 0)
 			break;
-		check_batch(base, service, items, batch);
+		check_batch(base, stack, items, batch);
 		for (i = 0; i < batch; i++) {
-			item_status = check_print(config, service, items + i, out);
+			item_status = check_print(config, stack, items + i, out);
 			if (item_status > status)
 				status = item_status;
 			verdict_free(items[i].verdict);
 		}
 		fflush(out);
 	}
-	if (service != NULL) {
-		service_drain(service);
-		service_free(service);
+	if (stack != NULL) {
+		stack_drain(stack);
+		stack_free(stack);
 	}
 	free(items);
 	if (base != NULL)

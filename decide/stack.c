@@ -1,5 +1,5 @@
 /*
- * service - everything that turns a client IP into list flags and a
+ * stack - everything that turns a client IP into list flags and a
  * verdict, built from one configuration on one event loop.
  *
  * Building and tearing down in one place keeps the order right: the store
@@ -13,11 +13,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "cache/lists.h"
-#include "cache/listsync.h"
+#include "lists/lists.h"
+#include "lists/listsync.h"
 #include "cache/memcache.h"
-#include "cache/service.h"
-#include "cache/store.h"
+#include "decide/stack.h"
+#include "redis/store.h"
 #include "conf/config.h"
 #include "dnsbl/engine.h"
 #include "dnsbl/health.h"
@@ -27,7 +27,7 @@
 /* Longest wait for Redis and the lists at start. */
 #define SERVICE_START_S	3
 
-struct service {
+struct stack {
 	struct event_base *base;
 	struct dnsbl_engine *engine;
 	struct memcache *memory;
@@ -42,7 +42,7 @@ struct service {
 
 /* What a cached verdict depends on besides the answers themselves. */
 static uint64_t
-service_config_hash(const struct config *config)
+stack_config_hash(const struct config *config)
 {
 	uint64_t hash = dnsbl_sites_hash(config->dnsbl_sites);
 
@@ -61,7 +61,7 @@ service_config_hash(const struct config *config)
 
 /* Connect to Redis and start the list poller, when configured. */
 static int
-service_redis(struct service *service, const struct config *config,
+stack_redis(struct stack *stack, const struct config *config,
 	      char *err, size_t errlen)
 {
 	struct store_options options = {
@@ -77,21 +77,21 @@ service_redis(struct service *service, const struct config *config,
 
 	if (*config->redis_host == 0 && *config->redis_sentinels == 0)
 		return 0;
-	if ((service->store = store_create(service->base, &options, err,
+	if ((stack->store = store_create(stack->base, &options, err,
 					   errlen)) == NULL)
 		return -1;
-	service->listsync = listsync_create(service->base, service->store,
-					    service->lists,
+	stack->listsync = listsync_create(stack->base, stack->store,
+					    stack->lists,
 					    config->redis_prefix);
-	if (service->listsync == NULL) {
+	if (stack->listsync == NULL) {
 		snprintf(err, errlen, "redis lists: out of memory");
 		return -1;
 	}
 	return 0;
 }
 
-struct service *
-service_create(struct event_base *base, const struct config *config,
+struct stack *
+stack_create(struct event_base *base, const struct config *config,
 	       char *err, size_t errlen)
 {
 	struct dnsbl_options dnsbl = {
@@ -107,161 +107,161 @@ service_create(struct event_base *base, const struct config *config,
 	struct vcache_options cache = {
 		.sites = config->dnsbl_sites,
 		.prefix = config->redis_prefix,
-		.config_hash = service_config_hash(config),
+		.config_hash = stack_config_hash(config),
 	};
-	struct service *service;
+	struct stack *stack;
 
-	if ((service = calloc(1, sizeof(*service))) == NULL) {
+	if ((stack = calloc(1, sizeof(*stack))) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	service->base = base;
-	snprintf(service->stats_key, sizeof(service->stats_key), "%sstats",
+	stack->base = base;
+	snprintf(stack->stats_key, sizeof(stack->stats_key), "%sstats",
 		 config->redis_prefix);
-	snprintf(service->health_key, sizeof(service->health_key), "%shealth",
+	snprintf(stack->health_key, sizeof(stack->health_key), "%shealth",
 		 config->redis_prefix);
-	if ((service->lists = lists_create((const char *const *)
+	if ((stack->lists = lists_create((const char *const *)
 					   config->list_files,
 					   (unsigned) config->relay_min_prefix_ipv4,
 					   (unsigned) config->relay_min_prefix_ipv6,
 					   err, errlen)) == NULL
-	    || (service->engine = dnsbl_engine_create(base, &dnsbl, err,
+	    || (stack->engine = dnsbl_engine_create(base, &dnsbl, err,
 						      errlen)) == NULL
-	    || service_redis(service, config, err, errlen) < 0)
+	    || stack_redis(stack, config, err, errlen) < 0)
 		goto fail;
-	service->memory = memcache_create((size_t) config->cache_size);
-	service->stats = stats_create(base, service->store,
+	stack->memory = memcache_create((size_t) config->cache_size);
+	stack->stats = stats_create(base, stack->store,
 				      config->dnsbl_sites,
-				      dnsbl_engine_health(service->engine),
-				      service->stats_key, service->health_key);
-	cache.engine = service->engine;
-	cache.memory = service->memory;
-	cache.store = service->store;
-	cache.stats = service->stats;
-	if (service->memory == NULL || service->stats == NULL
-	    || (service->vcache = vcache_create(base, &cache)) == NULL) {
+				      dnsbl_engine_health(stack->engine),
+				      stack->stats_key, stack->health_key);
+	cache.engine = stack->engine;
+	cache.memory = stack->memory;
+	cache.store = stack->store;
+	cache.stats = stack->stats;
+	if (stack->memory == NULL || stack->stats == NULL
+	    || (stack->vcache = vcache_create(base, &cache)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	return service;
+	return stack;
 
 fail:
-	service_free(service);
+	stack_free(stack);
 	return NULL;
 }
 
 void
-service_drain(struct service *service)
+stack_drain(struct stack *stack)
 {
-	while (stats_flush(service->stats) > 0)
-		event_base_loop(service->base, EVLOOP_ONCE);
+	while (stats_flush(stack->stats) > 0)
+		event_base_loop(stack->base, EVLOOP_ONCE);
 }
 
 unsigned
-service_flush(struct service *service)
+stack_flush(struct stack *stack)
 {
-	return stats_flush(service->stats);
+	return stats_flush(stack->stats);
 }
 
 void
-service_free(struct service *service)
+stack_free(struct stack *stack)
 {
-	if (service->store != NULL)
-		store_free(service->store);
-	listsync_free(service->listsync);
-	stats_free(service->stats);
-	if (service->vcache != NULL)
-		vcache_free(service->vcache);
-	if (service->engine != NULL)
-		dnsbl_engine_free(service->engine);
-	memcache_free(service->memory);
-	lists_free(service->lists);
-	free(service);
+	if (stack->store != NULL)
+		store_free(stack->store);
+	listsync_free(stack->listsync);
+	stats_free(stack->stats);
+	if (stack->vcache != NULL)
+		vcache_free(stack->vcache);
+	if (stack->engine != NULL)
+		dnsbl_engine_free(stack->engine);
+	memcache_free(stack->memory);
+	lists_free(stack->lists);
+	free(stack);
 }
 
 bool
-service_starting(const struct service *service)
+stack_starting(const struct stack *stack)
 {
-	const struct health *health = dnsbl_engine_health(service->engine);
+	const struct health *health = dnsbl_engine_health(stack->engine);
 
 	if (health != NULL && !health_probed(health))
 		return true;
-	if (service->store == NULL)
+	if (stack->store == NULL)
 		return false;
-	if (store_state(service->store) == STORE_CONNECTING)
+	if (store_state(stack->store) == STORE_CONNECTING)
 		return true;
-	return store_state(service->store) == STORE_READY
-	    && !listsync_synced(service->listsync);
+	return store_state(stack->store) == STORE_READY
+	    && !listsync_synced(stack->listsync);
 }
 
 void
-service_start(struct service *service)
+stack_start(struct stack *stack)
 {
 	struct timespec start;
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (service_starting(service)) {
+	while (stack_starting(stack)) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - start.tv_sec >= SERVICE_START_S)
 			break;
-		event_base_loop(service->base, EVLOOP_ONCE);
+		event_base_loop(stack->base, EVLOOP_ONCE);
 	}
 }
 
 unsigned
-service_lists(struct service *service, const struct addr *addr)
+stack_lists(struct stack *stack, const struct addr *addr)
 {
-	return lists_match(service->lists, addr);
+	return lists_match(stack->lists, addr);
 }
 
 struct verdict *
-service_cached(struct service *service, const struct addr *addr)
+stack_cached(struct stack *stack, const struct addr *addr)
 {
-	struct verdict *verdict = vcache_cached(service->vcache, addr);
+	struct verdict *verdict = vcache_cached(stack->vcache, addr);
 
 	if (verdict != NULL)
-		stats_count(service->stats, STATS_CACHE_MEMORY);
+		stats_count(stack->stats, STATS_CACHE_MEMORY);
 	return verdict;
 }
 
 int
-service_lookup(struct service *service, const struct addr *addr,
+stack_lookup(struct stack *stack, const struct addr *addr,
 	       vcache_done_fn *done, void *arg)
 {
-	return vcache_submit(service->vcache, addr, done, arg);
+	return vcache_submit(stack->vcache, addr, done, arg);
 }
 
 void
-service_abort(struct service *service)
+stack_abort(struct stack *stack)
 {
-	dnsbl_engine_abort(service->engine);
+	dnsbl_engine_abort(stack->engine);
 }
 
 void
-service_count(struct service *service, enum stats_counter counter)
+stack_count(struct stack *stack, enum stats_counter counter)
 {
-	stats_count(service->stats, counter);
+	stats_count(stack->stats, counter);
 }
 
 int
-service_print_stats(struct service *service, FILE *out, char *err,
+stack_print_stats(struct stack *stack, FILE *out, char *err,
 		    size_t errlen)
 {
-	if (service->store == NULL) {
+	if (stack->store == NULL) {
 		snprintf(err, errlen, "no redis_server or redis_sentinels: "
 			 "counters and zone health are kept in Redis");
 		return -1;
 	}
-	if (stats_print(service->base, service->store, service->stats_key, "",
+	if (stats_print(stack->base, stack->store, stack->stats_key, "",
 			out, err, errlen) < 0)
 		return -1;
-	return stats_print(service->base, service->store, service->health_key,
+	return stats_print(stack->base, stack->store, stack->health_key,
 			   "health:", out, err, errlen);
 }
 
 void
-service_count_lists(struct service *service, unsigned lists)
+stack_count_lists(struct stack *stack, unsigned lists)
 {
 	static const enum stats_counter counters[LIST_KINDS] = {
 		STATS_LIST_RELAY, STATS_LIST_ALLOW, STATS_LIST_DENY,
@@ -270,5 +270,5 @@ service_count_lists(struct service *service, unsigned lists)
 
 	for (kind = 0; kind < LIST_KINDS; kind++)
 		if (lists & (1u << kind))
-			stats_count(service->stats, counters[kind]);
+			stats_count(stack->stats, counters[kind]);
 }

@@ -24,13 +24,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "cache/service.h"
+#include "decide/stack.h"
 #include "conf/config.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
 #include "lib/msg.h"
-#include "milter/worker.h"
-#include "policy/server.h"
+#include "runtime/worker.h"
 
 /* Wait this much longer than Redis and DNS may take together. */
 #define WORKER_MARGIN_MS	250
@@ -57,7 +56,7 @@ struct worker_msg {
 
 struct generation {
 	struct config *config;
-	struct service *service;
+	struct stack *stack;
 	unsigned refs;			/* atomic; +1 while in force */
 	struct worker *worker;
 	struct worker_msg retire;	/* posted by the last release */
@@ -94,7 +93,8 @@ struct worker {
 	bool	reload_done;
 	unsigned generations;		/* not yet freed (loop thread) */
 	struct generation *all;		/* those generations (loop thread) */
-	struct policy_server *policy;	/* or NULL */
+	struct worker_frontend frontend; /* on the loop, or all NULL */
+	void   *front;			/* its state, or NULL */
 	bool	stopping;		/* end the loop when none is left */
 	struct event *stop_timer;	/* ends it anyway (WORKER_STOP_MS) */
 	struct worker_msg abort;	/* worker_abort()'s message */
@@ -137,7 +137,7 @@ worker_on_wakeup(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Loop thread: free a generation (its service first: it uses the config). */
+/* Loop thread: free a generation (its stack first: it uses the config). */
 static void
 worker_free_generation(struct worker *worker, struct generation *generation)
 {
@@ -145,7 +145,7 @@ worker_free_generation(struct worker *worker, struct generation *generation)
 		event_free(generation->timer);
 	if ((*generation->prev = generation->next) != NULL)
 		generation->next->prev = generation->prev;
-	service_free(generation->service);
+	stack_free(generation->stack);
 	config_free(generation->config);
 	free(generation);
 	if (--worker->generations == 0 && worker->stopping)
@@ -161,7 +161,7 @@ worker_on_retired(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-	if (service_flush(generation->service) > 0
+	if (stack_flush(generation->stack) > 0
 	    && generation->polls++ < WORKER_RETIRE_POLLS
 	    && evtimer_add(generation->timer, &later) == 0)
 		return;
@@ -207,10 +207,10 @@ generation_config(const struct generation *generation)
 	return generation->config;
 }
 
-struct service *
-generation_service(const struct generation *generation)
+struct stack *
+generation_stack(const struct generation *generation)
 {
-	return generation->service;
+	return generation->stack;
 }
 
 /* A generation for config, on the loop's base; NULL with err. */
@@ -224,8 +224,8 @@ worker_generation(struct worker *worker, struct config *config,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	generation->service = service_create(worker->base, config, err, errlen);
-	if (generation->service == NULL) {
+	generation->stack = stack_create(worker->base, config, err, errlen);
+	if (generation->stack == NULL) {
 		free(generation);
 		return NULL;
 	}
@@ -273,7 +273,7 @@ worker_complete(struct worker_lookup *lookup, struct verdict *verdict,
 	pthread_mutex_unlock(&lookup->lock);
 }
 
-/* Loop thread: the service has the verdict. */
+/* Loop thread: the stack has the verdict. */
 static void
 worker_on_verdict(struct verdict *verdict, enum cache_level level, void *arg)
 {
@@ -290,7 +290,7 @@ worker_lookup_run(struct worker *worker, void *arg)
 	struct worker_lookup *lookup = arg;
 
 	(void) worker;
-	if (service_lookup(lookup->generation->service, &lookup->addr,
+	if (stack_lookup(lookup->generation->stack, &lookup->addr,
 			   worker_on_verdict, lookup) < 0)
 		worker_on_verdict(NULL, CACHE_MISS, lookup);
 }
@@ -329,7 +329,7 @@ worker_submit(struct worker *worker, struct generation *generation,
 		lookup->deadline.tv_nsec -= 1000000000;
 	}
 	lookup->refs = 1;
-	if ((verdict = service_cached(generation->service, addr)) != NULL) {
+	if ((verdict = stack_cached(generation->stack, addr)) != NULL) {
 		worker_complete(lookup, verdict, CACHE_MEMORY);
 		return lookup;
 	}
@@ -415,7 +415,7 @@ worker_on_reload_poll(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-	if (service_starting(reload->generation->service)
+	if (stack_starting(reload->generation->stack)
 	    && reload->polls++ < WORKER_RELOAD_POLLS
 	    && evtimer_add(reload->timer, &tv) == 0)
 		return;
@@ -476,7 +476,7 @@ worker_main(void *arg)
 	return NULL;
 }
 
-/* Loop thread: end every generation's lookups now (service_abort()). */
+/* Loop thread: end every generation's lookups now (stack_abort()). */
 static void
 worker_abort_run(struct worker *worker, void *arg)
 {
@@ -485,7 +485,7 @@ worker_abort_run(struct worker *worker, void *arg)
 	(void) arg;
 	for (generation = worker->all; generation != NULL;
 	     generation = generation->next)
-		service_abort(generation->service);
+		stack_abort(generation->stack);
 }
 
 void
@@ -522,8 +522,9 @@ worker_stop_run(struct worker *worker, void *arg)
 	(WORKER_STOP_MS % 1000) * 1000};
 	struct generation *generation;
 
-	policy_server_free(worker->policy);
-	worker->policy = NULL;
+	if (worker->front != NULL)
+		worker->frontend.close(worker->front);
+	worker->front = NULL;
 	worker_abort_run(worker, arg);
 	pthread_mutex_lock(&worker->lock);
 	generation = worker->current;
@@ -556,7 +557,8 @@ worker_stop(struct worker *worker)
 }
 
 struct worker *
-worker_start(struct config *config, int policy_fd, char *err, size_t errlen)
+worker_start(struct config *config, const struct worker_frontend *frontend,
+	     char *err, size_t errlen)
 {
 	struct worker *worker;
 
@@ -578,18 +580,21 @@ worker_start(struct config *config, int policy_fd, char *err, size_t errlen)
 						 errlen)) == NULL)
 		goto fail;
 	config = NULL;
-	if (policy_fd >= 0
-	    && (worker->policy = policy_server_create(worker->base, worker,
-						      policy_fd, err,
-						      errlen)) == NULL) {
-		worker_free_generation(worker, worker->current);
-		goto fail;
+	if (frontend != NULL) {
+		worker->frontend = *frontend;
+		if ((worker->front = frontend->open(worker->base, worker,
+						    frontend->arg, err,
+						    errlen)) == NULL) {
+			worker_free_generation(worker, worker->current);
+			goto fail;
+		}
 	}
 	/* Before any session: Redis connected and the lists read. */
-	service_start(worker->current->service);
+	stack_start(worker->current->stack);
 	if (pthread_create(&worker->thread, NULL, worker_main, worker) != 0) {
 		snprintf(err, errlen, "cannot start the loop thread");
-		policy_server_free(worker->policy);
+		if (worker->front != NULL)
+			frontend->close(worker->front);
 		worker_free_generation(worker, worker->current);
 		goto fail;
 	}

@@ -18,8 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache/stats.h"
-#include "cache/store.h"
+#include "stats/stats.h"
+#include "redis/store.h"
 #include "dnsbl/health.h"
 #include "dnsbl/site.h"
 

@@ -7,8 +7,8 @@
  * shares the hashes: HINCRBY adds each host's counts to the total, and
  * each host has a health field of its own per zone.
  */
-#ifndef RBL_STATS_H
-#define RBL_STATS_H
+#ifndef RBL_STATS_STATS_H
+#define RBL_STATS_STATS_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -32,8 +32,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "cache/sentinel.h"
-#include "cache/store.h"
+#include "redis/sentinel.h"
+#include "redis/store.h"
 #include "lib/addr.h"
 #include "lib/msg.h"
 

@@ -7,8 +7,8 @@
  * or follow failovers: the store does that, asking again whenever its
  * connection is lost.
  */
-#ifndef RBL_SENTINEL_H
-#define RBL_SENTINEL_H
+#ifndef RBL_REDIS_SENTINEL_H
+#define RBL_REDIS_SENTINEL_H
 
 #include <stddef.h>
 

@@ -16,12 +16,12 @@
 #include <sysexits.h>
 #include <syslog.h>
 
-#include "cache/service.h"
+#include "decide/stack.h"
 #include "conf/config.h"
 #include "lib/msg.h"
-#include "milter/check.h"
-#include "milter/daemon.h"
-#include "milter/report.h"
+#include "cli/check.h"
+#include "daemon/daemon.h"
+#include "cli/report.h"
 
 /* Print how to call us, to out. */
 static void
@@ -58,22 +58,22 @@ static int
 print_stats(const struct config *config)
 {
 	struct event_base *base;
-	struct service *service = NULL;
+	struct stack *stack = NULL;
 	char	err[256] = "out of memory";
 	int	status = 2;
 
 	if ((base = event_base_new()) != NULL
-	    && (service = service_create(base, config, err,
+	    && (stack = stack_create(base, config, err,
 					 sizeof(err))) != NULL) {
-		service_start(service);
-		if (service_print_stats(service, stdout, err, sizeof(err)) == 0)
+		stack_start(stack);
+		if (stack_print_stats(stack, stdout, err, sizeof(err)) == 0)
 			status = 0;
 	}
 	if (status != 0)
 		msg_error("--stats: %s", err);
-	if (service != NULL) {
-		service_drain(service);
-		service_free(service);
+	if (stack != NULL) {
+		stack_drain(stack);
+		stack_free(stack);
 	}
 	if (base != NULL)
 		event_base_free(base);

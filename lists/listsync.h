@@ -5,8 +5,8 @@
  *
  * It polls; it does not parse entries or match clients (lists.c does).
  */
-#ifndef RBL_LISTSYNC_H
-#define RBL_LISTSYNC_H
+#ifndef RBL_LISTS_LISTSYNC_H
+#define RBL_LISTS_LISTSYNC_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -47,10 +47,11 @@
 #include <unistd.h>
 
 #include "conf/config.h"
+#include "daemon/daemon.h"
 #include "lib/msg.h"
-#include "milter/daemon.h"
 #include "milter/filter.h"
-#include "milter/worker.h"
+#include "policy/server.h"
+#include "runtime/worker.h"
 
 /* The signals the main thread handles. */
 static const int daemon_signals[] = {SIGHUP, SIGTERM, SIGINT};
@@ -302,6 +303,20 @@ daemon_policy_socket(const struct config *config,
 		return -1;
 	}
 	return 0;
+}
+
+/* The policy service as the loop thread's front end: arg is its fd. */
+static void *
+daemon_policy_open(struct event_base *base, struct worker *worker, void *arg,
+		   char *err, size_t errlen)
+{
+	return policy_server_create(base, worker, *(int *) arg, err, errlen);
+}
+
+static void
+daemon_policy_close(void *state)
+{
+	policy_server_free(state);
 }
 
 /* Open the milter socket with its mode and group; -1 with err. */
@@ -667,6 +682,8 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	char	policy[128];		/* a unix policy_socket's path, or "" */
 	int	ready = -1;
 	int	policy_fd = -1;
+	struct worker_frontend front = {daemon_policy_open,
+	daemon_policy_close, &policy_fd};
 	unsigned busy;
 	int	fds[2];
 
@@ -698,7 +715,8 @@ daemon_run(struct config *config, const char *path, bool foreground)
 		msg_open("rblmilter", MSG_SYSLOG, config->syslog_facility);
 	/* The loop thread never takes our signals. */
 	daemon_mask(SIG_BLOCK);
-	if ((worker = worker_start(config, policy_fd, err, sizeof(err))) == NULL) {
+	if ((worker = worker_start(config, policy_fd < 0 ? NULL : &front, err,
+				   sizeof(err))) == NULL) {
 		msg_error("%s", err);
 		daemon_fail(&ready, pidfile, EX_CONFIG);
 		return EX_CONFIG;

@@ -6,8 +6,8 @@
  * start and from Redis sets (see listsync.c), merged into one snapshot
  * that any thread can match against without a Redis round trip.
  */
-#ifndef RBL_LISTS_H
-#define RBL_LISTS_H
+#ifndef RBL_LISTS_LISTS_H
+#define RBL_LISTS_LISTS_H
 
 #include <stddef.h>
 

@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/lists.h"
-#include "cache/listsync.h"
-#include "cache/store.h"
+#include "lists/lists.h"
+#include "lists/listsync.h"
+#include "redis/store.h"
 #include "lib/msg.h"
 
 /* Poll period, and the quicker retry until the first poll succeeded. */

@@ -4,8 +4,8 @@
  * For administrators and tests: no cache, no lists, no milter, just what
  * the configured zones say now.
  */
-#ifndef RBL_CHECK_H
-#define RBL_CHECK_H
+#ifndef RBL_CLI_CHECK_H
+#define RBL_CLI_CHECK_H
 
 #include <stdio.h>
 

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/sentinel.h"
+#include "redis/sentinel.h"
 #include "lib/addr.h"
 
 /* More than this many sentinels for one service is a typo. */

@@ -4,13 +4,13 @@
  * milter's session threads to it.
  *
  * Session threads never talk to DNS or Redis.  They take a reference on
- * the generation in force (configuration + service), ask its memory cache
+ * the generation in force (configuration + stack), ask its memory cache
  * themselves, and otherwise submit a lookup and later wait for it with a
  * deadline.  A reload makes a new generation; sessions in progress finish
  * on the one they started with.
  */
-#ifndef RBL_WORKER_H
-#define RBL_WORKER_H
+#ifndef RBL_RUNTIME_WORKER_H
+#define RBL_RUNTIME_WORKER_H
 
 #include <stddef.h>
 
@@ -18,16 +18,30 @@
 
 struct addr;
 struct config;
+struct event_base;
 struct verdict;
 struct worker;
 struct worker_lookup;
 struct generation;
 
 /*
- * Start the loop thread with config (the worker owns it from now), and
- * the policy service on policy_fd when it is not -1.
+ * A front end that lives on the loop thread (the policy service): opened
+ * on the loop's base before the loop runs, closed on the loop thread when
+ * the worker stops.  The worker knows nothing else of it.
  */
-struct worker *worker_start(struct config *config, int policy_fd,
+struct worker_frontend {
+	void   *(*open) (struct event_base *base, struct worker *worker,
+			 void *arg, char *err, size_t errlen);
+	void	(*close) (void *state);	/* what open returned */
+	void   *arg;			/* for open */
+};
+
+/*
+ * Start the loop thread with config (the worker owns it from now), and
+ * frontend on it unless NULL.
+ */
+struct worker *worker_start(struct config *config,
+			    const struct worker_frontend *frontend,
 			    char *err, size_t errlen);
 
 /*
@@ -46,7 +60,7 @@ void	worker_stop(struct worker *worker);
 
 /*
  * Build a generation from config (owned from now) and put it in force;
- * -1 with err when its service cannot be built (the old one stays).
+ * -1 with err when its stack cannot be built (the old one stays).
  */
 int	worker_reload(struct worker *worker, struct config *config,
 		      char *err, size_t errlen);
@@ -56,7 +70,7 @@ struct generation *worker_acquire(struct worker *worker);
 void	worker_release(struct generation *generation);
 
 const struct config *generation_config(const struct generation *generation);
-struct service *generation_service(const struct generation *generation);
+struct stack *generation_stack(const struct generation *generation);
 
 /*
  * Start a lookup for addr; the memory cache is asked at once.  NULL only

@@ -39,7 +39,7 @@
 #include "decide/decision.h"
 #include "lib/addr.h"
 #include "lib/msg.h"
-#include "milter/report.h"
+#include "cli/report.h"
 
 /* Entries in the lists of top clients and networks. */
 #define REPORT_TOP		10

@@ -8,8 +8,8 @@
  * and one when Redis Sentinel names a new primary.
  * What the keys mean is the callers' business.
  */
-#ifndef RBL_STORE_H
-#define RBL_STORE_H
+#ifndef RBL_REDIS_STORE_H
+#define RBL_REDIS_STORE_H
 
 #include <hiredis/hiredis.h>
 #include <stddef.h>

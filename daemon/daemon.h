@@ -2,8 +2,8 @@
  * daemon - rblmilter as a service: the milter socket, detaching, pid
  * file, privileges, threads, reloads and stopping.
  */
-#ifndef RBL_DAEMON_H
-#define RBL_DAEMON_H
+#ifndef RBL_DAEMON_DAEMON_H
+#define RBL_DAEMON_DAEMON_H
 
 #include <stdbool.h>
 

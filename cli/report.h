@@ -10,8 +10,8 @@
  * does not grow with the length of the log.  It reads no configuration
  * and asks no DNS or Redis.
  */
-#ifndef RBL_REPORT_H
-#define RBL_REPORT_H
+#ifndef RBL_CLI_REPORT_H
+#define RBL_CLI_REPORT_H
 
 #include <stdbool.h>
 #include <stddef.h>

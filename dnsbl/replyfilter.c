@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dnsbl/filter.h"
+#include "dnsbl/replyfilter.h"
 
 /* Read a decimal octet at *cp, advancing it; -1 when absent or > 255. */
 static int

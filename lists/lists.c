@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/lists.h"
-#include "cache/prefix.h"
+#include "lists/lists.h"
+#include "lists/prefix.h"
 #include "lib/addr.h"
 #include "lib/msg.h"
 

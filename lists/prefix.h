@@ -8,8 +8,8 @@
  * match at once without a lock.  This module neither parses list text
  * (addr_parse_prefix() does) nor knows what a flag means.
  */
-#ifndef RBL_PREFIX_H
-#define RBL_PREFIX_H
+#ifndef RBL_LISTS_PREFIX_H
+#define RBL_LISTS_PREFIX_H
 
 #include <stddef.h>
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/prefix.h"
+#include "lists/prefix.h"
 #include "lib/msg.h"
 
 /* Flags are kept in a key-sized word next to the network. */

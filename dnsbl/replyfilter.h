@@ -6,8 +6,8 @@
  * Postfix's ip_match(3): 127.0.0.[2..11;20], 127.0.[0..255].[1..3].  It
  * matches DNSBL A answers only; it knows nothing of zones or weights.
  */
-#ifndef RBL_FILTER_H
-#define RBL_FILTER_H
+#ifndef RBL_DNSBL_REPLYFILTER_H
+#define RBL_DNSBL_REPLYFILTER_H
 
 #include <stdbool.h>
 #include <stddef.h>
