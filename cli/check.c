@@ -170,7 +170,7 @@ check_print(const struct config *config, struct stack *stack,
 		kvline_key(line, "action");
 		kvline_printf(line, "%s", decision_kind_name(kind));
 		kvline_key(line, "reason");
-		kvline_printf(line, "%s", decision.reason);
+		kvline_printf(line, "%s", decision_reason_name(decision.reason));
 		check_lists(line, item->lists);
 		kvline_key(line, "cache");
 		if (item->looked_up) {
@@ -178,7 +178,7 @@ check_print(const struct config *config, struct stack *stack,
 			verdict_format(item->verdict, config->dnsbl_sites, line);
 		}
 		stack_count(stack, STATS_CONNECTIONS);
-		stack_count(stack, STATS_ACTION_REJECT + kind);
+		stack_count(stack, decision_counter(&decision));
 		status = decision.action == DECISION_REJECT
 		    || decision.action == DECISION_TEMPFAIL ?
 		    CHECK_REJECT : CHECK_PASS;

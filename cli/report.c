@@ -2,7 +2,7 @@
  * report - "rblmilter --report": a summary of rblmilter's own decision
  * log lines.
  *
- * A decision line is what filter_log() and policy_log() write: a body of
+ * A decision line is what logline_write() writes: a body of
  * key=value fields starting with queue_id=, after the syslog prefix
  * ("Nov 25 17:01:02 host rblmilter[123]: ", or an ISO 8601 time as
  * rsyslog's high-precision format and journalctl -o short-iso write it),
@@ -37,6 +37,8 @@
 
 #include "cache/vcache.h"
 #include "decide/decision.h"
+#include "decide/logline.h"
+#include "dnsbl/verdict.h"
 #include "lib/addr.h"
 #include "lib/msg.h"
 #include "cli/report.h"
@@ -97,14 +99,8 @@ struct report {
 	struct report_decision decision;	/* the line being counted */
 };
 
-/* The fields of a decision line, in the order of report_slots(). */
-static const char *const report_keys[] = {
-	"queue_id", "daemon", "front", "helo", "stage", "action", "reason",
-	"rcpt", "cache", "listed", "unknown", "text",
-	"client", "score", "ttl", "dns_ms",
-};
-
-#define REPORT_FIELDS	(sizeof(report_keys) / sizeof(report_keys[0]))
+/* The fields of a decision line: logline_keys[], then verdict_keys[]. */
+#define REPORT_FIELDS	(LOGLINE_FIELDS + VERDICT_FIELDS)
 
 /* Values of the fields that report_check() converts. */
 struct report_numbers {
@@ -424,18 +420,36 @@ report_unquote(char **cp)
 	return 0;
 }
 
-/* Where the value of each of report_keys[] goes. */
+/* The key of field i of REPORT_FIELDS. */
+static const char *
+report_key(size_t i)
+{
+	return i < LOGLINE_FIELDS ? logline_keys[i]
+	    : verdict_keys[i - LOGLINE_FIELDS];
+}
+
+/* Where the value of each field goes. */
 static void
 report_slots(struct report_decision *decision, struct report_numbers *numbers,
 	     const char **slots[REPORT_FIELDS])
 {
-	const char **list[] = {
-		&decision->queue_id, &decision->daemon, &decision->front,
-		&decision->helo, &decision->stage, &decision->action,
-		&decision->reason, &decision->rcpt, &decision->cache,
-		&decision->listed, &decision->unknown, &decision->text,
-		&numbers->client, &numbers->score, &numbers->ttl,
-		&numbers->dns_ms,
+	const char **list[REPORT_FIELDS] = {
+		[LOGLINE_QUEUE_ID] = &decision->queue_id,
+		[LOGLINE_CLIENT] = &numbers->client,
+		[LOGLINE_DAEMON] = &decision->daemon,
+		[LOGLINE_FRONT] = &decision->front,
+		[LOGLINE_HELO] = &decision->helo,
+		[LOGLINE_STAGE] = &decision->stage,
+		[LOGLINE_ACTION] = &decision->action,
+		[LOGLINE_REASON] = &decision->reason,
+		[LOGLINE_RCPT] = &decision->rcpt,
+		[LOGLINE_CACHE] = &decision->cache,
+		[LOGLINE_FIELDS + VERDICT_SCORE] = &numbers->score,
+		[LOGLINE_FIELDS + VERDICT_LISTED] = &decision->listed,
+		[LOGLINE_FIELDS + VERDICT_UNKNOWN] = &decision->unknown,
+		[LOGLINE_FIELDS + VERDICT_TTL] = &numbers->ttl,
+		[LOGLINE_FIELDS + VERDICT_DNS_MS] = &numbers->dns_ms,
+		[LOGLINE_FIELDS + VERDICT_TEXT] = &decision->text,
 	};
 
 	memcpy(slots, list, sizeof(list));
@@ -473,7 +487,7 @@ report_split(struct report_decision *decision, struct report_numbers *numbers)
 		if (sep == ' ' && *++cp == 0)
 			return -1;	/* a space at the end */
 		for (i = 0; i < REPORT_FIELDS
-		     && strcmp(report_keys[i], key) != 0; i++)
+		     && strcmp(report_key(i), key) != 0; i++)
 			;
 		if (i == REPORT_FIELDS)
 			continue;	/* a field of a later version */

@@ -960,6 +960,17 @@ config_print(const struct config *config, FILE *out)
 				"(not shown)" : config->text->value[i]);
 }
 
+void
+config_print_defaults(FILE *out)
+{
+	size_t	i;
+
+	for (i = 0; i < CONFIG_KEYS; i++)
+		fprintf(out, "%s = %s\n", config_keys[i].name,
+			config_keys[i].fallback != NULL ?
+			config_keys[i].fallback : "");
+}
+
 bool
 config_has_word(const char *words, const char *word, size_t len)
 {
@@ -972,4 +983,11 @@ config_has_word(const char *words, const char *word, size_t len)
 			return true;
 	}
 	return false;
+}
+
+const char *
+config_stage_name(int stage)
+{
+	return stage >= STAGE_CONNECT && stage <= STAGE_RCPT ?
+	    config_stages[stage] : "other";
 }

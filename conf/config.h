@@ -68,6 +68,9 @@ enum config_stage {
 	STAGE_CONNECT, STAGE_HELO, STAGE_MAIL, STAGE_RCPT,
 };
 
+/* "connect", "helo", "mail" or "rcpt", as reject_stage names them. */
+const char *config_stage_name(int stage);
+
 /* What a listed client gets (action). */
 enum config_action {
 	ACTION_REJECT, ACTION_TEMPFAIL, ACTION_TAG, ACTION_LOG,
@@ -93,5 +96,8 @@ bool	config_has_word(const char *words, const char *word, size_t len);
 
 /* Print the settings the file makes, as "name = value" (postconf -n). */
 void	config_print(const struct config *config, FILE *out);
+
+/* Print every parameter with its default, "name = value" (postconf -d). */
+void	config_print_defaults(FILE *out);
 
 #endif

@@ -2,6 +2,7 @@
  * main - the rblmilter command: options, configuration, then one mode.
  *
  * Modes: the milter daemon (the default), -n prints the configuration,
+ * -d the defaults of every parameter,
  * --check asks about IPs, --stats prints the fleet's counters from Redis,
  * --report summarises decision log lines (it needs no configuration).
  * Exit statuses follow sysexits(3) where they apply: 64 for a bad command
@@ -30,6 +31,7 @@ usage(FILE *out)
 	fprintf(out,
 		"usage: rblmilter [-c FILE] [-f]\n"
 		"       rblmilter [-c FILE] -n\n"
+		"       rblmilter -d\n"
 		"       rblmilter [-c FILE] --check [IP...]\n"
 		"       rblmilter [-c FILE] --stats\n"
 		"       rblmilter --report [FILE|-] [--json]\n"
@@ -38,6 +40,8 @@ usage(FILE *out)
 		"logging to stderr too\n"
 		"  -n                 print the settings FILE makes, "
 		"like postconf -n\n"
+		"  -d                 print every parameter's default, "
+		"like postconf -d\n"
 		"      --check [IP...] print the DNSBL verdict for each IP "
 		"(or each line\n"
 		"                     of standard input); exit 0 pass, "
@@ -98,6 +102,7 @@ main(int argc, char **argv)
 	char	err[CONFIG_ERR_SIZE];
 	char	full[PATH_MAX];
 	bool	print = false;
+	bool	defaults = false;
 	bool	check = false;
 	bool	stats = false;
 	bool	report = false;
@@ -107,7 +112,7 @@ main(int argc, char **argv)
 	int	ch;
 
 	msg_open("rblmilter", MSG_STDERR, LOG_MAIL);
-	while ((ch = getopt_long(argc, argv, "c:fhnV", options, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dfhnV", options, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
@@ -120,6 +125,9 @@ main(int argc, char **argv)
 			break;
 		case 'n':
 			print = true;
+			break;
+		case 'd':
+			defaults = true;
 			break;
 		case 'S':
 			stats = true;
@@ -141,11 +149,15 @@ main(int argc, char **argv)
 			return EX_USAGE;
 		}
 	}
-	if (print + check + stats + report + foreground > 1
+	if (print + defaults + check + stats + report + foreground > 1
 	    || (!check && !report && optind < argc)
 	    || (report && argc - optind > 1) || (json && !report)) {
 		usage(stderr);
 		return EX_USAGE;
+	}
+	if (defaults) {
+		config_print_defaults(stdout);
+		return 0;
 	}
 	if (report)
 		return report_run(optind < argc ? argv[optind] : "-", json,

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "lists/lists.h"
+#include "stats/stats.h"
 #include "conf/config.h"
 #include "decide/decision.h"
 #include "dnsbl/site.h"
@@ -46,7 +47,7 @@ decision_append(char *dst, size_t size, const char *src)
 /* Set a reply. */
 static void
 decision_reply(struct decision *decision, enum decision_action action,
-	       const char *reason, const char *code, const char *dsn,
+	       enum decision_reason reason, const char *code, const char *dsn,
 	       const char *text)
 {
 	decision->action = action;
@@ -108,10 +109,10 @@ decision_listed(const struct config *config,
 	char	text[512];
 
 	decision_expand(config, facts, text, sizeof(text));
-	decision->reason = "dnsbl";
+	decision->reason = REASON_DNSBL;
 	switch (config->action) {
 	case ACTION_TEMPFAIL:
-		decision_reply(decision, DECISION_TEMPFAIL, "dnsbl", "451",
+		decision_reply(decision, DECISION_TEMPFAIL, REASON_DNSBL, "451",
 			       "4.7.1", text);
 		return;
 	case ACTION_TAG:
@@ -132,7 +133,7 @@ decision_listed(const struct config *config,
 		decision->dry_run = true;
 		/* FALLTHROUGH */
 	case ACTION_REJECT:
-		decision_reply(decision, DECISION_REJECT, "dnsbl", "550",
+		decision_reply(decision, DECISION_REJECT, REASON_DNSBL, "550",
 			       "5.7.1", text);
 		if (decision->dry_run)
 			decision->action = DECISION_CONTINUE;
@@ -152,12 +153,12 @@ decision_client(const struct config *config,
 	if (facts->lists & LIST_DENY) {
 		snprintf(text, sizeof(text), "Service unavailable; client [%s] "
 			 "blocked by local policy", ip);
-		decision_reply(decision, DECISION_REJECT, "deny-list", "550",
+		decision_reply(decision, DECISION_REJECT, REASON_DENY_LIST, "550",
 			       "5.7.1", text);
 		return;
 	}
 	if (facts->lists & LIST_ALLOW) {
-		decision->reason = "allow-list";
+		decision->reason = REASON_ALLOW_LIST;
 		return;
 	}
 	if (facts->verdict != NULL) {
@@ -167,21 +168,22 @@ decision_client(const struct config *config,
 			decision_listed(config, facts, decision);
 			return;
 		case VERDICT_ALLOW:
-			decision->reason = "dnswl";
+			decision->reason = REASON_DNSWL;
 			return;
 		case VERDICT_PASS:
 			if (facts->verdict->complete) {
-				decision->reason = "pass";
+				decision->reason = REASON_PASS;
 				return;
 			}
 			break;
 		}
 	}
-	decision->reason = "dns-failure";
+	decision->reason = REASON_DNS_FAILURE;
 	if (config->dns_failure_action == FAILURE_TEMPFAIL) {
 		snprintf(text, sizeof(text), "Service temporarily unavailable; "
 			 "client [%s] could not be checked", ip);
-		decision_reply(decision, DECISION_TEMPFAIL, "dns-failure", "451",
+		decision_reply(decision, DECISION_TEMPFAIL, REASON_DNS_FAILURE,
+			       "451",
 			       "4.7.1", text);
 	}
 }
@@ -224,14 +226,15 @@ decide(const struct config *config, const struct decision_facts *facts,
 	memset(decision, 0, sizeof(*decision));
 	decision->action = DECISION_CONTINUE;
 	if (facts->relay_question) {
-		decision->reason = facts->authenticated ? "authenticated"
-		    : (facts->lists & LIST_RELAY) ? "relay-list" : "relay-unknown";
+		decision->reason = facts->authenticated ? REASON_AUTHENTICATED
+		    : (facts->lists & LIST_RELAY) ? REASON_RELAY_LIST
+		    : REASON_RELAY_UNKNOWN;
 		if (facts->authenticated || (facts->lists & LIST_RELAY))
 			decision->action = DECISION_RELAY_OK;
 		return;
 	}
 	if (facts->authenticated) {
-		decision->reason = "authenticated";
+		decision->reason = REASON_AUTHENTICATED;
 		return;
 	}
 	if (facts->stage == STAGE_RCPT && facts->recipient != NULL) {
@@ -241,7 +244,7 @@ decide(const struct config *config, const struct decision_facts *facts,
 				 "checked: server configuration problem",
 				 facts->recipient);
 			decision_reply(decision, DECISION_TEMPFAIL,
-				       "relay-unchecked", "451", "4.3.5", text);
+				       REASON_RELAY_UNCHECKED, "451", "4.3.5", text);
 			decision->missing = "{rcpt_mailer}";
 			return;
 		}
@@ -249,18 +252,18 @@ decide(const struct config *config, const struct decision_facts *facts,
 		    && decision_relaying(config, facts)) {
 			snprintf(text, sizeof(text), "%s: Relay access denied",
 				 facts->recipient);
-			decision_reply(decision, DECISION_REJECT, "relay", "554",
+			decision_reply(decision, DECISION_REJECT, REASON_RELAY, "554",
 				       "5.7.1", text);
 			return;
 		}
 		if (decision_exempt(config, facts->recipient)) {
-			decision->reason = "exempt";
+			decision->reason = REASON_EXEMPT;
 			return;
 		}
 	}
 	if (facts->stage != config->reject_stage) {
 		decision->reason = facts->stage < config->reject_stage ?
-		    "later" : "decided";
+		    REASON_LATER : REASON_DECIDED;
 		return;
 	}
 	decision_client(config, facts, decision);
@@ -269,7 +272,7 @@ decide(const struct config *config, const struct decision_facts *facts,
 enum decision_kind
 decision_kind(const struct decision *decision)
 {
-	if (strcmp(decision->reason, "relay") == 0)
+	if (decision->reason == REASON_RELAY)
 		return DECISION_KIND_RELAY;
 	if (decision->dry_run)
 		return DECISION_KIND_LOG;
@@ -284,8 +287,8 @@ decision_kind(const struct decision *decision)
 	case DECISION_CONTINUE:
 		break;
 	}
-	return strcmp(decision->reason, "allow-list") == 0
-	    || strcmp(decision->reason, "dnswl") == 0 ?
+	return decision->reason == REASON_ALLOW_LIST
+	    || decision->reason == REASON_DNSWL ?
 	    DECISION_KIND_ALLOW : DECISION_KIND_PASS;
 }
 
@@ -303,4 +306,49 @@ decision_kind_name(enum decision_kind kind)
 	};
 
 	return names[kind];
+}
+
+const char *
+decision_reason_name(enum decision_reason reason)
+{
+	static const char *const names[] = {
+		[REASON_LATER] = "later",
+		[REASON_DECIDED] = "decided",
+		[REASON_AUTHENTICATED] = "authenticated",
+		[REASON_EXEMPT] = "exempt",
+		[REASON_RELAY_LIST] = "relay-list",
+		[REASON_RELAY_UNKNOWN] = "relay-unknown",
+		[REASON_RELAY] = "relay",
+		[REASON_RELAY_UNCHECKED] = "relay-unchecked",
+		[REASON_DENY_LIST] = "deny-list",
+		[REASON_ALLOW_LIST] = "allow-list",
+		[REASON_DNSWL] = "dnswl",
+		[REASON_PASS] = "pass",
+		[REASON_DNS_FAILURE] = "dns-failure",
+		[REASON_DNSBL] = "dnsbl",
+	};
+
+	return names[reason];
+}
+
+bool
+decision_silent(const struct decision *decision)
+{
+	return decision->reason <= REASON_RELAY_UNKNOWN;
+}
+
+enum stats_counter
+decision_counter(const struct decision *decision)
+{
+	static const enum stats_counter counters[] = {
+		[DECISION_KIND_REJECT] = STATS_ACTION_REJECT,
+		[DECISION_KIND_TEMPFAIL] = STATS_ACTION_TEMPFAIL,
+		[DECISION_KIND_TAG] = STATS_ACTION_TAG,
+		[DECISION_KIND_LOG] = STATS_ACTION_LOG,
+		[DECISION_KIND_PASS] = STATS_ACTION_PASS,
+		[DECISION_KIND_ALLOW] = STATS_ACTION_ALLOW,
+		[DECISION_KIND_RELAY] = STATS_ACTION_RELAY,
+	};
+
+	return counters[decision_kind(decision)];
 }

@@ -11,6 +11,8 @@
 
 #include <stdbool.h>
 
+#include "stats/stats.h"
+
 struct addr;
 struct config;
 struct verdict;
@@ -41,9 +43,30 @@ struct decision_facts {
 					 * policy_context=relay) */
 };
 
+/*
+ * Why: the rule that decided.  The first six say only "nothing to do
+ * here" (decision_silent()); the order of the others is free.
+ */
+enum decision_reason {
+	REASON_LATER,			/* before reject_stage */
+	REASON_DECIDED,			/* after it */
+	REASON_AUTHENTICATED,		/* SASL: never checked */
+	REASON_EXEMPT,			/* exempt_recipients */
+	REASON_RELAY_LIST,		/* the relay question: yes */
+	REASON_RELAY_UNKNOWN,		/* the relay question: Postfix's rule */
+	REASON_RELAY,			/* relay refused */
+	REASON_RELAY_UNCHECKED,		/* no transport to check relaying */
+	REASON_DENY_LIST,
+	REASON_ALLOW_LIST,
+	REASON_DNSWL,
+	REASON_PASS,
+	REASON_DNS_FAILURE,		/* incomplete verdict, dns_failure_action */
+	REASON_DNSBL,			/* at or over dnsbl_threshold */
+};
+
 struct decision {
 	enum decision_action action;
-	const char *reason;		/* a word for the log: dnsbl, relay... */
+	enum decision_reason reason;
 	bool	dry_run;		/* action = log: this is what it would do */
 	const char *code;		/* "550", when REJECT or TEMPFAIL */
 	const char *dsn;		/* "5.7.1" */
@@ -71,5 +94,17 @@ enum decision_kind decision_kind(const struct decision *decision);
 
 /* "reject", "tempfail", "tag", "log", "pass", "allow" or "relay". */
 const char *decision_kind_name(enum decision_kind kind);
+
+/* The reason as the log writes it: "dnsbl", "relay-unchecked"... */
+const char *decision_reason_name(enum decision_reason reason);
+
+/*
+ * Does the decision only say "nothing to do here"?  Then no front end
+ * logs or counts it: the one rule for every front end.
+ */
+bool	decision_silent(const struct decision *decision);
+
+/* The counter a decision adds to (stats.h). */
+enum stats_counter decision_counter(const struct decision *decision);
 
 #endif

@@ -141,26 +141,35 @@ verdict_top_zone(const struct verdict *verdict)
 	return top;
 }
 
+const char *const verdict_keys[VERDICT_FIELDS] = {
+	[VERDICT_SCORE] = "score",
+	[VERDICT_LISTED] = "listed",
+	[VERDICT_UNKNOWN] = "unknown",
+	[VERDICT_TTL] = "ttl",
+	[VERDICT_DNS_MS] = "dns_ms",
+	[VERDICT_TEXT] = "text",
+};
+
 void
 verdict_format(const struct verdict *verdict, const struct dnsbl_sites *sites,
 	       struct kvline *line)
 {
 	size_t	i;
 
-	kvline_key(line, "score");
+	kvline_key(line, verdict_keys[VERDICT_SCORE]);
 	kvline_printf(line, "%d", verdict->score);
-	kvline_key(line, "listed");
+	kvline_key(line, verdict_keys[VERDICT_LISTED]);
 	verdict_listed(verdict, sites, line);
-	kvline_key(line, "unknown");
+	kvline_key(line, verdict_keys[VERDICT_UNKNOWN]);
 	verdict_zone_list(verdict, sites, VERDICT_ZONE_UNKNOWN, line);
-	kvline_key(line, "ttl");
+	kvline_key(line, verdict_keys[VERDICT_TTL]);
 	kvline_printf(line, "%u", verdict->ttl);
-	kvline_key(line, "dns_ms");
+	kvline_key(line, verdict_keys[VERDICT_DNS_MS]);
 	kvline_printf(line, "%u", verdict->dns_ms);
 	for (i = 0; i < verdict->zone_count; i++) {
 		if (verdict->zone[i].text == NULL)
 			continue;
-		kvline_key(line, "text");
+		kvline_key(line, verdict_keys[VERDICT_TEXT]);
 		kvline_quote(line, verdict->zone[i].text);
 		break;
 	}

@@ -75,6 +75,15 @@ void	verdict_listed(const struct verdict *verdict,
 /* The listing zone with the highest score (first of equals), or -1. */
 int	verdict_top_zone(const struct verdict *verdict);
 
+/* The fields verdict_format() writes, in its order. */
+enum verdict_field {
+	VERDICT_SCORE, VERDICT_LISTED, VERDICT_UNKNOWN, VERDICT_TTL,
+	VERDICT_DNS_MS, VERDICT_TEXT, VERDICT_FIELDS
+};
+
+/* Their keys: the one table that writers and readers of lines share. */
+extern const char *const verdict_keys[VERDICT_FIELDS];
+
 /* Append "score= listed= unknown= ttl= dns_ms=" and any "text=". */
 void	verdict_format(const struct verdict *verdict,
 		       const struct dnsbl_sites *sites, struct kvline *line);

@@ -126,6 +126,20 @@ kvline_quote(struct kvline *line, const char *text)
 	kvline_append(line, "\"", 1);
 }
 
+void
+kvline_value(struct kvline *line, const char *text)
+{
+	const char *cp;
+
+	for (cp = text; *cp > 0x20 && *cp < 0x7f && *cp != '"' && *cp != '\\'
+	     && *cp != '='; cp++)
+		;
+	if (*cp == 0)
+		kvline_append(line, text, (size_t) (cp - text));
+	else
+		kvline_quote(line, text);
+}
+
 const char *
 kvline_text(const struct kvline *line)
 {

@@ -1,7 +1,7 @@
 /*
  * kvline - build one "key=value key=value" line for logs and --check.
  *
- * Values that come from outside (DNS TXT records, later SMTP data) are
+ * Values that come from outside (DNS TXT records, SMTP and Postfix data) are
  * added with kvline_quote(), which escapes anything that could split the
  * line or fake a field.  Memory errors are sticky: the line reports them
  * once, at kvline_text().
@@ -25,6 +25,12 @@ void	kvline_printf(struct kvline *line, const char *fmt, ...)
 
 /* Append a string as a double-quoted, escaped value. */
 void	kvline_quote(struct kvline *line, const char *text);
+
+/*
+ * Append a string bare when it is one word of printable ASCII without
+ * '"', '\\' or '=' (or empty), else as kvline_quote() does.
+ */
+void	kvline_value(struct kvline *line, const char *text);
 
 /* The line so far, or NULL if memory ran out while building it. */
 const char *kvline_text(const struct kvline *line);

@@ -38,9 +38,9 @@
 #include "decide/stack.h"
 #include "conf/config.h"
 #include "decide/decision.h"
+#include "decide/logline.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
-#include "lib/kvline.h"
 #include "lib/msg.h"
 #include "milter/filter.h"
 #include "runtime/worker.h"
@@ -91,8 +91,6 @@ struct session {
 	struct session **prev;
 };
 
-static const char *const filter_stages[] = {"connect", "helo", "mail", "rcpt"};
-
 /* Copy a macro value (or "") into buf, printable ASCII only. */
 static void
 filter_macro(SMFICTX *ctx, const char *name, char *buf, size_t size)
@@ -116,42 +114,27 @@ filter_verdict(struct session *session)
 	return session->verdict;
 }
 
-/* One key=value line for a decision. */
+/* The decision line of a decision. */
 static void
 filter_log(struct session *session, int stage, const char *recipient,
 	   const struct decision *decision)
 {
 	const struct config *config = generation_config(session->generation);
-	struct kvline *line;
+	struct logline line = {
+		.front = LOGLINE_MILTER,
+		.queue_id = session->queue_id,
+		.client = &session->addr,
+		.daemon = session->daemon,
+		.helo = session->helo,
+		.stage = stage,
+		.decision = decision,
+		.rcpt = recipient,
+		.verdict = session->verdict,
+		.level = session->level,
+		.sites = config->dnsbl_sites,
+	};
 
-	if ((line = kvline_create()) == NULL)
-		return;
-	kvline_key(line, "queue_id");
-	kvline_printf(line, "%s", session->queue_id);
-	kvline_key(line, "client");
-	kvline_printf(line, "%s", session->ip);
-	kvline_key(line, "daemon");
-	kvline_printf(line, "%s", session->daemon);
-	kvline_key(line, "helo");
-	kvline_quote(line, session->helo);
-	kvline_key(line, "stage");
-	kvline_printf(line, "%s", filter_stages[stage]);
-	kvline_key(line, "action");
-	kvline_printf(line, "%s", decision_kind_name(decision_kind(decision)));
-	kvline_key(line, "reason");
-	kvline_printf(line, "%s", decision->reason);
-	if (recipient != NULL) {
-		kvline_key(line, "rcpt");
-		kvline_quote(line, recipient);
-	}
-	if (session->verdict != NULL) {
-		kvline_key(line, "cache");
-		kvline_printf(line, "%s", vcache_level_name(session->level));
-		verdict_format(session->verdict, config->dnsbl_sites, line);
-	}
-	if (kvline_text(line) != NULL)
-		msg_info("%s", kvline_text(line));
-	kvline_free(line);
+	logline_write(&line);
 }
 
 /* Answer libmilter with a decision. */
@@ -178,21 +161,6 @@ filter_answer(SMFICTX *ctx, const struct decision *decision)
 			 decision->dsn, text);
 	return decision->action == DECISION_REJECT ? SMFIS_REJECT
 	    : SMFIS_TEMPFAIL;
-}
-
-/* Decisions that say only "nothing to do here": not logged. */
-static bool
-filter_silent(const struct decision *decision)
-{
-	static const char *const reasons[] = {
-		"later", "decided", "authenticated", "exempt",
-	};
-	size_t	i;
-
-	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-		if (strcmp(decision->reason, reasons[i]) == 0)
-			return true;
-	return false;
 }
 
 /*
@@ -225,7 +193,7 @@ filter_decide(SMFICTX *ctx, struct session *session, int stage,
 				 "milter_rcpt_macros in main.cf (Postfix's "
 				 "default has it), or relay_policy = off",
 				 decision.missing, decision.missing);
-	if (filter_silent(&decision))
+	if (decision_silent(&decision))
 		return SMFIS_CONTINUE;
 	if (decision.action == DECISION_TAG)
 		snprintf(session->tag, sizeof(session->tag), "%s",
@@ -234,7 +202,7 @@ filter_decide(SMFICTX *ctx, struct session *session, int stage,
 	    || decision.action == DECISION_TEMPFAIL) {
 		filter_log(session, stage, recipient, &decision);
 		stack_count(generation_stack(session->generation),
-			      STATS_ACTION_REJECT + decision_kind(&decision));
+			    decision_counter(&decision));
 		if (decision.action == DECISION_CONTINUE
 		    || decision.action == DECISION_TAG)
 			session->logged = true;

@@ -36,9 +36,9 @@
 #include "decide/stack.h"
 #include "conf/config.h"
 #include "decide/decision.h"
+#include "decide/logline.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
-#include "lib/kvline.h"
 #include "lib/msg.h"
 #include "runtime/worker.h"
 #include "policy/request.h"
@@ -142,42 +142,28 @@ policy_answer(struct policy_conn *conn, const struct decision *decision)
 	evbuffer_add_printf(out, "action=DUNNO\n\n");
 }
 
-/* One key=value line for a decision worth logging. */
+/* The decision line of a decision. */
 static void
 policy_log(const struct policy_conn *conn, const struct config *config,
 	   const struct verdict *verdict, enum cache_level level,
-	   const struct decision *decision)
+	   const struct decision *decision, int stage)
 {
 	const struct policy_request *request = &conn->request;
-	struct kvline *line;
-	char	ip[ADDR_TEXT_SIZE];
+	struct logline line = {
+		.front = LOGLINE_POLICY,
+		.queue_id = request->queue_id,
+		.client = &conn->addr,
+		.daemon = "",
+		.helo = request->helo_name,
+		.stage = stage,
+		.decision = decision,
+		.rcpt = request->recipient[0] ? request->recipient : NULL,
+		.verdict = verdict,
+		.level = level,
+		.sites = config->dnsbl_sites,
+	};
 
-	if ((line = kvline_create()) == NULL)
-		return;
-	kvline_key(line, "queue_id");
-	kvline_quote(line, request->queue_id);
-	kvline_key(line, "client");
-	kvline_printf(line, "%s", addr_format(&conn->addr, ip));
-	kvline_key(line, "front");
-	kvline_printf(line, "policy");
-	kvline_key(line, "helo");
-	kvline_quote(line, request->helo_name);
-	kvline_key(line, "stage");
-	kvline_quote(line, request->protocol_state);
-	kvline_key(line, "action");
-	kvline_printf(line, "%s", decision_kind_name(decision_kind(decision)));
-	kvline_key(line, "reason");
-	kvline_printf(line, "%s", decision->reason);
-	kvline_key(line, "rcpt");
-	kvline_quote(line, request->recipient);
-	if (verdict != NULL) {
-		kvline_key(line, "cache");
-		kvline_printf(line, "%s", vcache_level_name(level));
-		verdict_format(verdict, config->dnsbl_sites, line);
-	}
-	if (kvline_text(line) != NULL)
-		msg_info("%s", kvline_text(line));
-	kvline_free(line);
+	logline_write(&line);
 }
 
 /* Decide, answer, log and count; the request is over. */
@@ -200,11 +186,10 @@ policy_decide(struct policy_conn *conn, const struct verdict *verdict,
 				      "relay") == 0;
 	decide(config, &facts, &decision);
 	policy_answer(conn, &decision);
-	if (strcmp(decision.reason, "later") != 0
-	    && strcmp(decision.reason, "decided") != 0) {
-		policy_log(conn, config, verdict, level, &decision);
+	if (!decision_silent(&decision)) {
+		policy_log(conn, config, verdict, level, &decision, facts.stage);
 		stack_count(generation_stack(conn->generation),
-			      STATS_ACTION_REJECT + decision_kind(&decision));
+			    decision_counter(&decision));
 	}
 	worker_release(conn->generation);
 	conn->generation = NULL;

@@ -192,7 +192,7 @@ wait_lists(struct fixture *f, const char *ip, unsigned mask, unsigned want,
 
 /* Number of verdict keys in Redis for ip. */
 static size_t
-verdict_keys(const char *ip)
+verdict_key_count(const char *ip)
 {
 	redisReply *reply = tenv_redis_cmd(&env.redis, "KEYS rblmilter:v:*:%s",
 					   ip);
@@ -219,7 +219,7 @@ START_TEST(test_miss_then_hit)
 	ck_assert_int_eq(score, 1);
 	ck_assert_int_eq(lookup(&f, "192.0.2.10", &score), CACHE_MEMORY);
 	close_service(&f);
-	ck_assert_uint_eq(verdict_keys("192.0.2.10"), 1);
+	ck_assert_uint_eq(verdict_key_count("192.0.2.10"), 1);
 }
 END_TEST
 
@@ -276,7 +276,7 @@ START_TEST(test_config_change)
 	open_service(&f, tcp_redis(), "dnsbl_sites = bl.test*2\n");
 	ck_assert_int_eq(lookup(&f, "192.0.2.11", &score), CACHE_MISS);
 	close_service(&f);
-	ck_assert_uint_eq(verdict_keys("192.0.2.11"), 3);
+	ck_assert_uint_eq(verdict_key_count("192.0.2.11"), 3);
 	/* The same settings written differently share the key. */
 	open_service(&f, tcp_redis(), "dnsbl_sites = BL.test.*2\n");
 	ck_assert_int_eq(lookup(&f, "192.0.2.11", &score), CACHE_REDIS);

@@ -188,8 +188,9 @@ START_TEST(test_rcpt_stage)
 	mclient_close(s.client);
 	ck_assert_int_ge(tenv_count_matches(env.log, "queue_id=QID42 "
 					    "client=127.0.0.2 daemon=mx-test "
-					    "helo=\"client.test\" stage=rcpt "
-					    "action=reject reason=dnsbl"), 1);
+					    "front=milter helo=\"client.test\" "
+					    "stage=rcpt action=reject "
+					    "reason=dnsbl"), 1);
 }
 END_TEST
 
@@ -311,9 +312,9 @@ START_TEST(test_actions)
 		       "listed=bl.test(127.0.0.2)\n");
 	expect_headers("action = log\n", "");
 	ck_assert_int_ge(tenv_count_matches(env.log, "client=127.0.0.2 "
-					    "daemon=mx-test helo=\"client.test\" "
-					    "stage=rcpt action=log reason=dnsbl"),
-			 1);
+					    "daemon=mx-test front=milter "
+					    "helo=\"client.test\" stage=rcpt "
+					    "action=log reason=dnsbl"), 1);
 	expect_refusal("reject_text = Go away [$client] ($zone, score $score)\n",
 		       "550 5.7.1 Go away [127.0.0.2] (bl.test, score 1); "
 		       "Listed by the test");

@@ -12,7 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <libmilter/mfapi.h>
+
 #include "policy/request.h"
+#include "t/mclient.h"
 #include "t/tenv.h"
 
 /* Feed text in pieces of step bytes; the status of the last piece. */
@@ -110,6 +113,7 @@ static struct {
 	pid_t	daemon;
 	char	spec[64];		/* its milter socket */
 	int	port;			/* its policy socket */
+	char   *log;			/* its output */
 } env;
 
 static void
@@ -135,7 +139,8 @@ start_servers(void)
 		 dns_port, env.spec, env.port, relay, tenv_user());
 	free(relay);
 	argv[3] = tenv_write(env.dir, "rblmilter.conf", text);
-	env.daemon = tenv_milter_start(argv, env.spec, NULL);
+	ck_assert_int_ge(asprintf(&env.log, "%s/rblmilter.log", env.dir), 0);
+	env.daemon = tenv_milter_start(argv, env.spec, env.log);
 	free(argv[3]);
 }
 
@@ -144,6 +149,7 @@ stop_servers(void)
 {
 	tenv_milter_stop(env.daemon, env.spec);
 	tenv_stop(env.rbldnsd);
+	free(env.log);
 	tenv_rmdir(env.dir);
 }
 
@@ -190,6 +196,72 @@ START_TEST(test_relay_question)
 		  "client_address=127.0.0.2\nsasl_username=bob\n\n");
 	tenv_answers(fd, buf, sizeof(buf), 3);
 	ck_assert_str_eq(buf, "action=OK\n\naction=DUNNO\n\naction=OK\n\n");
+	close(fd);
+}
+END_TEST
+
+/* The decision line with text logged after offset, front= and dns_ms= cut. */
+static void
+decision_line(long offset, const char *text, char *buf, size_t size)
+{
+	char   *front;
+
+	ck_assert_msg(tenv_wait_line(env.log, offset, text, 5000),
+		      "no line with %s", text);
+	ck_assert(tenv_last_line(env.log, offset, text, buf, size));
+	tenv_cut(buf, "dns_ms");
+	tenv_cut(buf, "ttl");
+	ck_assert_ptr_nonnull(front = strstr(buf, " front="));
+	memmove(front, front + strcspn(front + 1, " ") + 1,
+		strlen(front + strcspn(front + 1, " ") + 1) + 1);
+}
+
+/*
+ * The same facts through the milter and through the policy service give
+ * the same decision line, but for front=.
+ */
+START_TEST(test_same_line)
+{
+	static const char *const rcpt_macros[] = {
+		"i", "QSAME1", "{rcpt_mailer}", "local", NULL,
+	};
+	unsigned long actions;
+	unsigned long protocol;
+	struct mclient *client;
+	struct mreply reply;
+	char	err[256];
+	char	buf[1024];
+	char	milter[1024];
+	char	policy[1024];
+	long	offset;
+	int	fd = tenv_connect(env.port);
+
+	/* Warm the memory cache, so that both lines say cache=memory. */
+	tenv_send(fd, "protocol_state=RCPT\nclient_address=127.0.0.2\n\n");
+	tenv_answers(fd, buf, sizeof(buf), 1);
+	offset = tenv_size(env.log);
+	ck_assert_ptr_nonnull(client = mclient_open(env.spec, 5000, err,
+						    sizeof(err)));
+	ck_assert_int_eq(mclient_negotiate(client, &actions, &protocol), 0);
+	ck_assert_int_eq(mclient_connect(client, "[127.0.0.2]", "127.0.0.2", 25,
+					 &reply), 0);
+	ck_assert_int_eq(mclient_helo(client, "same.test", &reply), 0);
+	ck_assert_int_eq(mclient_mail(client, "<a@sender.test>", &reply), 0);
+	ck_assert_int_eq(mclient_macro(client, SMFIC_RCPT, rcpt_macros), 0);
+	ck_assert_int_eq(mclient_rcpt(client, "<u@here.test>", &reply), 0);
+	ck_assert_int_eq(reply.code, 'y');
+	mclient_close(client);
+	decision_line(offset, "front=milter", milter, sizeof(milter));
+	tenv_send(fd, "protocol_state=RCPT\nclient_address=127.0.0.2\n"
+		  "helo_name=same.test\nqueue_id=QSAME1\n"
+		  "recipient=<u@here.test>\n\n");
+	tenv_answers(fd, buf, sizeof(buf), 1);
+	decision_line(offset, "front=policy", policy, sizeof(policy));
+	ck_assert_str_eq(milter, policy);
+	ck_assert_ptr_nonnull(strstr(milter, "queue_id=QSAME1 client=127.0.0.2 "
+				     "daemon= helo=\"same.test\" stage=rcpt "
+				     "action=reject reason=dnsbl "
+				     "rcpt=\"<u@here.test>\" cache=memory"));
 	close(fd);
 }
 END_TEST
@@ -270,6 +342,7 @@ policy_suite(void)
 	tcase_set_timeout(daemon, 60);
 	tcase_add_test(daemon, test_answers);
 	tcase_add_test(daemon, test_relay_question);
+	tcase_add_test(daemon, test_same_line);
 	tcase_add_test(daemon, test_malformed);
 	tcase_add_test(daemon, test_flood_and_idle);
 	suite_add_tcase(suite, daemon);

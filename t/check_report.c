@@ -1,17 +1,25 @@
 /*
  * check_report - "rblmilter --report": the line parser on good, cut and
- * garbled decision lines, and the whole report, text and JSON, on a log
- * written by hand from what filter_log() and policy_log() print (syslog,
- * ISO 8601 and -f prefixes, other programs' lines, garbage).  Every
- * number of the report is asserted; the command is run too.
+ * garbled decision lines, every kind of decision written by
+ * logline_write() and read back, and the whole report, text and JSON, on
+ * a log written by hand (syslog, ISO 8601 and -f prefixes, other
+ * programs' lines, garbage).  Every number of the report is asserted;
+ * the command is run too.
  */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "cli/report.h"
+#include "conf/config.h"
+#include "decide/decision.h"
+#include "decide/logline.h"
+#include "dnsbl/verdict.h"
+#include "lib/addr.h"
 #include "t/tenv.h"
 
 /* A mail.log slice: 23 lines, 12 decisions, 5 others, 6 skipped. */
@@ -613,6 +621,130 @@ START_TEST(test_command)
 }
 END_TEST
 
+/* logline_write() of line, as standard error catches it, into buf. */
+static void
+written(const struct logline *line, const char *dir, char *buf, size_t size)
+{
+	char   *path;
+	int	saved = dup(2);
+	int	fd;
+
+	ck_assert_int_ge(asprintf(&path, "%s/line", dir), 0);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+	fflush(stderr);
+	dup2(fd, 2);
+	logline_write(line);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	tenv_slurp(path, buf, size);
+	free(path);
+}
+
+/*
+ * Every kind of decision, from both front ends, with and without a
+ * verdict, written by logline_write() and read back by report_parse():
+ * the writer and the parser share their key tables, and this proves the
+ * values too survive the trip.
+ */
+START_TEST(test_round_trip)
+{
+	static const struct {
+		enum decision_action action;
+		enum decision_reason reason;
+		bool	dry_run;
+	} cases[] = {
+		{DECISION_REJECT, REASON_RELAY, false},
+		{DECISION_TEMPFAIL, REASON_RELAY_UNCHECKED, false},
+		{DECISION_REJECT, REASON_DENY_LIST, false},
+		{DECISION_CONTINUE, REASON_ALLOW_LIST, false},
+		{DECISION_CONTINUE, REASON_DNSWL, false},
+		{DECISION_CONTINUE, REASON_PASS, false},
+		{DECISION_TEMPFAIL, REASON_DNS_FAILURE, false},
+		{DECISION_CONTINUE, REASON_DNS_FAILURE, false},
+		{DECISION_REJECT, REASON_DNSBL, false},
+		{DECISION_TEMPFAIL, REASON_DNSBL, false},
+		{DECISION_TAG, REASON_DNSBL, false},
+		{DECISION_CONTINUE, REASON_DNSBL, true},
+	};
+	char   *dir = tenv_mkdir();
+	char   *conf = tenv_write(dir, "rblmilter.conf",
+				  "dnsbl_sites = bl.test\n");
+	struct report_decision *rd = malloc(sizeof(*rd));
+	struct config *config;
+	struct verdict *verdict = verdict_create(1);
+	struct decision decision;
+	struct logline line = {0};
+	struct addr client;
+	char	err[CONFIG_ERR_SIZE];
+	char	buf[2048];
+	size_t	i;
+	int	front;
+	int	with;
+
+	ck_assert_ptr_nonnull(rd);
+	ck_assert_msg(config_load(conf, &config, err, sizeof(err)) == 0, "%s",
+		      err);
+	ck_assert_int_eq(addr_parse("2001:db8::2", &client), 0);
+	verdict->zone[0].state = VERDICT_ZONE_LISTED;
+	verdict->zone[0].score = verdict->score = 1;
+	verdict->zone[0].answer_count = 1;
+	memcpy(verdict->zone[0].answer[0], "\x7f\0\0\x02", 4);
+	verdict->zone[0].text = strdup("Listed \"here\" = see x\\y");
+	verdict->ttl = 300;
+	verdict->dns_ms = 12;
+	line.queue_id = "Q\"1 x=y";
+	line.client = &client;
+	line.daemon = "mx-1";
+	line.helo = "helo with \"quotes\"";
+	line.stage = STAGE_RCPT;
+	line.decision = &decision;
+	line.rcpt = "<u@here.test>";
+	line.level = CACHE_REDIS;
+	line.sites = config->dnsbl_sites;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (front = LOGLINE_MILTER; front <= LOGLINE_POLICY; front++)
+	for (with = 0; with < 2; with++) {
+		memset(&decision, 0, sizeof(decision));
+		decision.action = cases[i].action;
+		decision.reason = cases[i].reason;
+		decision.dry_run = cases[i].dry_run;
+		line.front = front;
+		line.verdict = with ? verdict : NULL;
+		written(&line, dir, buf, sizeof(buf));
+		ck_assert_msg(report_parse(buf, strcspn(buf, "\n"), rd)
+			      == REPORT_DECISION, "not parsed: %s", buf);
+		ck_assert_int_eq(rd->kind, decision_kind(&decision));
+		ck_assert_str_eq(rd->reason,
+				 decision_reason_name(decision.reason));
+		ck_assert_str_eq(rd->front, logline_front_name(front));
+		ck_assert_str_eq(rd->queue_id, line.queue_id);
+		ck_assert_str_eq(rd->daemon, line.daemon);
+		ck_assert_str_eq(rd->helo, line.helo);
+		ck_assert_str_eq(rd->stage, "rcpt");
+		ck_assert_str_eq(rd->rcpt, line.rcpt);
+		ck_assert(addr_equal(&rd->client, &client));
+		if (!with) {
+			ck_assert_ptr_null(rd->cache);
+			continue;
+		}
+		ck_assert_int_eq(rd->level, CACHE_REDIS);
+		ck_assert_int_eq(rd->score, 1);
+		ck_assert_str_eq(rd->listed, "bl.test(127.0.0.2)");
+		ck_assert_str_eq(rd->unknown, "");
+		ck_assert_uint_eq(rd->ttl, 300);
+		ck_assert_uint_eq(rd->dns_ms, 12);
+		ck_assert_str_eq(rd->text, verdict->zone[0].text);
+	}
+	verdict_free(verdict);
+	config_free(config);
+	free(rd);
+	free(conf);
+	tenv_rmdir(dir);
+}
+END_TEST
+
 static Suite *
 report_suite(void)
 {
@@ -623,6 +755,7 @@ report_suite(void)
 	tcase_add_test(tc, test_parse_fields);
 	tcase_add_test(tc, test_parse_rejects);
 	tcase_add_test(tc, test_zones);
+	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_report_text);
 	tcase_add_test(tc, test_report_json);
 	tcase_add_test(tc, test_report_empty);

@@ -94,7 +94,7 @@ out=$(lib_send "$smtp_policy" 127.0.0.1 pol@local.test)
 lib_check "policy service: clean client accepted" \
 	grep -q '<-  250 2.0.0 Ok: queued' <<<"$out"
 lib_check "policy service: its decision is logged" \
-	grep -q 'client=127.0.0.2 front=policy .*action=reject reason=dnsbl' "$dir/rblmilter.log"
+	grep -q 'client=127.0.0.2 daemon= front=policy .*action=reject reason=dnsbl' "$dir/rblmilter.log"
 out=$(lib_send "$smtp_policy" 127.0.0.1 p@elsewhere.test)
 lib_check "policy service: not an open relay (reject_unauth_destination)" \
 	grep -q '<\*\* 554 5.7.1 <p@elsewhere.test>: Relay access denied' <<<"$out"

@@ -1,0 +1,75 @@
+/*
+ * logline - the decision line, written once for every front end.
+ *
+ * Values that come from the SMTP client or Postfix are quoted: helo and
+ * rcpt always, queue_id and daemon when they are not one plain word
+ * (kvline_value()), so that no client can forge a field; the others are
+ * words or numbers of ours.
+ */
+#include <stddef.h>
+
+#include "conf/config.h"
+#include "decide/decision.h"
+#include "decide/logline.h"
+#include "dnsbl/verdict.h"
+#include "lib/addr.h"
+#include "lib/kvline.h"
+#include "lib/msg.h"
+
+const char *const logline_keys[LOGLINE_FIELDS] = {
+	[LOGLINE_QUEUE_ID] = "queue_id",
+	[LOGLINE_CLIENT] = "client",
+	[LOGLINE_DAEMON] = "daemon",
+	[LOGLINE_FRONT] = "front",
+	[LOGLINE_HELO] = "helo",
+	[LOGLINE_STAGE] = "stage",
+	[LOGLINE_ACTION] = "action",
+	[LOGLINE_REASON] = "reason",
+	[LOGLINE_RCPT] = "rcpt",
+	[LOGLINE_CACHE] = "cache",
+};
+
+const char *
+logline_front_name(enum logline_front front)
+{
+	return front == LOGLINE_POLICY ? "policy" : "milter";
+}
+
+void
+logline_write(const struct logline *l)
+{
+	struct kvline *line;
+	char	ip[ADDR_TEXT_SIZE];
+
+	if ((line = kvline_create()) == NULL)
+		return;
+	kvline_key(line, logline_keys[LOGLINE_QUEUE_ID]);
+	kvline_value(line, l->queue_id);
+	kvline_key(line, logline_keys[LOGLINE_CLIENT]);
+	kvline_printf(line, "%s", addr_format(l->client, ip));
+	kvline_key(line, logline_keys[LOGLINE_DAEMON]);
+	kvline_value(line, l->daemon);
+	kvline_key(line, logline_keys[LOGLINE_FRONT]);
+	kvline_printf(line, "%s", logline_front_name(l->front));
+	kvline_key(line, logline_keys[LOGLINE_HELO]);
+	kvline_quote(line, l->helo);
+	kvline_key(line, logline_keys[LOGLINE_STAGE]);
+	kvline_printf(line, "%s", config_stage_name(l->stage));
+	kvline_key(line, logline_keys[LOGLINE_ACTION]);
+	kvline_printf(line, "%s",
+		      decision_kind_name(decision_kind(l->decision)));
+	kvline_key(line, logline_keys[LOGLINE_REASON]);
+	kvline_printf(line, "%s", decision_reason_name(l->decision->reason));
+	if (l->rcpt != NULL) {
+		kvline_key(line, logline_keys[LOGLINE_RCPT]);
+		kvline_quote(line, l->rcpt);
+	}
+	if (l->verdict != NULL) {
+		kvline_key(line, logline_keys[LOGLINE_CACHE]);
+		kvline_printf(line, "%s", vcache_level_name(l->level));
+		verdict_format(l->verdict, l->sites, line);
+	}
+	if (kvline_text(line) != NULL)
+		msg_info("%s", kvline_text(line));
+	kvline_free(line);
+}
