@@ -1,8 +1,9 @@
 /*
- * check - "rblmilter --check": the engine's verdict on IPs, one line each.
+ * check - "rblmilter --check": the daemon's decision on IPs, one line each.
  *
- * For administrators and tests: no cache, no lists, no milter, just what
- * the configured zones say now.
+ * For administrators and tests: the same lookup stack (lists, memory
+ * cache, Redis, zones) and the same decide() as the daemon at
+ * reject_stage; no milter, no recipients, no SASL.
  */
 #ifndef RBL_CLI_CHECK_H
 #define RBL_CLI_CHECK_H

@@ -36,12 +36,13 @@
 #include <string.h>
 
 #include "cache/vcache.h"
+#include "cli/report.h"
 #include "decide/decision.h"
 #include "decide/logline.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
+#include "lib/hash.h"
 #include "lib/msg.h"
-#include "cli/report.h"
 
 /* Entries in the lists of top clients and networks. */
 #define REPORT_TOP		10
@@ -110,18 +111,11 @@ struct report_numbers {
 	const char *dns_ms;
 };
 
-/* FNV-1a over len bytes. */
+/* The hash of a key of len bytes. */
 static size_t
 report_hash(const char *key, size_t len)
 {
-	size_t	hash = (size_t) 14695981039346656037ULL;
-	size_t	i;
-
-	for (i = 0; i < len; i++) {
-		hash ^= (unsigned char) key[i];
-		hash *= (size_t) 1099511628211ULL;
-	}
-	return hash;
+	return (size_t) hash_bytes(HASH_SEED, key, len);
 }
 
 /* The slot of key, or the empty slot where it would go. */

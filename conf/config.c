@@ -36,11 +36,18 @@ struct config_key;
 typedef int config_parse_fn(struct config *config, const struct config_key *key,
 			    const char *value, char *err, size_t errlen);
 
+/* A parser, and what the field it fills owns (freed by config_free()). */
+struct config_type {
+	config_parse_fn *parse;
+	void	(*release) (void *field);	/* NULL: nothing to free */
+};
+
 struct config_key {
 	const char *name;
 	const char *fallback;		/* default; NULL: must be set */
-	config_parse_fn *parse;
-	size_t	offset;			/* of the field in struct config */
+	const struct config_type *type;
+	size_t	offset;			/* of the field in struct config: the
+					 * only one its parser writes */
 	long	min;			/* bounds, in the field's unit */
 	long	max;
 	unsigned unit_ms;		/* durations: 1 (ms) or 1000 (s) */
@@ -55,6 +62,47 @@ static config_parse_fn config_token, config_redis, config_socket;
 static config_parse_fn config_choice, config_text, config_words;
 static config_parse_fn config_mode, config_facility, config_file;
 static config_parse_fn config_policy, config_reply_map;
+
+static void
+config_release_string(void *field)
+{
+	free(*(char **) field);
+}
+
+static void
+config_release_sites(void *field)
+{
+	dnsbl_sites_free(*(struct dnsbl_sites **) field);
+}
+
+static void
+config_release_endpoint(void *field)
+{
+	free(((struct config_endpoint *) field)->text);
+}
+
+#define CONFIG_TYPE(name, release) \
+	static const struct config_type config_type_##name = \
+	    {config_##name, release}
+
+CONFIG_TYPE(int, NULL);
+CONFIG_TYPE(duration, NULL);
+CONFIG_TYPE(bool, NULL);
+CONFIG_TYPE(choice, NULL);
+CONFIG_TYPE(mode, NULL);
+CONFIG_TYPE(facility, NULL);
+CONFIG_TYPE(servers, config_release_string);
+CONFIG_TYPE(string, config_release_string);
+CONFIG_TYPE(token, config_release_string);
+CONFIG_TYPE(socket, config_release_string);
+CONFIG_TYPE(text, config_release_string);
+CONFIG_TYPE(words, config_release_string);
+CONFIG_TYPE(file, config_release_string);
+CONFIG_TYPE(sites, config_release_sites);
+/* It changes the sites that dnsbl_sites owns. */
+CONFIG_TYPE(reply_map, NULL);
+CONFIG_TYPE(redis, config_release_endpoint);
+CONFIG_TYPE(policy, config_release_endpoint);
 
 /* Words of the choices, in the order of their enums in config.h. */
 static const char *const config_stages[] = {
@@ -74,105 +122,105 @@ static const char *const config_relay_policies[] = {
 
 static const struct config_key config_keys[] = {
 	{.name = "dns_servers", .fallback = "",
-	 .parse = config_servers, .offset = FIELD(dns_servers),
+	 .type = &config_type_servers, .offset = FIELD(dns_servers),
 	 .default_port = 53},
 	{.name = "dnsbl_sites", .fallback = NULL,
-	 .parse = config_sites, .offset = FIELD(dnsbl_sites)},
+	 .type = &config_type_sites, .offset = FIELD(dnsbl_sites)},
 	/* After dnsbl_sites: rows are parsed in order, and this edits it. */
 	{.name = "dnsbl_reply_map", .fallback = "",
-	 .parse = config_reply_map, .offset = FIELD(dnsbl_sites)},
+	 .type = &config_type_reply_map, .offset = FIELD(dnsbl_sites)},
 	{.name = "dnsbl_threshold", .fallback = "1",
-	 .parse = config_int, .offset = FIELD(dnsbl_threshold),
+	 .type = &config_type_int, .offset = FIELD(dnsbl_threshold),
 	 .min = 1, .max = 1000000},
 	{.name = "dnsbl_allowlist_threshold", .fallback = "0",
-	 .parse = config_int, .offset = FIELD(dnsbl_allowlist_threshold),
+	 .type = &config_type_int, .offset = FIELD(dnsbl_allowlist_threshold),
 	 .min = -1000000, .max = 0},
 	{.name = "dnsbl_timeout", .fallback = "2s",
-	 .parse = config_duration, .offset = FIELD(dnsbl_timeout),
+	 .type = &config_type_duration, .offset = FIELD(dnsbl_timeout),
 	 .min = 10, .max = 60000, .unit_ms = 1},
 	{.name = "dnsbl_min_ttl", .fallback = "60s",
-	 .parse = config_duration, .offset = FIELD(dnsbl_min_ttl),
+	 .type = &config_type_duration, .offset = FIELD(dnsbl_min_ttl),
 	 .min = 0, .max = 86400, .unit_ms = 1000},
 	{.name = "dnsbl_max_ttl", .fallback = "1h",
-	 .parse = config_duration, .offset = FIELD(dnsbl_max_ttl),
+	 .type = &config_type_duration, .offset = FIELD(dnsbl_max_ttl),
 	 .min = 1, .max = 7 * 86400, .unit_ms = 1000},
 	{.name = "dnsbl_reply_text", .fallback = "no",
-	 .parse = config_bool, .offset = FIELD(dnsbl_reply_text)},
+	 .type = &config_type_bool, .offset = FIELD(dnsbl_reply_text)},
 	{.name = "dnsbl_incomplete_ttl", .fallback = "30s",
-	 .parse = config_duration, .offset = FIELD(dnsbl_incomplete_ttl),
+	 .type = &config_type_duration, .offset = FIELD(dnsbl_incomplete_ttl),
 	 .min = 0, .max = 3600, .unit_ms = 1000},
 	{.name = "dnsbl_health_interval", .fallback = "5m",
-	 .parse = config_duration, .offset = FIELD(dnsbl_health_interval),
+	 .type = &config_type_duration, .offset = FIELD(dnsbl_health_interval),
 	 .min = 0, .max = 86400, .unit_ms = 1000},
 	{.name = "cache_size", .fallback = "100000",
-	 .parse = config_int, .offset = FIELD(cache_size),
+	 .type = &config_type_int, .offset = FIELD(cache_size),
 	 .min = 0, .max = 10000000},
 	{.name = "redis_server", .fallback = "",
-	 .parse = config_redis, .offset = FIELD(redis_host)},
+	 .type = &config_type_redis, .offset = FIELD(redis_server)},
 	{.name = "redis_sentinels", .fallback = "",
-	 .parse = config_servers, .offset = FIELD(redis_sentinels),
+	 .type = &config_type_servers, .offset = FIELD(redis_sentinels),
 	 .default_port = 26379},
 	{.name = "redis_master_name", .fallback = "",
-	 .parse = config_token, .offset = FIELD(redis_master_name),
+	 .type = &config_type_token, .offset = FIELD(redis_master_name),
 	 .min = 0, .max = 64},
 	{.name = "redis_username", .fallback = "",
-	 .parse = config_string, .offset = FIELD(redis_username)},
+	 .type = &config_type_string, .offset = FIELD(redis_username)},
 	{.name = "redis_password", .fallback = "",
-	 .parse = config_string, .offset = FIELD(redis_password),
+	 .type = &config_type_string, .offset = FIELD(redis_password),
 	 .secret = true},
 	{.name = "redis_db", .fallback = "0",
-	 .parse = config_int, .offset = FIELD(redis_db),
+	 .type = &config_type_int, .offset = FIELD(redis_db),
 	 .min = 0, .max = 65535},
 	{.name = "redis_prefix", .fallback = "rblmilter:",
-	 .parse = config_token, .offset = FIELD(redis_prefix),
+	 .type = &config_type_token, .offset = FIELD(redis_prefix),
 	 .min = 1, .max = 64},
 	{.name = "redis_timeout", .fallback = "100ms",
-	 .parse = config_duration, .offset = FIELD(redis_timeout),
+	 .type = &config_type_duration, .offset = FIELD(redis_timeout),
 	 .min = 1, .max = 10000, .unit_ms = 1},
 	{.name = "relay_hosts", .fallback = "",
-	 .parse = config_file, .offset = FIELD(list_files[0])},
+	 .type = &config_type_file, .offset = FIELD(list_files[CONFIG_LIST_RELAY])},
 	{.name = "allow_hosts", .fallback = "",
-	 .parse = config_file, .offset = FIELD(list_files[1])},
+	 .type = &config_type_file, .offset = FIELD(list_files[CONFIG_LIST_ALLOW])},
 	{.name = "deny_hosts", .fallback = "",
-	 .parse = config_file, .offset = FIELD(list_files[2])},
+	 .type = &config_type_file, .offset = FIELD(list_files[CONFIG_LIST_DENY])},
 	{.name = "milter_socket", .fallback = "inet:8891@127.0.0.1",
-	 .parse = config_socket, .offset = FIELD(milter_socket)},
+	 .type = &config_type_socket, .offset = FIELD(milter_socket)},
 	{.name = "policy_socket", .fallback = "",
-	 .parse = config_policy, .offset = FIELD(policy_socket)},
+	 .type = &config_type_policy, .offset = FIELD(policy_socket)},
 	{.name = "reject_stage", .fallback = "rcpt",
-	 .parse = config_choice, .offset = FIELD(reject_stage),
+	 .type = &config_type_choice, .offset = FIELD(reject_stage),
 	 .choices = config_stages},
 	{.name = "action", .fallback = "reject",
-	 .parse = config_choice, .offset = FIELD(action),
+	 .type = &config_type_choice, .offset = FIELD(action),
 	 .choices = config_actions},
 	{.name = "reject_text", .fallback = "Service unavailable; client [$client] blocked using $zone",
-	 .parse = config_text, .offset = FIELD(reject_text)},
+	 .type = &config_type_text, .offset = FIELD(reject_text)},
 	{.name = "dns_failure_action", .fallback = "accept",
-	 .parse = config_choice, .offset = FIELD(dns_failure_action),
+	 .type = &config_type_choice, .offset = FIELD(dns_failure_action),
 	 .choices = config_failure_actions},
 	{.name = "relay_policy", .fallback = "enforce",
-	 .parse = config_choice, .offset = FIELD(relay_policy),
+	 .type = &config_type_choice, .offset = FIELD(relay_policy),
 	 .choices = config_relay_policies},
 	{.name = "relay_min_prefix_ipv4", .fallback = "8",
-	 .parse = config_int, .offset = FIELD(relay_min_prefix_ipv4),
+	 .type = &config_type_int, .offset = FIELD(relay_min_prefix_ipv4),
 	 .min = 0, .max = 32},
 	{.name = "relay_min_prefix_ipv6", .fallback = "16",
-	 .parse = config_int, .offset = FIELD(relay_min_prefix_ipv6),
+	 .type = &config_type_int, .offset = FIELD(relay_min_prefix_ipv6),
 	 .min = 0, .max = 128},
 	{.name = "local_transports", .fallback = "local virtual lmtp",
-	 .parse = config_words, .offset = FIELD(local_transports)},
+	 .type = &config_type_words, .offset = FIELD(local_transports)},
 	{.name = "exempt_recipients", .fallback = "postmaster abuse",
-	 .parse = config_words, .offset = FIELD(exempt_recipients)},
+	 .type = &config_type_words, .offset = FIELD(exempt_recipients)},
 	{.name = "pidfile", .fallback = "",
-	 .parse = config_string, .offset = FIELD(pidfile)},
+	 .type = &config_type_string, .offset = FIELD(pidfile)},
 	{.name = "user", .fallback = "",
-	 .parse = config_string, .offset = FIELD(user)},
+	 .type = &config_type_string, .offset = FIELD(user)},
 	{.name = "socket_mode", .fallback = "0660",
-	 .parse = config_mode, .offset = FIELD(socket_mode)},
+	 .type = &config_type_mode, .offset = FIELD(socket_mode)},
 	{.name = "socket_group", .fallback = "",
-	 .parse = config_string, .offset = FIELD(socket_group)},
+	 .type = &config_type_string, .offset = FIELD(socket_group)},
 	{.name = "syslog_facility", .fallback = "mail",
-	 .parse = config_facility, .offset = FIELD(syslog_facility)},
+	 .type = &config_type_facility, .offset = FIELD(syslog_facility)},
 };
 
 #define CONFIG_KEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
@@ -491,25 +539,24 @@ static int
 config_redis(struct config *config, const struct config_key *key,
 	     const char *value, char *err, size_t errlen)
 {
+	struct config_endpoint *field = config_field(config, key);
 	struct addr addr;
 	char	text[ADDR_TEXT_SIZE];
 	long	port = 6379;
 
-	if (strncmp(value, "unix:", 5) == 0 && value[5] == '/') {
-		config->redis_port = 0;
+	field->port = 0;
+	if (strncmp(value, "unix:", 5) == 0 && value[5] == '/')
 		return config_string(config, key, value + 5, err, errlen);
-	}
-	if (*value == 0) {
-		config->redis_port = 0;
+	if (*value == 0)
 		return config_string(config, key, "", err, errlen);
-	}
 	if (config_hostport(value, &addr, &port) < 0) {
 		snprintf(err, errlen, "%s = \"%s\": write ip[:port], "
 			 "[ipv6]:port or unix:/path (host names are not "
 			 "resolved)", key->name, value);
 		return -1;
 	}
-	config->redis_port = (unsigned) port;
+	field->addr = addr;
+	field->port = (unsigned) port;
 	return config_string(config, key, addr_format(&addr, text), err,
 			     errlen);
 }
@@ -549,18 +596,19 @@ static int
 config_policy(struct config *config, const struct config_key *key,
 	      const char *value, char *err, size_t errlen)
 {
+	struct config_endpoint *field = config_field(config, key);
 	struct addr addr;
 	long	port = 0;
 
-	config->policy_port = 0;
+	field->port = 0;
 	if (*value == 0 || (strncmp(value, "unix:/", 6) == 0
 			    && strlen(value) < 100))
 		return config_string(config, key, value, err, errlen);
 	/* Without a port the daemon would take the spec for a unix path. */
 	if (strncmp(value, "inet:", 5) == 0
 	    && config_hostport(value + 5, &addr, &port) == 0 && port != 0) {
-		config->policy_addr = addr;
-		config->policy_port = (unsigned) port;
+		field->addr = addr;
+		field->port = (unsigned) port;
 		return config_string(config, key, value, err, errlen);
 	}
 	snprintf(err, errlen, "%s = \"%s\": write inet:IP:PORT, "
@@ -853,7 +901,7 @@ config_cross_check(const struct config *config, char *msg, size_t size)
 			 "redis_sentinels");
 		return config_key_index("redis_master_name");
 	}
-	if (*config->redis_sentinels && *config->redis_host) {
+	if (*config->redis_sentinels && *config->redis_server.text) {
 		snprintf(msg, size, "redis_sentinels and redis_server are both "
 			 "set: the sentinels name the server");
 		return config_key_index("redis_sentinels");
@@ -899,7 +947,7 @@ config_load(const char *path, struct config **result, char *err, size_t errlen)
 				 key->name);
 			goto fail;
 		}
-		if (key->parse(config, key, value, msg, sizeof(msg)) < 0)
+		if (key->type->parse(config, key, value, msg, sizeof(msg)) < 0)
 			goto bad_value;
 	}
 	if ((i = config_cross_check(config, msg, sizeof(msg))) < CONFIG_KEYS)
@@ -924,27 +972,13 @@ config_free(struct config *config)
 
 	if (config == NULL)
 		return;
-	for (i = 0; i < CONFIG_KEYS; i++)
+	for (i = 0; i < CONFIG_KEYS; i++) {
 		free(config->text->value[i]);
+		if (config_keys[i].type->release != NULL)
+			config_keys[i].type->release(config_field(config,
+								 config_keys + i));
+	}
 	free(config->text);
-	free(config->dns_servers);
-	dnsbl_sites_free(config->dnsbl_sites);
-	free(config->redis_host);
-	free(config->redis_sentinels);
-	free(config->redis_master_name);
-	free(config->redis_username);
-	free(config->redis_password);
-	free(config->redis_prefix);
-	for (i = 0; i < 3; i++)
-		free(config->list_files[i]);
-	free(config->milter_socket);
-	free(config->policy_socket);
-	free(config->reject_text);
-	free(config->local_transports);
-	free(config->exempt_recipients);
-	free(config->pidfile);
-	free(config->user);
-	free(config->socket_group);
 	free(config);
 }
 
@@ -972,14 +1006,15 @@ config_print_defaults(FILE *out)
 }
 
 bool
-config_has_word(const char *words, const char *word, size_t len)
+config_has_word(const char *words, const char *word, size_t len, bool nocase)
 {
 	const char *cp;
 	size_t	n;
 
 	for (cp = words; *cp; cp += n + (cp[n] == ' ')) {
 		n = strcspn(cp, " ");
-		if (n == len && strncasecmp(cp, word, len) == 0)
+		if (n == len && (nocase ? strncasecmp(cp, word, len)
+				 : strncmp(cp, word, len)) == 0)
 			return true;
 	}
 	return false;

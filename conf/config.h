@@ -20,6 +20,19 @@ struct dnsbl_sites;
 /* Room for a configuration error message. */
 #define CONFIG_ERR_SIZE	512
 
+/* A server or a listening socket, as its one parameter fills it. */
+struct config_endpoint {
+	char   *text;			/* as the parameter says; first, so
+					 * that a string parser fills it */
+	struct addr addr;		/* when port is set */
+	unsigned port;			/* 0: a unix socket path, or none */
+};
+
+/* The list files, in the order of lists.h's LIST_* kinds. */
+enum config_list {
+	CONFIG_LIST_RELAY, CONFIG_LIST_ALLOW, CONFIG_LIST_DENY, CONFIG_LISTS
+};
+
 struct config {
 	char   *dns_servers;		/* c-ares CSV, "" for resolv.conf */
 	struct dnsbl_sites *dnsbl_sites;
@@ -32,8 +45,8 @@ struct config {
 	unsigned dnsbl_incomplete_ttl;	/* seconds */
 	unsigned dnsbl_health_interval;	/* seconds; 0: zones not probed */
 	int	cache_size;		/* memory cache entries */
-	char   *redis_host;		/* IP, unix socket path, or "" */
-	unsigned redis_port;		/* 0 for a unix socket */
+	struct config_endpoint redis_server;	/* text: IP, unix socket
+						 * path, or "" */
 	char   *redis_sentinels;	/* "ip:port,[ipv6]:port", or "" */
 	char   *redis_master_name;	/* with redis_sentinels */
 	char   *redis_username;
@@ -41,11 +54,11 @@ struct config {
 	int	redis_db;
 	char   *redis_prefix;		/* of every key, "rblmilter:" */
 	unsigned redis_timeout;		/* milliseconds */
-	char   *list_files[3];		/* relay, allow, deny hosts files */
+	char   *list_files[CONFIG_LISTS];	/* relay_hosts, allow_hosts,
+						 * deny_hosts */
 	char   *milter_socket;		/* libmilter's socket spec */
-	char   *policy_socket;		/* inet:IP:PORT, unix:/path, or "" */
-	struct addr policy_addr;	/* of inet:, when policy_port is set */
-	unsigned policy_port;		/* 0 for unix: or none */
+	struct config_endpoint policy_socket;	/* text: inet:IP:PORT,
+						 * unix:/path, or "" */
 	int	reject_stage;		/* enum config_stage */
 	int	action;			/* enum config_action */
 	char   *reject_text;		/* with $client, $zone, $score */
@@ -91,8 +104,12 @@ int	config_load(const char *path, struct config **config,
 		    char *err, size_t errlen);
 void	config_free(struct config *config);
 
-/* Is word (len bytes, any case) one of words (as config keeps lists)? */
-bool	config_has_word(const char *words, const char *word, size_t len);
+/*
+ * Is word (len bytes) one of words (as config keeps lists)?  In any case
+ * when nocase (local parts), else exactly (Postfix service names).
+ */
+bool	config_has_word(const char *words, const char *word, size_t len,
+			bool nocase);
 
 /* Print the settings the file makes, as "name = value" (postconf -n). */
 void	config_print(const struct config *config, FILE *out);

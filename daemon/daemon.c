@@ -248,7 +248,7 @@ daemon_policy_socket(const struct config *config,
 		     const struct daemon_user *user, int *fd, char *err,
 		     size_t errlen)
 {
-	const char *spec = config->policy_socket;
+	const char *spec = config->policy_socket.text;
 	struct sockaddr_storage ss;
 	struct sockaddr_un *sun = (struct sockaddr_un *) &ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
@@ -263,28 +263,28 @@ daemon_policy_socket(const struct config *config,
 	if (*spec == 0)
 		return 0;
 	memset(&ss, 0, sizeof(ss));
-	if (config->policy_port == 0) {
+	if (config->policy_socket.port == 0) {
 		sun->sun_family = AF_UNIX;
 		snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", spec + 5);
 		if (daemon_unix_claim(sun->sun_path, err, errlen) < 0)
 			return -1;
 		len = sizeof(*sun);
-	} else if (config->policy_addr.family == AF_INET) {
+	} else if (config->policy_socket.addr.family == AF_INET) {
 		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t) config->policy_port);
-		memcpy(&sin->sin_addr, config->policy_addr.bytes, 4);
+		sin->sin_port = htons((uint16_t) config->policy_socket.port);
+		memcpy(&sin->sin_addr, config->policy_socket.addr.bytes, 4);
 		len = sizeof(*sin);
 	} else {
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t) config->policy_port);
-		memcpy(&sin6->sin6_addr, config->policy_addr.bytes, 16);
+		sin6->sin6_port = htons((uint16_t) config->policy_socket.port);
+		memcpy(&sin6->sin6_addr, config->policy_socket.addr.bytes, 16);
 		len = sizeof(*sin6);
 	}
 	if ((*fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC
 			  | SOCK_NONBLOCK, 0)) < 0
 	    || setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s",
-			 config->policy_socket, strerror(errno));
+			 config->policy_socket.text, strerror(errno));
 		return -1;
 	}
 	if (ss.ss_family == AF_UNIX
@@ -298,7 +298,7 @@ daemon_policy_socket(const struct config *config,
 		return -1;
 	if (status < 0 || listen(*fd, 128) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s",
-			 config->policy_socket,
+			 config->policy_socket.text,
 			 strerror(status < 0 ? bind_errno : errno));
 		return -1;
 	}
@@ -691,9 +691,9 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	msg_open("rblmilter", MSG_SYSLOG | MSG_STDERR, config->syslog_facility);
 	snprintf(pidfile, sizeof(pidfile), "%s", config->pidfile);
 	snprintf(socket, sizeof(socket), "%s", config->milter_socket);
-	snprintf(policy, sizeof(policy), "%s", config->policy_port == 0
-		 && strncmp(config->policy_socket, "unix:", 5) == 0 ?
-		 config->policy_socket + 5 : "");
+	snprintf(policy, sizeof(policy), "%s", config->policy_socket.port == 0
+		 && strncmp(config->policy_socket.text, "unix:", 5) == 0 ?
+		 config->policy_socket.text + 5 : "");
 	if (daemon_user(config, &user, err, sizeof(err)) < 0) {
 		msg_error("%s", err);
 		config_free(config);

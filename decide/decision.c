@@ -204,7 +204,7 @@ decision_relaying(const struct config *config,
 {
 	return facts->rcpt_mailer != NULL
 	    && !config_has_word(config->local_transports, facts->rcpt_mailer,
-				strlen(facts->rcpt_mailer));
+				strlen(facts->rcpt_mailer), false);
 }
 
 /* Is the recipient's local part one of exempt_recipients? */
@@ -214,7 +214,7 @@ decision_exempt(const struct config *config, const char *recipient)
 	const char *local = recipient + (*recipient == '<');
 	size_t	len = strcspn(local, "@>");
 
-	return config_has_word(config->exempt_recipients, local, len);
+	return config_has_word(config->exempt_recipients, local, len, true);
 }
 
 void

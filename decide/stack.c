@@ -13,16 +13,17 @@
 #include <string.h>
 #include <time.h>
 
-#include "lists/lists.h"
-#include "lists/listsync.h"
 #include "cache/memcache.h"
-#include "decide/stack.h"
-#include "redis/store.h"
 #include "conf/config.h"
+#include "decide/stack.h"
 #include "dnsbl/engine.h"
 #include "dnsbl/health.h"
 #include "dnsbl/site.h"
+#include "lib/hash.h"
 #include "lib/msg.h"
+#include "lists/lists.h"
+#include "lists/listsync.h"
+#include "redis/store.h"
 
 /* Longest wait for Redis and the lists at start. */
 #define SERVICE_START_S	3
@@ -52,11 +53,7 @@ stack_config_hash(const struct config *config)
 		config->dnsbl_reply_text, config->dnsbl_min_ttl,
 		config->dnsbl_max_ttl, config->dnsbl_incomplete_ttl,
 	};
-	size_t	i;
-
-	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++)
-		hash = (hash ^ values[i]) * 1099511628211ULL;
-	return hash;
+	return hash_bytes(hash, values, sizeof(values));
 }
 
 /* Connect to Redis and start the list poller, when configured. */
@@ -65,8 +62,8 @@ stack_redis(struct stack *stack, const struct config *config,
 	      char *err, size_t errlen)
 {
 	struct store_options options = {
-		.host = config->redis_host,
-		.port = config->redis_port,
+		.host = config->redis_server.text,
+		.port = config->redis_server.port,
 		.sentinels = config->redis_sentinels,
 		.master_name = config->redis_master_name,
 		.username = config->redis_username,
@@ -75,7 +72,7 @@ stack_redis(struct stack *stack, const struct config *config,
 		.timeout_ms = config->redis_timeout,
 	};
 
-	if (*config->redis_host == 0 && *config->redis_sentinels == 0)
+	if (*config->redis_server.text == 0 && *config->redis_sentinels == 0)
 		return 0;
 	if ((stack->store = store_create(stack->base, &options, err,
 					   errlen)) == NULL)
@@ -120,6 +117,8 @@ stack_create(struct event_base *base, const struct config *config,
 		 config->redis_prefix);
 	snprintf(stack->health_key, sizeof(stack->health_key), "%shealth",
 		 config->redis_prefix);
+	/* The list files are in the order of the LIST_* kinds. */
+	_Static_assert(CONFIG_LISTS == LIST_KINDS, "one file per list kind");
 	if ((stack->lists = lists_create((const char *const *)
 					   config->list_files,
 					   (unsigned) config->relay_min_prefix_ipv4,

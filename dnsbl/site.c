@@ -15,6 +15,7 @@
 
 #include "dnsbl/replyfilter.h"
 #include "dnsbl/site.h"
+#include "lib/hash.h"
 
 /* Between entries of dnsbl_sites and of dnsbl_reply_map. */
 #define SITE_SEPARATORS	", \t\r\n"
@@ -382,33 +383,22 @@ dnsbl_sites_score(const struct dnsbl_sites *sites, size_t zone,
 	return matched;
 }
 
-/* FNV-1a over bytes, continuing hash. */
-static uint64_t
-site_hash_bytes(uint64_t hash, const void *data, size_t len)
-{
-	const unsigned char *cp = data;
-
-	while (len-- > 0)
-		hash = (hash ^ *cp++) * 1099511628211ULL;
-	return hash;
-}
-
 uint64_t
 dnsbl_sites_hash(const struct dnsbl_sites *sites)
 {
 	const struct site *site;
-	uint64_t hash = 14695981039346656037ULL;
+	uint64_t hash = HASH_SEED;
 	size_t	i;
 
 	/* The compiled filter, not its text: "[2..3]" equals "[2;3]". */
 	for (i = 0; i < sites->site_count; i++) {
 		site = sites->site + i;
-		hash = site_hash_bytes(hash, sites->zone[site->zone],
+		hash = hash_bytes(hash, sites->zone[site->zone],
 				       strlen(sites->zone[site->zone]) + 1);
 		if (site->filter_text != NULL)
-			hash = site_hash_bytes(hash, &site->filter,
+			hash = hash_bytes(hash, &site->filter,
 					       sizeof(site->filter));
-		hash = site_hash_bytes(hash, &site->weight, sizeof(site->weight));
+		hash = hash_bytes(hash, &site->weight, sizeof(site->weight));
 	}
 	return hash;
 }

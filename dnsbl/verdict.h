@@ -2,7 +2,7 @@
  * verdict - what the DNSBL/DNSWL zones said about one client IP.
  *
  * A verdict is a plain value: the engine fills it, front ends rank and
- * print it, the cache (later) stores it.  It holds each zone's outcome,
+ * print it, the verdict cache (cache/) stores it.  It holds each zone's outcome,
  * the summed score, the TTL it may be reused for, and whether every zone
  * answered.  It does not know about allow/deny/relay lists or actions.
  */

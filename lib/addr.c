@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lib/addr.h"
+#include "lib/hash.h"
 
 /* The ::ffff:0:0/96 prefix of IPv4-mapped IPv6 addresses. */
 static const unsigned char addr_v4mapped[12] = {
@@ -160,10 +161,7 @@ addr_equal(const struct addr *a, const struct addr *b)
 size_t
 addr_hash(const struct addr *addr)
 {
-	uint64_t hash = 14695981039346656037ULL;
-	size_t	i;
+	uint64_t hash = hash_bytes(HASH_SEED, addr->bytes, sizeof(addr->bytes));
 
-	for (i = 0; i < sizeof(addr->bytes); i++)
-		hash = (hash ^ addr->bytes[i]) * 1099511628211ULL;
 	return (size_t) (hash ^ (hash >> 32));
 }

@@ -20,10 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/hash.h"
+#include "lib/msg.h"
 #include "lists/lists.h"
 #include "lists/listsync.h"
 #include "redis/store.h"
-#include "lib/msg.h"
 
 /* Poll period, and the quicker retry until the first poll succeeded. */
 #define LISTSYNC_PERIOD_MS	1000
@@ -58,12 +59,7 @@ struct listsync {
 static uint64_t
 listsync_hash(const char *text, size_t len, size_t kind)
 {
-	uint64_t hash = 14695981039346656037ULL + kind;
-	size_t	i;
-
-	for (i = 0; i < len; i++)
-		hash = (hash ^ (unsigned char) text[i]) * 1099511628211ULL;
-	return hash;
+	return hash_bytes(HASH_SEED + kind, text, len);
 }
 
 /* Forget what the last poll got. */

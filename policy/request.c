@@ -87,6 +87,9 @@ request_feed(struct policy_request *request, const char *data, size_t len,
 			*err = "NUL byte in request";
 			return REQUEST_BAD;
 		}
+		/* A request written with CRLF still ends at its empty line. */
+		if (ch == '\r')
+			continue;
 		if (++request->size > REQUEST_MAX_SIZE) {
 			*err = "request longer than 64 KiB";
 			return REQUEST_BAD;

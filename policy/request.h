@@ -46,7 +46,8 @@ void	request_init(struct policy_request *request);
 /*
  * Feed bytes; *used says how many were taken (a request may end before
  * the buffer does; on REQUEST_BAD, the bytes before the bad one).  On
- * REQUEST_BAD, err says why.
+ * REQUEST_BAD, err says why.  CR bytes are dropped, so that a request
+ * with CRLF line ends ends at its empty line too.
  */
 enum request_status request_feed(struct policy_request *request,
 				 const char *data, size_t len, size_t *used,

@@ -58,6 +58,8 @@ struct policy_server {
 	bool	failing;		/* accept() failed, and it was logged */
 	struct worker *worker;
 	struct policy_conn *conns;	/* open connections */
+	struct msg_limit no_client;	/* requests without a client: said
+					 * once a minute */
 };
 
 /* One connection from Postfix. */
@@ -224,8 +226,9 @@ policy_request(struct policy_conn *conn)
 	conn->generation = worker_acquire(conn->server->worker);
 	stack = generation_stack(conn->generation);
 	if (addr_parse(conn->request.client_address, &conn->addr) < 0) {
-		msg_warn("policy request without a usable client_address "
-			 "(\"%.64s\"): DUNNO", conn->request.client_address);
+		msg_warn_limited(&conn->server->no_client, 60, "policy request "
+				 "without a usable client_address (\"%.64s\"): "
+				 "DUNNO", conn->request.client_address);
 		evbuffer_add_printf(bufferevent_get_output(conn->bev),
 				    "action=DUNNO\n\n");
 		worker_release(conn->generation);

@@ -71,11 +71,11 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(config->dnsbl_incomplete_ttl, 30);
 	ck_assert_uint_eq(config->dnsbl_health_interval, 300);
 	ck_assert_int_eq(config->cache_size, 100000);
-	ck_assert_str_eq(config->redis_host, "");
+	ck_assert_str_eq(config->redis_server.text, "");
 	ck_assert_str_eq(config->redis_prefix, "rblmilter:");
 	ck_assert_uint_eq(config->redis_timeout, 100);
 	ck_assert_int_eq(config->redis_db, 0);
-	ck_assert_str_eq(config->list_files[0], "");
+	ck_assert_str_eq(config->list_files[CONFIG_LIST_RELAY], "");
 	config_free(config);
 }
 END_TEST
@@ -134,8 +134,8 @@ START_TEST(test_redis_values)
 		snprintf(text, sizeof(text), "dnsbl_sites = bl.test\n"
 			 "redis_server = %s\n", cases[i].value);
 		config = load_ok(text);
-		ck_assert_str_eq(config->redis_host, cases[i].host);
-		ck_assert_uint_eq(config->redis_port, cases[i].port);
+		ck_assert_str_eq(config->redis_server.text, cases[i].host);
+		ck_assert_uint_eq(config->redis_server.port, cases[i].port);
 		config_free(config);
 	}
 	config = load_ok("dnsbl_sites = bl.test\nredis_prefix = mx:\n"
@@ -147,7 +147,7 @@ START_TEST(test_redis_values)
 	ck_assert_int_eq(config->redis_db, 7);
 	ck_assert_uint_eq(config->redis_timeout, 1000);
 	ck_assert_int_eq(config->cache_size, 0);
-	ck_assert_str_eq(config->list_files[0], "/dev/null");
+	ck_assert_str_eq(config->list_files[CONFIG_LIST_RELAY], "/dev/null");
 	ck_assert_str_eq(config->redis_username, "rbl");
 	ck_assert_str_eq(config->redis_password, "pw");
 	ck_assert_uint_eq(config->dnsbl_incomplete_ttl, 0);
@@ -157,7 +157,7 @@ START_TEST(test_redis_values)
 	ck_assert_str_eq(config->redis_sentinels,
 			 "127.0.0.1:26379,[::1]:26380,10.0.0.1:1");
 	ck_assert_str_eq(config->redis_master_name, "mx-1");
-	ck_assert_str_eq(config->redis_host, "");
+	ck_assert_str_eq(config->redis_server.text, "");
 	config_free(config);
 }
 END_TEST

@@ -212,8 +212,11 @@ START_TEST(test_relay)
 	    "smtp", &d);
 	ck_assert_int_eq(d.action, DECISION_CONTINUE);
 	ck_assert_str_eq(decision_reason_name(d.reason), "pass");
-	run(config, clean, 0, STAGE_RCPT, "<u@here.example>", "LMTP", &d);
+	run(config, clean, 0, STAGE_RCPT, "<u@here.example>", "lmtp", &d);
 	ck_assert_str_eq(decision_reason_name(d.reason), "pass");
+	/* Postfix service names are case-sensitive: LMTP is another one. */
+	run(config, clean, 0, STAGE_RCPT, "<u@here.example>", "LMTP", &d);
+	ck_assert_str_eq(decision_reason_name(d.reason), "relay");
 	config_free(config);
 	config = configure("relay_policy = off\n");
 	run(config, clean, 0, STAGE_RCPT, "<u@elsewhere.example>", "smtp", &d);

@@ -67,6 +67,23 @@ START_TEST(test_parse)
 }
 END_TEST
 
+/* CRLF line ends: the request still ends at its empty line. */
+START_TEST(test_crlf)
+{
+	static const char text[] = "protocol_state=RCPT\r\n"
+	    "client_address=192.0.2.1\r\n\r\n";
+	struct policy_request request;
+	const char *err = NULL;
+	size_t	step;
+
+	for (step = 1; step <= sizeof(text); step++) {
+		ck_assert_int_eq(feed(&request, text, step, &err), REQUEST_DONE);
+		ck_assert_str_eq(request.client_address, "192.0.2.1");
+		ck_assert_str_eq(request.protocol_state, "RCPT");
+	}
+}
+END_TEST
+
 START_TEST(test_limits)
 {
 	struct policy_request request;
@@ -268,8 +285,11 @@ END_TEST
 
 START_TEST(test_malformed)
 {
+	static char many[500 * 16];
 	char	buf[4096];
 	char	line[5000];
+	long	offset;
+	int	i;
 	int	fd = tenv_connect(env.port);
 
 	/* A NUL byte: the connection is closed, nothing answered. */
@@ -294,6 +314,19 @@ START_TEST(test_malformed)
 	tenv_answers(fd, buf, sizeof(buf), 1);
 	ck_assert_str_eq(buf, "action=DUNNO\n\n");
 	close(fd);
+	/*
+	 * 500 empty requests: 500 DUNNO, and one warning a minute at most
+	 * (none, when test_answers has just said it).
+	 */
+	offset = tenv_size(env.log);
+	fd = tenv_connect(env.port);
+	for (i = 0; i < 500; i++)
+		tenv_send(fd, "\n");
+	ck_assert_uint_eq(tenv_answers(fd, many, sizeof(many), 500),
+			  500 * strlen("action=DUNNO\n\n"));
+	close(fd);
+	ck_assert_int_le(tenv_count_since(env.log, offset, "without a usable "
+					  "client_address"), 1);
 }
 END_TEST
 
@@ -337,6 +370,7 @@ policy_suite(void)
 
 	tcase_add_test(parser, test_parse);
 	tcase_add_test(parser, test_limits);
+	tcase_add_test(parser, test_crlf);
 	suite_add_tcase(suite, parser);
 	tcase_add_unchecked_fixture(daemon, start_servers, stop_servers);
 	tcase_set_timeout(daemon, 60);

@@ -78,10 +78,10 @@ check_config(const struct config *config)
 {
 	if (dnsbl_sites_zone_count(config->dnsbl_sites) == 0
 	    || config->dnsbl_min_ttl > config->dnsbl_max_ttl
-	    || (strncmp(config->policy_socket, "inet:", 5) == 0
-		&& config->policy_port == 0)
-	    || (config->redis_port == 0 && *config->redis_host != 0
-		&& *config->redis_host != '/'))
+	    || (strncmp(config->policy_socket.text, "inet:", 5) == 0
+		&& config->policy_socket.port == 0)
+	    || (config->redis_server.port == 0 && *config->redis_server.text != 0
+		&& *config->redis_server.text != '/'))
 		abort();
 }
 
