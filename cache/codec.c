@@ -26,6 +26,15 @@
 #include "dnsbl/verdict.h"
 #include "lib/kvline.h"
 
+/*
+ * The longest text a verdict of n zones can have: version, expiry and
+ * count, then per zone a letter, VERDICT_MAX_ANSWERS addresses with
+ * their commas, "/" and DNSBL_MAX_TEXT bytes of TXT in hex.  Longer
+ * values are refused before they are parsed.
+ */
+#define CODEC_MAX_LEN(n) \
+	(64 + (n) * (2 + VERDICT_MAX_ANSWERS * 16 + 1 + 2 * DNSBL_MAX_TEXT))
+
 /* Append one zone's token. */
 static void
 codec_zone(struct kvline *line, const struct verdict_zone *zone)
@@ -135,7 +144,9 @@ codec_listing(const char *cp, const char *end, struct verdict_zone *zone)
 			break;
 	}
 	len = (size_t) (end - cp);
-	if (len == 0 || len % 2 != 0 || (zone->text = malloc(len / 2 + 1)) == NULL)
+	/* No more text than the DNS path keeps: a value is not trusted. */
+	if (len == 0 || len % 2 != 0 || len / 2 > DNSBL_MAX_TEXT
+	    || (zone->text = malloc(len / 2 + 1)) == NULL)
 		return false;
 	for (out = zone->text; cp < end; cp += 2) {
 		if ((hi = codec_hex(cp[0])) < 0 || (lo = codec_hex(cp[1])) < 0
@@ -194,6 +205,11 @@ codec_decode(const char *text, size_t len, const struct dnsbl_sites *sites,
 	size_t	i;
 
 	*err = 0;
+	if (len > CODEC_MAX_LEN(dnsbl_sites_zone_count(sites))) {
+		snprintf(err, errlen, "%zu bytes, more than a verdict of %zu "
+			 "zones can have", len, dnsbl_sites_zone_count(sites));
+		return NULL;
+	}
 	if (len < 2 || memcmp(text, "1 ", 2) != 0) {
 		snprintf(err, errlen, "not a version 1 verdict");
 		return NULL;

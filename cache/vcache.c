@@ -193,6 +193,12 @@ vcache_decode(const struct vcache *cache, const char *text, size_t len,
 		verdict_free(verdict);
 		return NULL;
 	}
+	/*
+	 * The expiry in a value is its writer's: a host whose clock is
+	 * years ahead must not make a verdict live for years here.
+	 */
+	if (verdict != NULL && verdict->ttl > cache->options.max_ttl)
+		verdict->ttl = cache->options.max_ttl;
 	return verdict;
 }
 

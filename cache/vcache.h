@@ -35,6 +35,8 @@ struct vcache_options {
 	struct stats *stats;
 	const char *prefix;		/* Redis key prefix, "rblmilter:" */
 	uint64_t config_hash;		/* of everything a verdict depends on */
+	unsigned max_ttl;		/* seconds: a verdict from Redis lives
+					 * no longer (dnsbl_max_ttl) */
 };
 
 /*

@@ -105,6 +105,7 @@ stack_create(struct event_base *base, const struct config *config,
 		.sites = config->dnsbl_sites,
 		.prefix = config->redis_prefix,
 		.config_hash = stack_config_hash(config),
+		.max_ttl = config->dnsbl_max_ttl,
 	};
 	struct stack *stack;
 

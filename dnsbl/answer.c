@@ -16,9 +16,6 @@
 #include "dnsbl/site.h"
 #include "dnsbl/verdict.h"
 
-/* Longest TXT explanation kept; longer ones are cut. */
-#define ANSWER_MAX_TEXT	512
-
 /* A records read from one reply; more are ignored. */
 #define ANSWER_MAX_A	32
 
@@ -229,13 +226,13 @@ dnsbl_answer_txt(const unsigned char *reply, int len)
 
 	if (ares_parse_txt_reply_ext(reply, len, &records) != ARES_SUCCESS)
 		return NULL;
-	if ((text = malloc(ANSWER_MAX_TEXT + 1)) != NULL) {
+	if ((text = malloc(DNSBL_MAX_TEXT + 1)) != NULL) {
 		for (txt = records; txt != NULL; txt = txt->next) {
 			if (txt != records && txt->record_start)
 				break;
 			take = txt->length;
-			if (take > ANSWER_MAX_TEXT - used)
-				take = ANSWER_MAX_TEXT - used;
+			if (take > DNSBL_MAX_TEXT - used)
+				take = DNSBL_MAX_TEXT - used;
 			memcpy(text + used, txt->txt, take);
 			used += take;
 		}

@@ -30,7 +30,13 @@ bool	dnsbl_answer_is_listing(const unsigned char answer[4]);
 /* What an answer that is not a listing tells the administrator to do. */
 const char *dnsbl_answer_advice(const unsigned char answer[4]);
 
-/* The first TXT record of a reply, its strings joined (malloc'd), or NULL. */
+/* Longest TXT explanation kept, in bytes; longer ones are cut. */
+#define DNSBL_MAX_TEXT	512
+
+/*
+ * The first TXT record of a reply, its strings joined and cut to
+ * DNSBL_MAX_TEXT (malloc'd), or NULL.
+ */
 char   *dnsbl_answer_txt(const unsigned char *reply, int len);
 
 #endif

@@ -140,9 +140,9 @@ on_done(struct verdict *verdict, enum cache_level level, void *arg)
 	result->done++;
 }
 
-/* Look ip up and return where the verdict came from; *score its score. */
+/* Look ip up: where the verdict came from, its score and its TTL. */
 static enum cache_level
-lookup(struct fixture *f, const char *ip, int *score)
+lookup_ttl(struct fixture *f, const char *ip, int *score, unsigned *ttl)
 {
 	struct result result = {0};
 	struct addr addr;
@@ -153,8 +153,18 @@ lookup(struct fixture *f, const char *ip, int *score)
 		event_base_loop(f->base, EVLOOP_ONCE);
 	ck_assert_ptr_nonnull(result.verdict);
 	*score = result.verdict->score;
+	*ttl = result.verdict->ttl;
 	verdict_free(result.verdict);
 	return result.level;
+}
+
+/* Look ip up and return where the verdict came from; *score its score. */
+static enum cache_level
+lookup(struct fixture *f, const char *ip, int *score)
+{
+	unsigned ttl;
+
+	return lookup_ttl(f, ip, score, &ttl);
 }
 
 /* Run the loop for about ms milliseconds. */
@@ -422,6 +432,11 @@ END_TEST
 
 START_TEST(test_garbage_value)
 {
+	static char long_txt[2048];
+	char	value_text[64];
+	char   *big;
+	unsigned ttl;
+	int	len;
 	struct fixture f;
 	redisReply *keys;
 	redisReply *value;
@@ -453,6 +468,43 @@ START_TEST(test_garbage_value)
 	freeReplyObject(value);
 	redis_do("DEL %s", key);
 	redis_do("SADD %s not-a-string", key);
+	open_service(&f, tcp_redis(), "");
+	ck_assert_int_eq(lookup(&f, "192.0.2.99", &score), CACHE_MISS);
+	close_service(&f);
+	/*
+	 * A writer whose clock is ten years ahead: the verdict is used, but
+	 * for dnsbl_max_ttl at most, in memory as in the log.
+	 */
+	redis_do("DEL %s", key);
+	snprintf(value_text, sizeof(value_text), "1 %lld 1 P",
+		 (long long) time(NULL) + 10LL * 365 * 86400);
+	redis_do("SET %s %s EX 600", key, value_text);
+	open_service(&f, tcp_redis(), "dnsbl_max_ttl = 1h\n");
+	ck_assert_int_eq(lookup_ttl(&f, "192.0.2.99", &score, &ttl),
+			 CACHE_REDIS);
+	ck_assert_uint_le(ttl, 3600);
+	ck_assert_int_eq(lookup_ttl(&f, "192.0.2.99", &score, &ttl),
+			 CACHE_MEMORY);
+	ck_assert_uint_le(ttl, 3600);
+	close_service(&f);
+	/* A value larger than any verdict (a 10 MB TXT): refused unread. */
+	big = malloc(10 * 1024 * 1024 + 64);
+	ck_assert_ptr_nonnull(big);
+	len = snprintf(big, 64, "1 %lld 1 L127.0.0.2/",
+		       (long long) time(NULL) + 600);
+	memset(big + len, '4', 10 * 1024 * 1024);
+	big[len + 10 * 1024 * 1024] = 0;
+	redis_do("SET %s %s", key, big);
+	free(big);
+	open_service(&f, tcp_redis(), "");
+	ck_assert_int_eq(lookup(&f, "192.0.2.99", &score), CACHE_MISS);
+	close_service(&f);
+	/* A TXT longer than the DNS path keeps (512 bytes): refused. */
+	len = snprintf(long_txt, sizeof(long_txt), "1 %lld 1 L127.0.0.2/",
+		       (long long) time(NULL) + 600);
+	memset(long_txt + len, '4', 2 * 513);
+	long_txt[len + 2 * 513] = 0;
+	redis_do("SET %s %s", key, long_txt);
 	open_service(&f, tcp_redis(), "");
 	ck_assert_int_eq(lookup(&f, "192.0.2.99", &score), CACHE_MISS);
 	close_service(&f);
