@@ -36,10 +36,21 @@
  * Queries in flight at most.  All answers arrive on one UDP socket, whose
  * receive buffer (net.core.rmem_default, about 200 small datagrams) drops
  * what the loop has not read yet: a thousand sessions times five zones at
- * once lost a fifth of the answers.  Lookups beyond this wait their turn
- * in order, their deadline already running.
+ * once lost a fifth of the answers.  Each zone gets an equal share of
+ * this, and queries beyond its share wait in the zone's queue, in order,
+ * their lookup's deadline already running: a zone that never answers
+ * fills its own share only, and the zones that answer still decide.  A
+ * query its lookup's deadline took out of a queue was never asked: its
+ * zone is unknown(not-asked), not unknown(timeout).
  */
 #define ENGINE_MAX_QUERIES	200
+
+/* One zone's share of the queries in flight. */
+struct dnsbl_zone_queue {
+	unsigned inflight;		/* sent, c-ares has not called back */
+	struct dnsbl_query *head;	/* waiting to be sent, oldest first */
+	struct dnsbl_query **tail;
+};
 
 struct dnsbl_engine {
 	struct event_base *base;
@@ -50,10 +61,8 @@ struct dnsbl_engine {
 	unsigned active;		/* lookups submitted, not finished */
 	struct dnsbl_lookup *all;	/* those lookups */
 	bool	aborting;		/* end lookups now, cache nothing */
-	unsigned sending;		/* of those, lookups that sent queries */
-	unsigned max_sending;		/* ENGINE_MAX_QUERIES / zones */
-	struct dnsbl_lookup *waiting;	/* the others, oldest first */
-	struct dnsbl_lookup **waiting_tail;
+	unsigned max_inflight;		/* per zone: ENGINE_MAX_QUERIES / zones */
+	struct dnsbl_zone_queue *zones;	/* per zone */
 };
 
 struct dnsbl_query;
@@ -67,9 +76,7 @@ struct dnsbl_lookup {
 	struct timespec started;
 	struct dnsbl_query *queries;	/* outstanding */
 	unsigned busy;			/* inside a call that may send */
-	bool	sent;			/* its queries went out */
 	bool	unscored;		/* a zone was out of scoring */
-	struct dnsbl_lookup *next;	/* in engine->waiting */
 	struct dnsbl_lookup *all_next;	/* in engine->all */
 	struct dnsbl_lookup **all_prev;
 	dnsbl_done_fn *done;
@@ -77,10 +84,14 @@ struct dnsbl_lookup {
 };
 
 struct dnsbl_query {
+	struct dnsbl_engine *engine;
 	struct dnsbl_lookup *lookup;	/* NULL once the lookup has ended */
 	struct dnsbl_query *next;	/* in lookup->queries */
 	size_t	zone;			/* index into the site list's zones */
 	int	type;			/* ns_t_a or ns_t_txt */
+	bool	queued;			/* in its zone's queue, not sent */
+	struct dnsbl_query *queue_next;	/* in the zone's queue */
+	struct dnsbl_query **queue_prev;
 };
 
 static void engine_on_reply(void *, int, int, unsigned char *, int);
@@ -122,29 +133,80 @@ engine_warn_bogus(struct dnsbl_engine *engine, size_t zone,
 		 addr_format(addr, ip), dnsbl_answer_advice(bogus));
 }
 
-/* Send one query of the lookup; on no memory the zone stays unknown. */
+/* Put a query on the wire: it counts in its zone's share until answered. */
+static void
+engine_transmit(struct dnsbl_query *query)
+{
+	struct dnsbl_engine *engine = query->engine;
+	char	reverse[ADDR_REVERSE_SIZE];
+	char	name[ADDR_REVERSE_SIZE + 256];
+
+	engine->zones[query->zone].inflight++;
+	addr_reverse(&query->lookup->addr, reverse);
+	snprintf(name, sizeof(name), "%s.%s", reverse,
+		 dnsbl_sites_query_zone(engine->options.sites, query->zone));
+	resolver_query(engine->resolver, name, query->type, engine_on_reply,
+		       query);
+}
+
+/* Take a query that was never sent out of its zone's queue. */
+static void
+engine_dequeue(struct dnsbl_query *query)
+{
+	struct dnsbl_zone_queue *queue = query->engine->zones + query->zone;
+
+	if ((*query->queue_prev = query->queue_next) != NULL)
+		query->queue_next->queue_prev = query->queue_prev;
+	else
+		queue->tail = query->queue_prev;
+	query->queued = false;
+}
+
+/* Send what waits in a zone's queue while the zone has room. */
+static void
+engine_pump(struct dnsbl_engine *engine, size_t zone)
+{
+	struct dnsbl_zone_queue *queue = engine->zones + zone;
+	struct dnsbl_query *query;
+
+	while (!engine->aborting && queue->inflight < engine->max_inflight
+	       && (query = queue->head) != NULL) {
+		engine_dequeue(query);
+		engine_transmit(query);
+	}
+}
+
+/*
+ * Ask one zone about the lookup's client now, or queue the query when
+ * the zone has its share in flight; on no memory the zone stays unknown.
+ */
 static void
 engine_send(struct dnsbl_lookup *lookup, size_t zone, int type)
 {
 	struct dnsbl_engine *engine = lookup->engine;
+	struct dnsbl_zone_queue *queue = engine->zones + zone;
 	struct dnsbl_query *query;
-	char	reverse[ADDR_REVERSE_SIZE];
-	char	name[ADDR_REVERSE_SIZE + 256];
 
 	if ((query = calloc(1, sizeof(*query))) == NULL) {
 		snprintf(lookup->verdict->zone[zone].reason, VERDICT_REASON_SIZE,
 			 "no-memory");
 		return;
 	}
+	query->engine = engine;
 	query->lookup = lookup;
 	query->zone = zone;
 	query->type = type;
 	query->next = lookup->queries;
 	lookup->queries = query;
-	addr_reverse(&lookup->addr, reverse);
-	snprintf(name, sizeof(name), "%s.%s", reverse,
-		 dnsbl_sites_query_zone(engine->options.sites, zone));
-	resolver_query(engine->resolver, name, type, engine_on_reply, query);
+	if (queue->inflight < engine->max_inflight) {
+		engine_transmit(query);
+		return;
+	}
+	query->queued = true;
+	query->queue_next = NULL;
+	query->queue_prev = queue->tail;
+	*queue->tail = query;
+	queue->tail = &query->queue_next;
 }
 
 /* Send the queries of a lookup, one per zone in scoring. */
@@ -155,8 +217,6 @@ engine_start(struct dnsbl_lookup *lookup)
 	size_t	zones = dnsbl_sites_zone_count(engine->options.sites);
 	size_t	i;
 
-	lookup->sent = true;
-	engine->sending++;
 	lookup->busy++;
 	for (i = 0; i < zones; i++) {
 		if (engine->health != NULL && !health_scoring(engine->health, i)) {
@@ -169,32 +229,6 @@ engine_start(struct dnsbl_lookup *lookup)
 	/* Replies that failed at once must not finish before we return. */
 	if (--lookup->busy == 0 && lookup->queries == NULL)
 		event_active(lookup->deadline, EV_TIMEOUT, 1);
-}
-
-/* Take a lookup that never started off the waiting list. */
-static void
-engine_unqueue(struct dnsbl_engine *engine, struct dnsbl_lookup *lookup)
-{
-	struct dnsbl_lookup **link;
-
-	for (link = &engine->waiting; *link != lookup; link = &(*link)->next)
-		;
-	if ((*link = lookup->next) == NULL)
-		engine->waiting_tail = link;
-}
-
-/* Start waiting lookups while there is room for their queries. */
-static void
-engine_dequeue(struct dnsbl_engine *engine)
-{
-	struct dnsbl_lookup *lookup;
-
-	while (!engine->aborting && engine->sending < engine->max_sending
-	       && (lookup = engine->waiting) != NULL) {
-		if ((engine->waiting = lookup->next) == NULL)
-			engine->waiting_tail = &engine->waiting;
-		engine_start(lookup);
-	}
 }
 
 /* Sum up, hand the verdict to the caller, and free the lookup. */
@@ -242,13 +276,8 @@ engine_finish(struct dnsbl_lookup *lookup)
 	engine->active--;
 	if ((*lookup->all_prev = lookup->all_next) != NULL)
 		lookup->all_next->all_prev = lookup->all_prev;
-	if (lookup->sent)
-		engine->sending--;
-	else
-		engine_unqueue(engine, lookup);
 	lookup->done(verdict, lookup->arg);
 	free(lookup);
-	engine_dequeue(engine);
 }
 
 /* The deadline passed (or every query ended during submit): finish now. */
@@ -260,9 +289,20 @@ engine_on_deadline(evutil_socket_t fd, short what, void *arg)
 
 	(void) fd;
 	(void) what;
-	for (query = lookup->queries; query != NULL; query = query->next)
-		query->lookup = NULL;
-	lookup->queries = NULL;
+	while ((query = lookup->queries) != NULL) {
+		lookup->queries = query->next;
+		if (!query->queued) {
+			/* Its late callback frees it. */
+			query->lookup = NULL;
+			continue;
+		}
+		engine_dequeue(query);
+		if (lookup->verdict->zone[query->zone].state
+		    == VERDICT_ZONE_UNKNOWN)
+			snprintf(lookup->verdict->zone[query->zone].reason,
+				 VERDICT_REASON_SIZE, "not-asked");
+		free(query);
+	}
 	engine_finish(lookup);
 }
 
@@ -289,6 +329,10 @@ engine_on_reply(void *arg, int status, int timeouts, unsigned char *reply,
 	bool	has_bogus;
 
 	(void) timeouts;
+	query->engine->zones[query->zone].inflight--;
+	/* Room for a waiting query, unless c-ares is being torn down. */
+	if (status != ARES_EDESTRUCTION)
+		engine_pump(query->engine, query->zone);
 	if (lookup == NULL) {
 		free(query);
 		return;
@@ -346,14 +390,10 @@ dnsbl_submit(struct dnsbl_engine *engine, const struct addr *addr,
 		engine->all->all_prev = &lookup->all_next;
 	lookup->all_prev = &engine->all;
 	engine->all = lookup;
-	if (!engine->aborting && engine->sending < engine->max_sending) {
+	if (engine->aborting)
+		event_active(lookup->deadline, EV_TIMEOUT, 1);
+	else
 		engine_start(lookup);
-	} else {
-		*engine->waiting_tail = lookup;
-		engine->waiting_tail = &lookup->next;
-		if (engine->aborting)
-			event_active(lookup->deadline, EV_TIMEOUT, 1);
-	}
 	return 0;
 }
 
@@ -362,28 +402,33 @@ dnsbl_engine_create(struct event_base *base,
 		    const struct dnsbl_options *options,
 		    char *err, size_t errlen)
 {
+	size_t	zones = dnsbl_sites_zone_count(options->sites);
 	struct dnsbl_engine *engine;
 	unsigned try_ms;
+	size_t	i;
 
 	if ((engine = calloc(1, sizeof(*engine))) == NULL
-	    || (engine->warned = calloc(dnsbl_sites_zone_count(options->sites),
-					sizeof(time_t))) == NULL) {
+	    || (engine->warned = calloc(zones, sizeof(time_t))) == NULL
+	    || (engine->zones = calloc(zones, sizeof(*engine->zones))) == NULL) {
+		if (engine != NULL)
+			free(engine->warned);
 		free(engine);
 		snprintf(err, errlen, "dnsbl engine: out of memory");
 		return NULL;
 	}
 	engine->base = base;
 	engine->options = *options;
-	engine->waiting_tail = &engine->waiting;
-	engine->max_sending = ENGINE_MAX_QUERIES
-	    / dnsbl_sites_zone_count(options->sites);
-	if (engine->max_sending == 0)
-		engine->max_sending = 1;
+	engine->max_inflight = ENGINE_MAX_QUERIES / zones;
+	if (engine->max_inflight == 0)
+		engine->max_inflight = 1;
+	for (i = 0; i < zones; i++)
+		engine->zones[i].tail = &engine->zones[i].head;
 	/* Two tries fit in the deadline: one retransmission of a lost UDP packet. */
 	try_ms = options->timeout_ms / 2 < 50 ? 50 : options->timeout_ms / 2;
 	engine->resolver = resolver_create(base, options->dns_servers, try_ms,
 					   err, errlen);
 	if (engine->resolver == NULL) {
+		free(engine->zones);
 		free(engine->warned);
 		free(engine);
 		return NULL;
@@ -408,6 +453,7 @@ dnsbl_engine_free(struct dnsbl_engine *engine)
 	/* Probes in flight end with the resolver, before their health. */
 	resolver_free(engine->resolver);
 	health_free(engine->health);
+	free(engine->zones);
 	free(engine->warned);
 	free(engine);
 }
