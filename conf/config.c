@@ -777,10 +777,12 @@ static char *
 config_read_line(char *buf, int size, void *stream)
 {
 	struct config_reader *reader = stream;
+	bool	nul = false;
 	int	len = 0;
 	int	ch;
 
 	while ((ch = getc(reader->fp)) != EOF && ch != '\n') {
+		nul |= ch == 0;
 		if (len < size - 2)
 			buf[len] = (char) ch;
 		len++;
@@ -788,6 +790,9 @@ config_read_line(char *buf, int size, void *stream)
 	if (ch == EOF && len == 0)
 		return NULL;
 	reader->line++;
+	/* inih would stop at it and drop the rest of the line in silence. */
+	if (nul)
+		config_fail(reader, "NUL byte in the line");
 	reader->indented = len > 0 && (buf[0] == ' ' || buf[0] == '\t');
 	if (len > size - 2) {
 		config_fail(reader, "line longer than %d bytes; continue a "

@@ -56,6 +56,29 @@ load_bad(const char *text, const char *want)
 	free(path);
 }
 
+/* A NUL byte in a line is refused, not a silent end of the line. */
+static void
+load_nul(void)
+{
+	static const char text[] = "dnsbl_sites = bl.test\n"
+	    "relay_policy = enforce\0, or not\n";
+	struct config *config = NULL;
+	char	err[CONFIG_ERR_SIZE] = "";
+	char	expect[CONFIG_ERR_SIZE];
+	char   *path;
+	FILE   *fp;
+
+	ck_assert_int_ge(asprintf(&path, "%s/nul.conf", dir), 0);
+	ck_assert_ptr_nonnull(fp = fopen(path, "w"));
+	ck_assert_uint_eq(fwrite(text, 1, sizeof(text) - 1, fp),
+			  sizeof(text) - 1);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_int_lt(config_load(path, &config, err, sizeof(err)), 0);
+	snprintf(expect, sizeof(expect), "%s:2: NUL byte in the line", path);
+	ck_assert_str_eq(err, expect);
+	free(path);
+}
+
 START_TEST(test_defaults)
 {
 	struct config *config = load_ok("dnsbl_sites = bl.test\n");
@@ -226,6 +249,7 @@ START_TEST(test_bad_values)
 		 ":2: dnsbl_threshold = \"x\": not an integer");
 	load_bad("dnsbl_sites = bl.test\ndnsbl_threshold = 0\n",
 		 ":2: dnsbl_threshold = 0: must be from 1 to 1000000");
+	load_nul();
 	load_bad("dnsbl_sites = bl.test\nrelay_min_prefix_ipv4 = 33\n",
 		 ":2: relay_min_prefix_ipv4 = 33: must be from 0 to 32");
 	load_bad("dnsbl_sites = bl.test\nrelay_min_prefix_ipv6 = 129\n",
