@@ -19,7 +19,9 @@
 /* A records read from one reply; more are ignored. */
 #define ANSWER_MAX_A	32
 
+#define ANSWER_TYPE_A	1
 #define ANSWER_TYPE_SOA	6
+#define ANSWER_CLASS_IN	1
 
 /* Big-endian 16 and 32-bit reads; callers check the bounds. */
 static unsigned
@@ -63,17 +65,35 @@ answer_skip_name(const unsigned char *reply, int end, int *pos)
 	return -1;
 }
 
-/* Negative TTL: min(SOA TTL, SOA MINIMUM) of the authority SOA; 0 or -1. */
+/* One resource record of a reply, as answer_each() finds it. */
+struct answer_rr {
+	unsigned type;
+	unsigned class;
+	uint32_t ttl;
+	int	rdata;			/* offset of its data in the reply */
+	unsigned rdlen;
+	bool	in_answer;		/* answer section, not authority */
+};
+
+/* What answer_each() calls: 0 to go on, anything else stops the walk. */
+typedef int answer_rr_fn(const unsigned char *reply, const struct answer_rr *rr,
+			 void *arg);
+
+/*
+ * Call fn for each record of the answer and authority sections; its
+ * non-zero return, 0 when every record was seen, -1 when the reply ends
+ * short of what its header and lengths say.
+ */
 static int
-answer_negative_ttl(const unsigned char *reply, int len, unsigned *ttl)
+answer_each(const unsigned char *reply, int len, answer_rr_fn *fn, void *arg)
 {
+	struct answer_rr rr;
 	unsigned questions;
 	unsigned records;
 	unsigned answers;
-	unsigned rdlen;
 	unsigned i;
 	int	pos = 12;
-	int	rdata;
+	int	status;
 
 	if (reply == NULL || len < 12)
 		return -1;
@@ -87,26 +107,59 @@ answer_negative_ttl(const unsigned char *reply, int len, unsigned *ttl)
 	for (i = 0; i < records; i++) {
 		if (answer_skip_name(reply, len, &pos) < 0 || pos + 10 > len)
 			return -1;
-		rdlen = answer_u16(reply + pos + 8);
-		rdata = pos + 10;
-		if (rdata + (int) rdlen > len)
+		rr.type = answer_u16(reply + pos);
+		rr.class = answer_u16(reply + pos + 2);
+		rr.ttl = answer_u32(reply + pos + 4);
+		rr.rdlen = answer_u16(reply + pos + 8);
+		rr.rdata = pos + 10;
+		rr.in_answer = i < answers;
+		if (rr.rdata + (int) rr.rdlen > len)
 			return -1;
-		if (i >= answers
-		    && answer_u16(reply + pos) == ANSWER_TYPE_SOA) {
-			*ttl = answer_ttl(answer_u32(reply + pos + 4));
-			pos = rdata;
-			if (answer_skip_name(reply, rdata + (int) rdlen, &pos) < 0
-			    || answer_skip_name(reply, rdata + (int) rdlen,
-						&pos) < 0
-			    || pos + 20 > rdata + (int) rdlen)
-				return -1;
-			if (answer_ttl(answer_u32(reply + pos + 16)) < *ttl)
-				*ttl = answer_ttl(answer_u32(reply + pos + 16));
-			return 0;
-		}
-		pos = rdata + (int) rdlen;
+		if ((status = fn(reply, &rr, arg)) != 0)
+			return status;
+		pos = rr.rdata + (int) rr.rdlen;
 	}
-	return -1;
+	return 0;
+}
+
+/* answer_each(): the authority SOA's min(TTL, MINIMUM) into *arg; 1. */
+static int
+answer_soa(const unsigned char *reply, const struct answer_rr *rr, void *arg)
+{
+	unsigned *ttl = arg;
+	int	end = rr->rdata + (int) rr->rdlen;
+	int	pos = rr->rdata;
+
+	if (rr->in_answer || rr->type != ANSWER_TYPE_SOA)
+		return 0;
+	if (answer_skip_name(reply, end, &pos) < 0
+	    || answer_skip_name(reply, end, &pos) < 0 || pos + 20 > end)
+		return -1;
+	*ttl = answer_ttl(rr->ttl);
+	if (answer_ttl(answer_u32(reply + pos + 16)) < *ttl)
+		*ttl = answer_ttl(answer_u32(reply + pos + 16));
+	return 1;
+}
+
+/* Negative TTL: min(SOA TTL, SOA MINIMUM) of the authority SOA; 0 or -1. */
+static int
+answer_negative_ttl(const unsigned char *reply, int len, unsigned *ttl)
+{
+	return answer_each(reply, len, answer_soa, ttl) == 1 ? 0 : -1;
+}
+
+/*
+ * answer_each(): an A record of another class than IN, or whose data is
+ * not 4 bytes, is a broken reply (1), not a record c-ares may skip.
+ */
+static int
+answer_bad_a(const unsigned char *reply, const struct answer_rr *rr,
+	     void *arg)
+{
+	(void) reply;
+	(void) arg;
+	return rr->in_answer && rr->type == ANSWER_TYPE_A
+	    && (rr->class != ANSWER_CLASS_IN || rr->rdlen != 4);
 }
 
 /* Short reason for a c-ares status that gave no usable answer. */
@@ -196,6 +249,10 @@ dnsbl_answer_a(int status, const unsigned char *reply, int len,
 	zone->has_ttl = false;
 	zone->answer_count = 0;
 	zone->score = 0;
+	/* c-ares skips such records, which would make a listing a pass. */
+	if (status == ARES_SUCCESS
+	    && answer_each(reply, len, answer_bad_a, NULL) == 1)
+		status = ARES_EBADRESP;
 	if (status == ARES_SUCCESS) {
 		status = ares_parse_a_reply(reply, len, NULL, records, &count);
 		if (status == ARES_SUCCESS && count > 0) {

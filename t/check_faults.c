@@ -63,7 +63,8 @@ static const char *const zones[] = {
 	"ttlmax.test=ttl:2147483647", "ttlwrap.test=ttl:4294967295",
 	"wrongtype.test=wrongtype", "wrongname.test=wrongname",
 	"cname.test=cname", "cnameloop.test=cnameloop",
-	"malformed.test=malformed", "garbage.test=garbage",
+	"malformed.test=malformed", "badclass.test=badclass",
+	"badrdlen.test=badrdlen", "garbage.test=garbage",
 	"silent.test=silent", NULL,
 };
 
@@ -427,6 +428,13 @@ static const struct dns_fault dns_faults[] = {
 	{"malformed", 0, "malformed.test", "127.0.0.2", "451",
 		"action=tempfail reason=dns-failure",
 	"listed= unknown=malformed.test(bad-reply) ttl=30"},
+	/* c-ares would skip these A records: a listing must not pass. */
+	{"a-class-ch", 0, "badclass.test", "127.0.0.2", "451",
+		"action=tempfail reason=dns-failure",
+	"listed= unknown=badclass.test(bad-reply) ttl=30"},
+	{"a-rdlength-5", 0, "badrdlen.test", "127.0.0.2", "451",
+		"action=tempfail reason=dns-failure",
+	"listed= unknown=badrdlen.test(bad-reply) ttl=30"},
 	{"garbage", 0, "garbage.test", "127.0.0.2", "451",
 		"action=tempfail reason=dns-failure",
 	"listed= unknown=garbage.test(timeout) ttl=30"},

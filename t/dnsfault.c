@@ -22,6 +22,8 @@
  *   cname       the listed name is a CNAME (TTL 120) to a CNAME to an A
  *   cnameloop   every name is a CNAME to a name that is a CNAME back
  *   malformed   the listed name's A record ends short of its RDLENGTH
+ *   badclass    the listed name's A record has class CH (3), not IN
+ *   badrdlen    the listed name's A record has RDLENGTH 5 (and 5 bytes)
  *   garbage     three datagrams for every query, none a reply: 5 bytes,
  *               the right answer under the wrong ID, 64 random bytes
  *               (over TCP: nothing)
@@ -78,13 +80,14 @@
 
 enum df_mode {
 	DF_OK, DF_SERVFAIL, DF_REFUSED, DF_TC, DF_TCCLOSE, DF_WRONGTYPE,
-	DF_WRONGNAME, DF_CNAME, DF_CNAMELOOP, DF_MALFORMED, DF_GARBAGE,
-	DF_SILENT,
+	DF_WRONGNAME, DF_CNAME, DF_CNAMELOOP, DF_MALFORMED, DF_BADCLASS,
+	DF_BADRDLEN, DF_GARBAGE, DF_SILENT,
 };
 
 static const char *const df_mode_names[] = {
 	"ok", "servfail", "refused", "tc", "tcclose", "wrongtype",
-	"wrongname", "cname", "cnameloop", "malformed", "garbage", "silent",
+	"wrongname", "cname", "cnameloop", "malformed", "badclass",
+	"badrdlen", "garbage", "silent",
 };
 
 struct df_zone {
@@ -402,9 +405,17 @@ df_listed(struct df_msg *m, const struct df_query *q,
 		return;
 	default:
 		df_header(m, q, DF_RCODE_OK, 0, 1, 0);
+		at = m->len;
 		df_a(m, NULL, zone->ttl);
 		if (zone->mode == DF_MALFORMED)
 			m->len -= 2;
+		/* The class follows the owner (2 bytes) and the type. */
+		if (zone->mode == DF_BADCLASS)
+			m->buf[at + 5] = 3;
+		if (zone->mode == DF_BADRDLEN) {
+			df_put(m, "", 1);
+			m->buf[at + 11] = 5;
+		}
 		return;
 	}
 }
