@@ -143,6 +143,14 @@ lib_user() {
 	[ "$(id -u)" -ne 0 ] || echo "user = nobody"
 }
 
+# lib_sockdir: a directory for unix milter sockets, $dir/sock, that the
+# daemon's user (lib_user) owns: rblmilter makes its socket as that user.
+lib_sockdir() {
+	mkdir -p "$dir/sock"
+	[ "$(id -u)" -ne 0 ] || chown nobody "$dir/sock"
+	echo "$dir/sock"
+}
+
 # lib_rblmilter_conf FILE [SETTINGS]: the test configuration; DNS from
 # lib_rbldnsd, Redis from lib_redis (when started).  As root, the daemon
 # runs as nobody unless SETTINGS name a user: it refuses root.

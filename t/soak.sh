@@ -50,7 +50,7 @@ lib_need rbldnsd redis-server redis-cli awk "$RBLMILTER" "$MILTERLOAD"
 
 lib_rbldnsd
 lib_redis
-sock=$dir/rblmilter.sock
+sock=$(lib_sockdir)/rblmilter.sock
 lib_rblmilter_conf "$dir/soak.conf" "milter_socket = unix:$sock
 cache_size = $CACHE_SIZE
 dnsbl_min_ttl = $TTL

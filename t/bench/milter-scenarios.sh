@@ -19,6 +19,9 @@
 #   d  one zone of five never answers; dnsbl_timeout = 500ms
 #   e  MANY_N distinct clients (all cache misses, all clean)
 #   f  CONC_F sessions at once, CONC_N distinct IPs, one in ten listed
+#   g  a burst: BURST_N sessions at once (default 1000), every client
+#      listed by z1-z4, z5.test never answers: every one must be refused
+#      (the zones that answer decide while z5 holds its own share only)
 #   r  rblmilter alone: RSS_N sessions (default 1,000,000), CONC at once,
 #      from RSS_IPS distinct IPs (default 50,000: the first pass misses,
 #      the rest hit), in ten milterload runs; its RSS (VmRSS) after each
@@ -44,8 +47,8 @@
 #     bash ../../t/bench/milter-scenarios.sh
 # Scale with CONC (sessions at once, default 50), HIT_N (20000), HIT_IPS
 # (1000), LAT_N (5000), MISS_N (10000), DROP_N (1000), MANY_N (100000),
-# CONC_F (1000), CONC_N (20000), RSS_N, RSS_IPS; SCENARIOS="a c" runs
-# only those (default: a a1 b b1 c d e f);
+# CONC_F (1000), CONC_N (20000), BURST_N (1000), RSS_N, RSS_IPS;
+# SCENARIOS="a c" runs only those (default: a a1 b b1 c d e f g);
 # VERBOSE=1 prints milterload's whole output.  With the defaults it takes
 # about two and a half minutes on 2 cores.  Scenarios b and b1 need
 # redis-server.
@@ -65,11 +68,12 @@ DROP_N=${DROP_N:-1000}
 MANY_N=${MANY_N:-100000}
 CONC_F=${CONC_F:-1000}
 CONC_N=${CONC_N:-20000}
+BURST_N=${BURST_N:-1000}
 RSS_N=${RSS_N:-1000000}
 RSS_IPS=${RSS_IPS:-50000}
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 VERBOSE=${VERBOSE:-0}
-SCENARIOS=${SCENARIOS:-a a1 b b1 c d e f}
+SCENARIOS=${SCENARIOS:-a a1 b b1 c d e f g}
 . "$here/lib.sh"
 
 lib_setup scenarios 26000
@@ -129,7 +133,7 @@ EOF
 # spec NAME: the milter socket of that name, as libmilter writes it.
 spec() {
 	if [ "$SOCKET_KIND" = unix ]; then
-		echo "unix:$dir/$1.sock"
+		echo "unix:$(lib_sockdir)/$1.sock"
 	else
 		[ -f "$dir/$1.port" ] || lib_port >"$dir/$1.port"
 		echo "inet:$(cat "$dir/$1.port")@127.0.0.1"
@@ -144,10 +148,10 @@ answers() {
 
 # ipfile NAME N: N distinct clients, every tenth one listed.
 ipfile() {
-	awk -v n="$2" 'BEGIN {
+	awk -v n="$2" -v every="${3:-10}" 'BEGIN {
 		for (k = 0; k < n; k++)
-			if (k % 10 == 9) {
-				a = 192 * 256 + int(k / 10) + 1
+			if (k % every == every - 1) {
+				a = 192 * 256 + int(k / every) + 1
 				printf "198.19.%d.%d\n", int(a / 256), a % 256
 			} else {
 				a = k + 1
@@ -380,9 +384,11 @@ config c "$dns_port" 2s
 config d "$drop_port" 500ms
 config e "$dns_port" 2s
 config f "$dns_port" 2s
+config g "$drop_port" 2s
 config r "$dns_port" 2s
 ipfile miss "$MISS_N"
 ipfile conc "$CONC_N"
+ipfile burst "$BURST_N" 1
 
 echo "milter-scenarios: milterload against t/nullmilter and rblmilter over $SOCKET_KIND sockets"
 echo "  $(nproc) CPUs, ulimit -n $(ulimit -n), ulimit -u $(ulimit -u); rblmilter: 5 zones on a local rbldnsd, threshold 1, reject at RCPT"
@@ -406,5 +412,7 @@ scenario e "$MANY_N distinct client IPs (all misses), $CONC sessions at once" \
 	"" -c "$CONC" -n "$MANY_N" -r "$MANY_N"
 scenario f "$CONC_F sessions at once, $CONC_N distinct IPs, 1 in 10 listed" \
 	"" -c "$CONC_F" -n "$CONC_N" -i "$dir/conc.ips"
+scenario g "a burst beside a silent zone: $BURST_N sessions at once, every client listed, z5.test never answers, dnsbl_timeout = 2s" \
+	"" -c "$BURST_N" -n "$BURST_N" -i "$dir/burst.ips"
 rss
 exit 0

@@ -59,9 +59,11 @@ lib_rblmilter_conf "$dir/rblmilter.conf" \
 "
 lib_rblmilter "$dir/rblmilter.conf" "$milter_port"
 rbl_tcp=$milter_pid
-# The same on a unix socket that smtpd (user postfix) may use.
+# The same on a unix socket that smtpd (user postfix) may use, in a
+# directory of the daemon's user (rblmilter makes its socket as user).
+install -d -o postfix -g postfix -m 0750 "$dir/psock"
 lib_rblmilter_conf "$dir/unix.conf" \
-	"milter_socket = unix:$dir/rblmilter.sock
+	"milter_socket = unix:$dir/psock/rblmilter.sock
 socket_group = postfix
 socket_mode = 0660
 user = postfix
@@ -78,7 +80,7 @@ lib_pids+=($!)
 lib_pids+=($!)
 "$NULLMILTER" -p "unix:$dir/null.sock" >>"$dir/nullmilter.log" 2>&1 &
 lib_pids+=($!)
-lib_wait_for 10 test -S "$dir/rblmilter.sock" ||
+lib_wait_for 10 test -S "$dir/psock/rblmilter.sock" ||
 	lib_die "rblmilter (unix) did not start"
 lib_wait_for 10 test -S "$dir/null.sock" || lib_die "nullmilter (unix) did not start"
 chown postfix "$dir/null.sock"
@@ -98,7 +100,7 @@ declare -A port milter=(
 	[null]="inet:127.0.0.1:$null_port"
 	[rblmilter]="inet:127.0.0.1:$milter_port"
 	[null-nodata]="inet:127.0.0.1:$nodata_port"
-	[rbl-unix]="unix:$dir/rblmilter.sock"
+	[rbl-unix]="unix:$dir/psock/rblmilter.sock"
 	[null-unix]="unix:$dir/null.sock"
 )
 for name in "${names[@]}"; do
