@@ -31,13 +31,6 @@ static struct {
 	char   *config;			/* a good configuration */
 } env;
 
-/* What one run of the command did. */
-struct run {
-	int	status;			/* exit status */
-	char	out[65536];		/* standard output, dns_ms cut */
-	char	err[4096];		/* standard error */
-};
-
 static void
 start_servers(void)
 {
@@ -66,35 +59,20 @@ stop_servers(void)
 	tenv_rmdir(env.dir);
 }
 
-/* Run "$RBLMILTER args" with input on standard input. */
+/* Run "$RBLMILTER args" with input on standard input; dns_ms cut. */
 static void
-run(struct run *r, const char *args, const char *input)
+run(struct tenv_output *r, const char *args, const char *input)
 {
-	const char *program = getenv("RBLMILTER");
 	char   *in = tenv_write(env.dir, "stdin", input);
-	char	command[4096];
-	char	out[512];
-	char	err[512];
-	int	status;
 
-	ck_assert_msg(program != NULL, "RBLMILTER is not set (run via make "
-		      "check)");
-	snprintf(out, sizeof(out), "%s/stdout", env.dir);
-	snprintf(err, sizeof(err), "%s/stderr", env.dir);
-	snprintf(command, sizeof(command), "'%s' %s <'%s' >'%s' 2>'%s'",
-		 program, args, in, out, err);
-	status = system(command);
-	ck_assert(WIFEXITED(status));
-	r->status = WEXITSTATUS(status);
-	tenv_slurp(out, r->out, sizeof(r->out));
-	tenv_slurp(err, r->err, sizeof(r->err));
+	tenv_command(r, env.dir, args, in);
 	tenv_cut(r->out, "dns_ms");
 	free(in);
 }
 
 /* Run with the good configuration and "--check args". */
 static void
-check(struct run *r, const char *args, const char *input)
+check(struct tenv_output *r, const char *args, const char *input)
 {
 	char	full[1024];
 
@@ -104,7 +82,7 @@ check(struct run *r, const char *args, const char *input)
 
 START_TEST(test_listed)
 {
-	struct run r;
+	struct tenv_output r;
 
 	check(&r, "127.0.0.2", "");
 	ck_assert_int_eq(r.status, 1);
@@ -119,7 +97,7 @@ END_TEST
 
 START_TEST(test_passes)
 {
-	struct run r;
+	struct tenv_output r;
 
 	/* Listed, but its weight 1 is under dnsbl_threshold 2. */
 	check(&r, "192.0.2.10", "");
@@ -138,7 +116,7 @@ END_TEST
 
 START_TEST(test_stdin)
 {
-	struct run r;
+	struct tenv_output r;
 
 	check(&r, "", "# clients\n\n  127.0.0.2  \nnot-an-ip\n::ffff:192.0.2.99\n"
 	      "1.2.3.4 5.6.7.8\n");
@@ -158,7 +136,7 @@ START_TEST(test_many_in_order)
 	char	input[300 * 16] = "";
 	char	want[64];
 	char   *line;
-	struct run r;
+	struct tenv_output r;
 	int	i;
 
 	/* More than one batch of lookups; the output keeps input order. */
@@ -180,7 +158,7 @@ END_TEST
 
 START_TEST(test_hostile_input)
 {
-	struct run r;
+	struct tenv_output r;
 
 	check(&r, "'1.2.3.4\" action=pass'", "");
 	ck_assert_int_eq(r.status, 2);
@@ -191,7 +169,7 @@ END_TEST
 
 START_TEST(test_print_config)
 {
-	struct run r;
+	struct tenv_output r;
 	char	want[512];
 
 	snprintf(want, sizeof(want), "-c '%s' -n", env.config);
@@ -210,7 +188,7 @@ START_TEST(test_bad_config)
 				  "dnsbl_sites = bl.test\nfoo = 1\n");
 	char	args[512];
 	char	want[512];
-	struct run r;
+	struct tenv_output r;
 
 	snprintf(args, sizeof(args), "-c '%s' --check 127.0.0.2", path);
 	run(&r, args, "");
@@ -243,7 +221,7 @@ START_TEST(test_refuses_root)
 	char	text[256];
 	char	args[512];
 	char   *path;
-	struct run r;
+	struct tenv_output r;
 	size_t	i;
 
 	if (geteuid() != 0) {
@@ -273,7 +251,7 @@ static void
 assert_stats(const char *path, const char *counters, const char *zone,
 	     const char *state, const char *has)
 {
-	struct run r;
+	struct tenv_output r;
 	char	args[512];
 	char	host[256] = "";
 	char	start[320];
@@ -303,7 +281,7 @@ assert_stats(const char *path, const char *counters, const char *zone,
 START_TEST(test_redis_refuses)
 {
 	struct tenv_redis redis;
-	struct run r;
+	struct tenv_output r;
 	char	text[1024];
 	char	args[512];
 	char   *path;
@@ -342,7 +320,7 @@ START_TEST(test_redis)
 		"cache:miss 2\ncache:redis 2\nconnections 7\n"
 		"list:allow 1\nlist:deny 2\nlist:relay 1\nhealth:";
 	struct tenv_redis redis;
-	struct run r;
+	struct tenv_output r;
 	char	text[512];
 	char	args[512];
 	char   *path;
@@ -405,7 +383,7 @@ START_TEST(test_zone_health)
 	static const char counters[] = "action:pass 1\naction:reject 1\n"
 		"cache:miss 2\nconnections 2\nhealth:";
 	struct tenv_redis redis;
-	struct run r;
+	struct tenv_output r;
 	char	text[512];
 	char	args[512];
 	char   *path;
@@ -465,7 +443,7 @@ END_TEST
 
 START_TEST(test_usage)
 {
-	struct run r;
+	struct tenv_output r;
 
 	run(&r, "-n -f", "");
 	ck_assert_int_eq(r.status, 64);

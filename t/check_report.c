@@ -556,65 +556,39 @@ START_TEST(test_report_bounds)
 END_TEST
 
 /* What one run of the command did. */
-struct run {
-	int	status;
-	char	out[8192];
-	char	err[1024];
-};
-
-/* Run "$RBLMILTER args <stdin" in dir. */
-static void
-run(struct run *r, const char *dir, const char *args, const char *in)
-{
-	const char *program = getenv("RBLMILTER");
-	char	command[2048];
-	int	status;
-
-	ck_assert_msg(program != NULL, "RBLMILTER is not set (run via make "
-		      "check)");
-	snprintf(command, sizeof(command), "cd '%s' && '%s' %s <'%s' "
-		 ">stdout 2>stderr", dir, program, args, in);
-	status = system(command);
-	ck_assert(WIFEXITED(status));
-	r->status = WEXITSTATUS(status);
-	snprintf(command, sizeof(command), "%s/stdout", dir);
-	tenv_slurp(command, r->out, sizeof(r->out));
-	snprintf(command, sizeof(command), "%s/stderr", dir);
-	tenv_slurp(command, r->err, sizeof(r->err));
-}
-
 START_TEST(test_command)
 {
-	static struct run r;
+	static struct tenv_output r;
 	char   *dir = tenv_mkdir();
 	char   *log = tenv_write(dir, "mail.log", test_log);
 
-	run(&r, dir, "--report mail.log", "/dev/null");
+	tenv_command(&r, dir, "--report mail.log", "/dev/null");
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_str_eq(r.out, test_text);
 	ck_assert_str_eq(r.err, "");
 	/* No configuration needed, nor read when one is named. */
-	run(&r, dir, "-c /nonexistent/rblmilter.conf --report - --json", log);
+	tenv_command(&r, dir, "-c /nonexistent/rblmilter.conf --report - "
+		     "--json", log);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_str_eq(r.out, test_json);
-	run(&r, dir, "--json --report", log);
+	tenv_command(&r, dir, "--json --report", log);
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_str_eq(r.out, test_json);
-	run(&r, dir, "--report nonexistent.log", "/dev/null");
+	tenv_command(&r, dir, "--report nonexistent.log", "/dev/null");
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_str_eq(r.out, "");
 	ck_assert_str_eq(r.err, "rblmilter: error: --report: nonexistent.log: "
 			 "No such file or directory\n");
-	run(&r, dir, "--report .", "/dev/null");
+	tenv_command(&r, dir, "--report .", "/dev/null");
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_ptr_nonnull(strstr(r.err, "Is a directory"));
-	run(&r, dir, "--json", "/dev/null");
+	tenv_command(&r, dir, "--json", "/dev/null");
 	ck_assert_int_eq(r.status, 64);
 	ck_assert_ptr_nonnull(strstr(r.err, "rblmilter --report [FILE|-] "
 				     "[--json]"));
-	run(&r, dir, "--report a.log b.log", "/dev/null");
+	tenv_command(&r, dir, "--report a.log b.log", "/dev/null");
 	ck_assert_int_eq(r.status, 64);
-	run(&r, dir, "--report --check", "/dev/null");
+	tenv_command(&r, dir, "--report --check", "/dev/null");
 	ck_assert_int_eq(r.status, 64);
 	free(log);
 	tenv_rmdir(dir);

@@ -605,6 +605,24 @@ tenv_rblmilter(const char *dir, const char *name, const char *spec,
 	return pid;
 }
 
+void
+tenv_command(struct tenv_output *r, const char *dir, const char *args,
+	     const char *in)
+{
+	char	command[4096];
+	int	status;
+
+	snprintf(command, sizeof(command), "cd '%s' && '%s' %s <'%s' "
+		 ">stdout 2>stderr", dir, tenv_program("RBLMILTER"), args, in);
+	status = system(command);
+	ck_assert_msg(WIFEXITED(status), "%s", command);
+	r->status = WEXITSTATUS(status);
+	snprintf(command, sizeof(command), "%s/stdout", dir);
+	tenv_slurp(command, r->out, sizeof(r->out));
+	snprintf(command, sizeof(command), "%s/stderr", dir);
+	tenv_slurp(command, r->err, sizeof(r->err));
+}
+
 int
 tenv_rblmilter_exit(const char *dir, const char *name, char **log)
 {

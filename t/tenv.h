@@ -168,6 +168,20 @@ pid_t	tenv_milter_start(char *const argv[], const char *spec,
 pid_t	tenv_rblmilter(const char *dir, const char *name, const char *spec,
 		       unsigned nofile, char **log);
 
+/* What one run of a command printed, and how it ended. */
+struct tenv_output {
+	int	status;			/* exit status */
+	char	out[65536];		/* standard output */
+	char	err[4096];		/* standard error */
+};
+
+/*
+ * Run "$RBLMILTER args" (args as a shell reads them) in dir, standard
+ * input from the file in, to its end; fill out, or fail.
+ */
+void	tenv_command(struct tenv_output *out, const char *dir, const char *args,
+		     const char *in);
+
 /*
  * Run the rblmilter daemon ($RBLMILTER -f) with dir/NAME.conf to its end
  * (10 s at most, or fail), its output appended to dir/NAME.log (the path,
