@@ -10,15 +10,17 @@
  * hash of the members, and only then is a new snapshot built, so an
  * unchanged list costs one round trip and no allocation churn, and bad
  * entries are logged once per change, not once a second.  A poll that
- * fails (timeout, Redis down) changes nothing: the last good snapshot
- * stays in force.  A key of the wrong type counts as an empty set, with
- * a warning.
+ * fails (a reply later than redis_timeout, Redis down) changes nothing:
+ * the last good snapshot stays in force; the first failure is logged with
+ * the snapshot's age, and so is the first success after it.  A key of
+ * the wrong type counts as an empty set, with a warning.
  */
 #include <event2/event.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/hash.h"
 #include "lib/msg.h"
@@ -51,6 +53,9 @@ struct listsync {
 	bool	failed;			/* this poll lost a reply */
 	bool	in_flight;
 	bool	synced;			/* a poll has completed */
+	bool	failing;		/* the last poll failed, and it was said */
+	struct timespec polled;		/* when a poll last completed
+					 * (CLOCK_MONOTONIC) */
 	uint64_t digest;		/* of the members last applied */
 	unsigned warned;		/* kinds warned about as not sets */
 };
@@ -167,6 +172,46 @@ listsync_apply(struct listsync *sync)
 	sync->synced = true;
 }
 
+/* Seconds since the last poll that completed. */
+static long
+listsync_age(const struct listsync *sync)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long) (now.tv_sec - sync->polled.tv_sec);
+}
+
+/* A poll failed: say so once, with what stays in force. */
+static void
+listsync_failed(struct listsync *sync)
+{
+	if (sync->failing)
+		return;
+	sync->failing = true;
+	if (sync->synced)
+		msg_warn("redis lists: a poll of the relay, allow and deny sets "
+			 "failed (no reply within redis_timeout, or none at "
+			 "all); the lists read %ld s ago stay in force",
+			 listsync_age(sync));
+	else
+		msg_warn("redis lists: a poll of the relay, allow and deny sets "
+			 "failed (no reply within redis_timeout, or none at "
+			 "all); only the list files are in force");
+}
+
+/* A poll completed: apply it, and say when that ends a failure. */
+static void
+listsync_succeeded(struct listsync *sync)
+{
+	listsync_apply(sync);
+	if (sync->failing)
+		msg_info("redis lists: polls succeed again; the lists in force "
+			 "had not been read for %ld s", listsync_age(sync));
+	sync->failing = false;
+	clock_gettime(CLOCK_MONOTONIC, &sync->polled);
+}
+
 /* One SMEMBERS reply arrived (or failed). */
 static void
 listsync_on_reply(redisReply *reply, void *arg)
@@ -178,8 +223,10 @@ listsync_on_reply(redisReply *reply, void *arg)
 		sync->failed = true;
 	if (++sync->answers < LIST_KINDS)
 		return;
-	if (!sync->failed)
-		listsync_apply(sync);
+	if (sync->failed)
+		listsync_failed(sync);
+	else
+		listsync_succeeded(sync);
 	listsync_clear(sync);
 	sync->in_flight = false;
 }

@@ -6,6 +6,7 @@
  * every query name, so the tests can count what reached DNS.
  */
 #include <check.h>
+#include <fcntl.h>
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
@@ -373,6 +374,57 @@ START_TEST(test_lists)
 }
 END_TEST
 
+/*
+ * Polls that fail (a relay set too big to come back within redis_timeout
+ * = 1 ms) are said once, with the age of the lists in force, and the
+ * first poll that succeeds again is said too.  Before, each failed poll
+ * was dropped without a word.
+ */
+START_TEST(test_list_poll_failures)
+{
+	struct fixture f;
+	char   *path;
+	int	failed;
+	int	saved = dup(2);
+	int	fd;
+
+	ck_assert_int_ge(asprintf(&path, "%s/polls.log", env.dir), 0);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+	redis_do("SADD rblmilter:relay 192.0.2.1");
+	fflush(stderr);
+	dup2(fd, 2);
+	open_service(&f, tcp_redis(), "redis_timeout = 1ms\n");
+	ck_assert_uint_eq(wait_lists(&f, "192.0.2.1", LIST_RELAY, LIST_RELAY,
+				     2000), LIST_RELAY);
+	/* 200,000 members: SMEMBERS takes far more than a millisecond. */
+	redis_do("EVAL %s 1 rblmilter:relay",
+		 "for i = 0, 199999 do redis.call('SADD', KEYS[1], "
+		 "'10.' .. math.floor(i / 65536) .. '.' .. "
+		 "(math.floor(i / 256) % 256) .. '.' .. (i % 256)) end");
+	run_for(&f, 3500);
+	redis_do("DEL rblmilter:relay");
+	redis_do("SADD rblmilter:relay 192.0.2.2");
+	ck_assert_uint_eq(wait_lists(&f, "192.0.2.2", LIST_RELAY, LIST_RELAY,
+				     3000), LIST_RELAY);
+	close_service(&f);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	/*
+	 * Three seconds of failed polls are one line (two when the first,
+	 * small poll missed its millisecond too on a loaded machine).
+	 */
+	failed = tenv_count_matches(path, "a poll of the relay, allow and "
+				    "deny sets failed");
+	ck_assert_int_ge(failed, 1);
+	ck_assert_int_le(failed, 2);
+	ck_assert_int_eq(tenv_count_matches(path, "polls succeed again"),
+			 failed);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_list_files)
 {
 	struct fixture f;
@@ -645,6 +697,7 @@ cache_suite(void)
 	tcase_add_test(tc, test_coalescing);
 	tcase_add_test(tc, test_lists);
 	tcase_add_test(tc, test_list_files);
+	tcase_add_test(tc, test_list_poll_failures);
 	tcase_add_test(tc, test_garbage_value);
 	tcase_add_test(tc, test_counters);
 	tcase_add_test(tc, test_redis_restart);
