@@ -385,14 +385,11 @@ START_TEST(test_list_poll_failures)
 	struct fixture f;
 	char   *path;
 	int	failed;
-	int	saved = dup(2);
-	int	fd;
+	int	saved;
 
 	ck_assert_int_ge(asprintf(&path, "%s/polls.log", env.dir), 0);
-	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
 	redis_do("SADD rblmilter:relay 192.0.2.1");
-	fflush(stderr);
-	dup2(fd, 2);
+	saved = tenv_log_to(path);
 	open_service(&f, tcp_redis(), "redis_timeout = 1ms\n");
 	ck_assert_uint_eq(wait_lists(&f, "192.0.2.1", LIST_RELAY, LIST_RELAY,
 				     2000), LIST_RELAY);
@@ -407,10 +404,7 @@ START_TEST(test_list_poll_failures)
 	ck_assert_uint_eq(wait_lists(&f, "192.0.2.2", LIST_RELAY, LIST_RELAY,
 				     3000), LIST_RELAY);
 	close_service(&f);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	close(fd);
+	tenv_log_restore(saved);
 	/*
 	 * Three seconds of failed polls are one line (two when the first,
 	 * small poll missed its millisecond too on a loaded machine).

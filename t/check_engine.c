@@ -558,27 +558,6 @@ START_TEST(test_no_server)
 }
 END_TEST
 
-/* Send this process's messages (standard error) to path; the old one. */
-static int
-log_to(const char *path)
-{
-	int	saved;
-	int	fd;
-
-	ck_assert_int_ge(saved = dup(2), 0);
-	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
-	ck_assert_int_eq(dup2(fd, 2), 2);
-	close(fd);
-	return saved;
-}
-
-static void
-log_restore(int saved)
-{
-	ck_assert_int_eq(dup2(saved, 2), 2);
-	close(saved);
-}
-
 /* Run the loop until the engine's first round of probes is over. */
 static const struct health *
 wait_probed(struct fixture *f)
@@ -620,10 +599,10 @@ START_TEST(test_health_states)
 	int	saved;
 
 	snprintf(log, sizeof(log), "%s/states.log", env.dir);
-	saved = log_to(log);
+	saved = tenv_log_to(log);
 	fixture_open_health(&f, env.servers, sites, 500, false, 60);
 	health = wait_probed(&f);
-	log_restore(saved);
+	tenv_log_restore(saved);
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		ck_assert_msg(health_state(health, i) == want[i], "zone %zu: %s",
 			      i, health_state_name(health_state(health, i)));
@@ -668,7 +647,7 @@ START_TEST(test_health_scoring)
 	int	saved;
 
 	snprintf(log, sizeof(log), "%s/scoring.log", env.dir);
-	saved = log_to(log);
+	saved = tenv_log_to(log);
 	/* Unprobed, the dead list rejects a client no one else lists. */
 	v = lookup(sites, "192.0.2.99", 2000, false);
 	ck_assert_int_eq(v->score, 2);
@@ -679,7 +658,7 @@ START_TEST(test_health_scoring)
 	submit(&f, "127.0.0.2", results);
 	submit(&f, "192.0.2.99", results + 1);
 	wait_all(&f);
-	log_restore(saved);
+	tenv_log_restore(saved);
 	/*
 	 * The zones out of scoring were not asked: they pass, and the
 	 * verdicts are complete.  A verdict made without a zone lives until
@@ -731,7 +710,7 @@ START_TEST(test_health_recovery)
 	rbldnsd = tenv_rbldnsd(env.dir, world, "world.test", &port);
 	snprintf(servers, sizeof(servers), "127.0.0.1:%d", port);
 	snprintf(log, sizeof(log), "%s/recovery.log", env.dir);
-	saved = log_to(log);
+	saved = tenv_log_to(log);
 	fixture_open_health(&f, servers, "world.test", 500, false, 1);
 	health = wait_probed(&f);
 	ck_assert_int_eq(health_state(health, 0), HEALTH_LISTING_WORLD);
@@ -742,7 +721,7 @@ START_TEST(test_health_recovery)
 			    "127.0.0.2\n192.0.2.9\n");
 	wait_log(&f, log, "rblmilter: dnsbl zone world.test no longer lists "
 		 "the world: back in scoring", 1);
-	log_restore(saved);
+	tenv_log_restore(saved);
 	ck_assert_int_eq(health_state(health, 0), HEALTH_OK);
 	/* Back in scoring: its listings count again. */
 	submit(&f, "192.0.2.9", &result);

@@ -600,18 +600,12 @@ static void
 written(const struct logline *line, const char *dir, char *buf, size_t size)
 {
 	char   *path;
-	int	saved = dup(2);
-	int	fd;
+	int	saved;
 
 	ck_assert_int_ge(asprintf(&path, "%s/line", dir), 0);
-	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
-	fflush(stderr);
-	dup2(fd, 2);
+	saved = tenv_log_to(path);
 	logline_write(line);
-	fflush(stderr);
-	dup2(saved, 2);
-	close(saved);
-	close(fd);
+	tenv_log_restore(saved);
 	tenv_slurp(path, buf, size);
 	free(path);
 }

@@ -680,6 +680,28 @@ tenv_tail(const char *path, size_t size)
 	return buf;
 }
 
+int
+tenv_log_to(const char *path)
+{
+	int	saved;
+	int	fd;
+
+	fflush(stderr);
+	ck_assert_int_ge(saved = dup(2), 0);
+	ck_assert_int_ge(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
+	ck_assert_int_eq(dup2(fd, 2), 2);
+	close(fd);
+	return saved;
+}
+
+void
+tenv_log_restore(int saved)
+{
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, 2), 2);
+	close(saved);
+}
+
 void
 tenv_report(const char *tag, const char *fmt,...)
 {

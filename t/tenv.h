@@ -124,6 +124,13 @@ void	tenv_report(const char *tag, const char *fmt, ...)
 /* Milliseconds of CLOCK_MONOTONIC since *since. */
 unsigned tenv_elapsed_ms(const struct timespec *since);
 
+/*
+ * Send this process's messages (standard error, where msg writes) to
+ * path, truncated; returns the old standard error for tenv_log_restore().
+ */
+int	tenv_log_to(const char *path);
+void	tenv_log_restore(int saved);
+
 /* Run a suite with Check's usual output; the exit status for main(). */
 int	tenv_run(Suite *suite);
 
