@@ -150,9 +150,12 @@ daemon_unix_claim(const char *path, char *err, size_t errlen)
 	int	fd;
 	int	status;
 
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : (snprintf(err, errlen, "%s: %s", path,
-						       strerror(errno)), -1);
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
 	if (!S_ISSOCK(st.st_mode)) {
 		snprintf(err, errlen, "%s exists and is not a socket: not "
 			 "removed, not started", path);

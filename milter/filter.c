@@ -288,19 +288,27 @@ filter_enter(SMFICTX *ctx, sfsistat *status)
 }
 
 /*
- * The callback ends with status; a session that filter_stop() found busy
- * frees itself here (its ctx is never read again).
+ * A callback is over: the session is no longer busy.  It is freed when
+ * release says so, or when filter_stop() found it busy (its ctx is never
+ * read again).
  */
-static sfsistat
-filter_leave(struct session *session, sfsistat status)
+static void
+filter_unbusy(struct session *session, bool release)
 {
 	pthread_mutex_lock(&filter_sessions.lock);
 	session->busy = false;
 	if (--filter_sessions.busy == 0)
 		pthread_cond_broadcast(&filter_sessions.idle);
-	if (filter_sessions.stopped)
+	if (release || filter_sessions.stopped)
 		filter_free(session);
 	pthread_mutex_unlock(&filter_sessions.lock);
+}
+
+/* The callback ends with status. */
+static sfsistat
+filter_leave(struct session *session, sfsistat status)
+{
+	filter_unbusy(session, false);
 	return status;
 }
 
@@ -360,11 +368,7 @@ filter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *sa)
 						&session->addr)) == NULL)
 		msg_warn("out of memory: no DNSBL lookup for %s", session->ip);
 	if (smfi_setpriv(ctx, session) != MI_SUCCESS) {
-		pthread_mutex_lock(&filter_sessions.lock);
-		filter_sessions.busy--;
-		filter_free(session);
-		pthread_cond_broadcast(&filter_sessions.idle);
-		pthread_mutex_unlock(&filter_sessions.lock);
+		filter_unbusy(session, true);
 		return SMFIS_ACCEPT;
 	}
 	return filter_leave(session, filter_decide(ctx, session, STAGE_CONNECT,
