@@ -191,7 +191,32 @@ check_print(const struct config *config, struct stack *stack,
 	return status;
 }
 
-/* Match lists and look up a batch of items at once; wait for all. */
+/* Start an item's lookup; its pending count goes down when it is done. */
+static void
+check_lookup(struct stack *stack, struct check_item *item)
+{
+	(*item->pending)++;
+	if (stack_lookup(stack, &item->addr, check_done, item) < 0) {
+		item->error = "out of memory";
+		(*item->pending)--;
+	}
+}
+
+/* Run the loop until the lookups are in and the zones probed once. */
+static void
+check_wait(struct event_base *base, struct stack *stack,
+	   const unsigned *pending)
+{
+	while (*pending > 0 || !stack_probed(stack))
+		if (event_base_loop(base, EVLOOP_ONCE) < 0)
+			msg_panic("event loop failed with %u lookups open",
+				  *pending);
+}
+
+/*
+ * Match lists and look up a batch of items at once, while the zones are
+ * probed the first time; wait for all.
+ */
 static void
 check_batch(struct event_base *base, struct stack *stack,
 	    struct check_item *items, size_t count)
@@ -209,17 +234,19 @@ check_batch(struct event_base *base, struct stack *stack,
 			continue;
 		items[i].pending = &pending;
 		items[i].looked_up = true;
-		pending++;
-		if (stack_lookup(stack, &items[i].addr, check_done,
-				   items + i) < 0) {
-			items[i].error = "out of memory";
-			pending--;
-		}
+		check_lookup(stack, items + i);
 	}
-	while (pending > 0)
-		if (event_base_loop(base, EVLOOP_ONCE) < 0)
-			msg_panic("event loop failed with %u lookups open",
-				  pending);
+	check_wait(base, stack, &pending);
+	/* A zone the first probe took out of scoring has no say. */
+	for (i = 0; i < count; i++) {
+		if (!items[i].looked_up || items[i].verdict == NULL
+		    || stack_admits(stack, items[i].verdict))
+			continue;
+		verdict_free(items[i].verdict);
+		items[i].verdict = NULL;
+		check_lookup(stack, items + i);
+	}
+	check_wait(base, stack, &pending);
 }
 
 int
@@ -246,7 +273,8 @@ check_run(const struct config *config, char **ips, int count, FILE *in,
 		msg_error("--check: %s", err);
 		status = CHECK_ERROR;
 	} else {
-		stack_start(stack);
+		/* The first probe runs beside the first lookups. */
+		stack_start(stack, false);
 	}
 	while (stack != NULL) {
 		for (batch = 0; batch < CHECK_BATCH

@@ -54,6 +54,7 @@ struct config {
 	int	redis_db;
 	char   *redis_prefix;		/* of every key, "rblmilter:" */
 	unsigned redis_timeout;		/* milliseconds */
+	unsigned redis_list_resync;	/* seconds between full reads */
 	char   *list_files[CONFIG_LISTS];	/* relay_hosts, allow_hosts,
 						 * deny_hosts */
 	char   *milter_socket;		/* libmilter's socket spec */

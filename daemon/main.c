@@ -69,7 +69,7 @@ print_stats(const struct config *config)
 	if ((base = event_base_new()) != NULL
 	    && (stack = stack_create(base, config, err,
 					 sizeof(err))) != NULL) {
-		stack_start(stack);
+		stack_start(stack, false);
 		if (stack_print_stats(stack, stdout, err, sizeof(err)) == 0)
 			status = 0;
 	}

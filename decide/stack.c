@@ -56,7 +56,7 @@ stack_config_hash(const struct config *config)
 	return hash_bytes(hash, values, sizeof(values));
 }
 
-/* Connect to Redis and start the list poller, when configured. */
+/* Connect to Redis, when configured. */
 static int
 stack_redis(struct stack *stack, const struct config *config,
 	      char *err, size_t errlen)
@@ -74,17 +74,8 @@ stack_redis(struct stack *stack, const struct config *config,
 
 	if (*config->redis_server.text == 0 && *config->redis_sentinels == 0)
 		return 0;
-	if ((stack->store = store_create(stack->base, &options, err,
-					   errlen)) == NULL)
-		return -1;
-	stack->listsync = listsync_create(stack->base, stack->store,
-					    stack->lists,
-					    config->redis_prefix);
-	if (stack->listsync == NULL) {
-		snprintf(err, errlen, "redis lists: out of memory");
-		return -1;
-	}
-	return 0;
+	stack->store = store_create(stack->base, &options, err, errlen);
+	return stack->store == NULL ? -1 : 0;
 }
 
 struct stack *
@@ -134,11 +125,17 @@ stack_create(struct event_base *base, const struct config *config,
 				      config->dnsbl_sites,
 				      dnsbl_engine_health(stack->engine),
 				      stack->stats_key, stack->health_key);
+	if (stack->store != NULL && stack->stats != NULL)
+		stack->listsync = listsync_create(base, stack->store,
+						    stack->lists, stack->stats,
+						    config->redis_prefix,
+						    config->redis_list_resync);
 	cache.engine = stack->engine;
 	cache.memory = stack->memory;
 	cache.store = stack->store;
 	cache.stats = stack->stats;
 	if (stack->memory == NULL || stack->stats == NULL
+	    || (stack->store != NULL && stack->listsync == NULL)
 	    || (stack->vcache = vcache_create(base, &cache)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -180,12 +177,25 @@ stack_free(struct stack *stack)
 }
 
 bool
-stack_starting(const struct stack *stack)
+stack_probed(const struct stack *stack)
 {
 	const struct health *health = dnsbl_engine_health(stack->engine);
 
-	if (health != NULL && !health_probed(health))
-		return true;
+	return health == NULL || health_probed(health);
+}
+
+bool
+stack_admits(const struct stack *stack, const struct verdict *verdict)
+{
+	const struct health *health = dnsbl_engine_health(stack->engine);
+
+	return health == NULL || health_admits(health, verdict);
+}
+
+/* Are Redis or the lists still on their way? */
+static bool
+stack_connecting(const struct stack *stack)
+{
 	if (stack->store == NULL)
 		return false;
 	if (store_state(stack->store) == STORE_CONNECTING)
@@ -194,14 +204,20 @@ stack_starting(const struct stack *stack)
 	    && !listsync_synced(stack->listsync);
 }
 
+bool
+stack_starting(const struct stack *stack)
+{
+	return !stack_probed(stack) || stack_connecting(stack);
+}
+
 void
-stack_start(struct stack *stack)
+stack_start(struct stack *stack, bool probes)
 {
 	struct timespec start;
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	while (stack_starting(stack)) {
+	while (probes ? stack_starting(stack) : stack_connecting(stack)) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - start.tv_sec >= SERVICE_START_S)
 			break;

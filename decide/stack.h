@@ -43,17 +43,26 @@ void	stack_drain(struct stack *stack);
 unsigned stack_flush(struct stack *stack);
 
 /*
- * Run the loop until Redis has connected (or failed to), the lists have
- * been read from it, and the zones have been probed once (health.h), so
- * the first decisions use them.
+ * Run the loop until Redis has connected (or failed to) and the lists
+ * have been read from it, and with probes until the zones have been
+ * probed once (health.h), so the first decisions use them; 3 s at most.
  */
-void	stack_start(struct stack *stack);
+void	stack_start(struct stack *stack, bool probes);
 
 /*
  * Is Redis still on its way to a first list snapshot, or a zone to its
  * first probe?  (Loop thread.)
  */
 bool	stack_starting(const struct stack *stack);
+
+/* Have the zones been probed once (or are they never)?  (Loop thread.) */
+bool	stack_probed(const struct stack *stack);
+
+/*
+ * Does a verdict looked up before the first probe still hold, that is,
+ * does no zone the probe took out of scoring have a say in it?
+ */
+bool	stack_admits(const struct stack *stack, const struct verdict *verdict);
 
 /* LIST_* flags for addr (lists.h); any thread may ask. */
 unsigned stack_lists(struct stack *stack, const struct addr *addr);

@@ -196,7 +196,8 @@ lists_add_member(const struct lists *lists, struct prefix_table *table,
 
 	if (lists_entry(lists, member, flag, &net, &bits, err,
 			sizeof(err)) < 0) {
-		msg_warn("redis key %s: %s; entry skipped", source, err);
+		if (source != NULL)
+			msg_warn("redis key %s: %s; entry skipped", source, err);
 		return 0;
 	}
 	return prefix_table_add(table, &net, bits, flag);

@@ -35,8 +35,9 @@ void	lists_free(struct lists *lists);
 
 /*
  * Replace the Redis part with these members, per kind; source names the
- * Redis key of each kind in log lines.  On -1 (no memory) the previous
- * snapshot stays in force.
+ * Redis key of each kind in log lines about bad entries, or is NULL for
+ * a kind whose entries were logged before (they did not change).  On -1
+ * (no memory) the previous snapshot stays in force.
  */
 int	lists_update(struct lists *lists,
 		     char *const *const members[LIST_KINDS],

@@ -351,6 +351,32 @@ store_on_timer(evutil_socket_t fd, short what, void *arg)
 		store_connect(store);
 }
 
+redisAsyncContext *
+store_dial(struct event_base *base, const char *host, unsigned port,
+	   void *data, redisConnectCallback *on_connect,
+	   redisDisconnectCallback *on_disconnect, char *why, size_t size)
+{
+	redisAsyncContext *ac;
+
+	ac = port == 0 ? redisAsyncConnectUnix(host)
+	    : redisAsyncConnect(host, (int) port);
+	if (ac == NULL || ac->err) {
+		snprintf(why, size, "%s", ac ? ac->errstr : "out of memory");
+		if (ac)
+			redisAsyncFree(ac);
+		return NULL;
+	}
+	ac->data = data;
+	if (redisLibeventAttach(ac, base) != REDIS_OK
+	    || redisAsyncSetConnectCallback(ac, on_connect) != REDIS_OK
+	    || redisAsyncSetDisconnectCallback(ac, on_disconnect) != REDIS_OK) {
+		redisAsyncFree(ac);
+		snprintf(why, size, "cannot attach to the event loop");
+		return NULL;
+	}
+	return ac;
+}
+
 /* Connect to host:port (port 0: a unix socket), then the handshake. */
 static void
 store_open(struct store *store, const char *host, unsigned port)
@@ -358,24 +384,11 @@ store_open(struct store *store, const char *host, unsigned port)
 	struct timeval tv = {STORE_CONNECT_MS / 1000,
 	(STORE_CONNECT_MS % 1000) * 1000};
 	redisAsyncContext *ac;
+	char	why[200];
 
-	if (port == 0)
-		ac = redisAsyncConnectUnix(host);
-	else
-		ac = redisAsyncConnect(host, (int) port);
-	if (ac == NULL || ac->err) {
-		store_down(store, ac ? ac->errstr : "out of memory");
-		if (ac)
-			redisAsyncFree(ac);
-		return;
-	}
-	ac->data = store;
-	if (redisLibeventAttach(ac, store->base) != REDIS_OK
-	    || redisAsyncSetConnectCallback(ac, store_on_connect) != REDIS_OK
-	    || redisAsyncSetDisconnectCallback(ac, store_on_disconnect)
-	    != REDIS_OK) {
-		redisAsyncFree(ac);
-		store_down(store, "cannot attach to the event loop");
+	if ((ac = store_dial(store->base, host, port, store, store_on_connect,
+			     store_on_disconnect, why, sizeof(why))) == NULL) {
+		store_down(store, why);
 		return;
 	}
 	store->ac = ac;
@@ -477,6 +490,16 @@ enum store_state
 store_state(const struct store *store)
 {
 	return store->state;
+}
+
+const struct store_options *
+store_target(const struct store *store, const char **host, unsigned *port)
+{
+	if (store->state != STORE_READY)
+		return NULL;
+	*host = store->sentinel ? store->primary : store->options.host;
+	*port = store->sentinel ? store->primary_port : store->options.port;
+	return &store->options;
 }
 
 int

@@ -11,6 +11,7 @@
 #ifndef RBL_REDIS_STORE_H
 #define RBL_REDIS_STORE_H
 
+#include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 
@@ -52,6 +53,26 @@ struct store *store_create(struct event_base *base,
 void	store_free(struct store *store);
 
 enum store_state store_state(const struct store *store);
+
+/*
+ * Where commands go while the store is ready (the primary, with
+ * sentinels): host and port as in store_options, valid until the store
+ * next reconnects; the options give the login.  NULL when not ready.
+ */
+const struct store_options *store_target(const struct store *store,
+					 const char **host, unsigned *port);
+
+/*
+ * Start a hiredis connection to host:port (port 0: a unix socket path)
+ * on base, with data and the two callbacks set: what the store and any
+ * other connection to the same server (watch.c) open alike.  NULL, with
+ * why, when it cannot even start.
+ */
+redisAsyncContext *store_dial(struct event_base *base, const char *host,
+			      unsigned port, void *data,
+			      redisConnectCallback *on_connect,
+			      redisDisconnectCallback *on_disconnect,
+			      char *why, size_t size);
 
 /*
  * Send a command (hiredis format); fn, when not NULL, gets its reply once.

@@ -590,7 +590,7 @@ worker_start(struct config *config, const struct worker_frontend *frontend,
 		}
 	}
 	/* Before any session: Redis connected and the lists read. */
-	stack_start(worker->current->stack);
+	stack_start(worker->current->stack, true);
 	if (pthread_create(&worker->thread, NULL, worker_main, worker) != 0) {
 		snprintf(err, errlen, "cannot start the loop thread");
 		if (worker->front != NULL)

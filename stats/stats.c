@@ -43,6 +43,8 @@ struct stats {
 	char	key[256];
 	char	health_key[256];
 	char	host[256];		/* gethostname() */
+	char	lists[256];		/* the lists' state */
+	char	lists_sent[256];	/* ... as last sent */
 	unsigned pending;		/* writes not answered yet */
 };
 
@@ -92,6 +94,25 @@ stats_send_health(struct stats *stats)
 	}
 }
 
+/* Send the lists' state when it changed since it was last sent. */
+static void
+stats_send_lists(struct stats *stats)
+{
+	if (*stats->lists == 0 || strcmp(stats->lists, stats->lists_sent) == 0
+	    || store_command(stats->store, stats_on_reply, stats,
+			     "HSET %s lists@%s %s", stats->health_key,
+			     stats->host, stats->lists) < 0)
+		return;
+	stats->pending++;
+	strcpy(stats->lists_sent, stats->lists);
+}
+
+void
+stats_set_lists(struct stats *stats, const char *text)
+{
+	snprintf(stats->lists, sizeof(stats->lists), "%s", text);
+}
+
 unsigned
 stats_flush(struct stats *stats)
 {
@@ -109,6 +130,7 @@ stats_flush(struct stats *stats)
 	}
 	if (stats->health != NULL)
 		stats_send_health(stats);
+	stats_send_lists(stats);
 	return stats->pending;
 }
 

@@ -5,7 +5,8 @@
  *
  * Any thread may count; only the loop thread writes to Redis.  The fleet
  * shares the hashes: HINCRBY adds each host's counts to the total, and
- * each host has a health field of its own per zone.
+ * each host has a health field of its own per zone, and one for its
+ * client lists.
  */
 #ifndef RBL_STATS_STATS_H
 #define RBL_STATS_STATS_H
@@ -53,6 +54,12 @@ void	stats_free(struct stats *stats);
 
 void	stats_count(struct stats *stats, enum stats_counter counter);
 void	stats_count_timeout(struct stats *stats, size_t zone);
+
+/*
+ * How current this host's client lists are (listsync's words), written
+ * to health_key as "lists@HOST" when it changes.
+ */
+void	stats_set_lists(struct stats *stats, const char *text);
 
 /* Send the counts now; returns the writes sent and not yet answered. */
 unsigned stats_flush(struct stats *stats);

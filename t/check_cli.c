@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "t/tenv.h"
@@ -380,8 +381,13 @@ START_TEST(test_zone_health)
 	static const char *const zones[] = {
 		"bl.test:ip4set:zone4", "world.test:ip4trie:world4", NULL,
 	};
+	/*
+	 * The lookups run beside the first probe: a verdict world.test had
+	 * a say in is looked up again once the probe is over, so there are
+	 * 2 or 4 misses, as the probe ends before or after the lookups.
+	 */
 	static const char counters[] = "action:pass 1\naction:reject 1\n"
-		"cache:miss 2\nconnections 2\nhealth:";
+		"cache:miss ";
 	struct tenv_redis redis;
 	struct tenv_output r;
 	char	text[512];
@@ -441,6 +447,47 @@ START_TEST(test_zone_health)
 }
 END_TEST
 
+/*
+ * A zone that never answers costs --check one dnsbl_timeout: the first
+ * probe of the zones runs beside the lookups.  Before, --check waited
+ * for the probe (a deadline on the dead zone) and then looked up (a
+ * second one).
+ */
+START_TEST(test_dead_zone_once)
+{
+	static const char *const rules[] = {"dead.test=drop", NULL};
+	struct tenv_output r;
+	struct timespec start;
+	char	text[512];
+	char	args[512];
+	char   *path;
+	unsigned ms;
+	pid_t	delay;
+	int	port;
+	int	upstream;
+
+	tenv_slurp(env.config, text, sizeof(text));
+	upstream = atoi(strstr(text, "127.0.0.1:") + strlen("127.0.0.1:"));
+	delay = tenv_dnsdelay(upstream, rules, NULL, &port);
+	snprintf(text, sizeof(text), "dns_servers = 127.0.0.1:%d\n"
+		 "dnsbl_sites = bl.test dead.test\ndnsbl_timeout = 2s\n",
+		 port);
+	path = tenv_write(env.dir, "dead.conf", text);
+	snprintf(args, sizeof(args), "-c '%s' --check 127.0.0.2", path);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	run(&r, args, "");
+	ms = tenv_elapsed_ms(&start);
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject reason=dnsbl list= "
+			 "cache=miss score=1 listed=bl.test(127.0.0.2) "
+			 "unknown=dead.test(timeout) ttl=30\n");
+	/* One deadline (2 s) and the start, far from two (4 s). */
+	ck_assert_msg(ms >= 2000 && ms < 3500, "--check took %u ms", ms);
+	tenv_stop(delay);
+	free(path);
+}
+END_TEST
+
 START_TEST(test_usage)
 {
 	struct tenv_output r;
@@ -479,6 +526,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_redis_refuses);
 	tcase_add_test(tc, test_redis);
 	tcase_add_test(tc, test_zone_health);
+	tcase_add_test(tc, test_dead_zone_once);
 	tcase_add_test(tc, test_usage);
 	suite_add_tcase(suite, tc);
 	return suite;
