@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "t/mclient.h"
+#include "t/msession.h"
 #include "t/tenv.h"
 
 /* One "fault: ..." line of what a test measured, for the test log. */
@@ -238,116 +238,38 @@ stop_servers(void)
 	tenv_rmdir(env.dir);
 }
 
-/* The milter steps of a session, in the order Postfix sends them. */
-enum step {
-	STEP_OPEN, STEP_CONNECT, STEP_HELO, STEP_MAIL, STEP_RCPT, STEP_DATA,
-	STEP_EOM,
+/* The session of every case, from a client without a name. */
+static const struct msession_smtp smtp = {
+	.daemon = "faults", .host = "[client]", .port = 25000,
+	.helo = "client.test", .queue_id = "QF", .from = "<a@sender.test>",
+	.mailer = "local",
 };
 
-static const char *const step_names[] = {
-	"negotiate", "connect", "helo", "mail", "rcpt", "data", "eom",
-};
-
-/* One SMTP session, as Postfix runs it. */
-struct session {
-	struct mclient *client;
-	struct mreply reply;
-	const char *ip;
-	const char *rcpt;
-	struct timespec connected;	/* when CONNECT was sent */
-	char	err[512];
-};
-
-/* The macros Postfix sends before a step, with the step's command. */
-static const char *const connect_macros[] = {"{daemon_name}", "faults", NULL};
-static const char *const mail_macros[] = {"i", "QF", NULL};
-static const char *const rcpt_macros[] = {"{rcpt_mailer}", "local", NULL};
-
-static const char *const *const step_macros[STEP_EOM + 1] = {
-	[STEP_CONNECT] = connect_macros,
-	[STEP_MAIL] = mail_macros,
-	[STEP_RCPT] = rcpt_macros,
-};
-
-static const char step_commands[STEP_EOM + 1] = {
-	[STEP_CONNECT] = SMFIC_CONNECT,
-	[STEP_MAIL] = SMFIC_MAIL,
-	[STEP_RCPT] = SMFIC_RCPT,
-};
-
-/* Send one step (not STEP_OPEN), its macros first. */
-static int
-session_step(struct session *s, enum step step)
+/* Start a session from ip to rcpt, with timeout_ms for each packet. */
+static void
+session_init(struct msession *s, const char *spec, unsigned timeout_ms,
+	     const char *ip, const char *rcpt)
 {
-	if (step_macros[step] != NULL
-	    && mclient_macro(s->client, step_commands[step],
-			     step_macros[step]) < 0)
-		return -1;
-	switch (step) {
-	case STEP_CONNECT:
-		clock_gettime(CLOCK_MONOTONIC, &s->connected);
-		return mclient_connect(s->client, "[client]", s->ip, 25000,
-				       &s->reply);
-	case STEP_HELO:
-		return mclient_helo(s->client, "client.test", &s->reply);
-	case STEP_MAIL:
-		return mclient_mail(s->client, "<a@sender.test>", &s->reply);
-	case STEP_RCPT:
-		return mclient_rcpt(s->client, s->rcpt, &s->reply);
-	case STEP_DATA:
-		return mclient_data(s->client, &s->reply);
-	default:
-		return mclient_eom(s->client, &s->reply);
-	}
-}
-
-/*
- * Take a session from step first to step last (STEP_OPEN connects and
- * negotiates with a deadline of timeout_ms per packet); 0, or -1 with
- * the reason in s->err and the connection closed.
- */
-static int
-session_steps(struct session *s, const char *spec, unsigned timeout_ms,
-	      enum step first, enum step last)
-{
-	unsigned long actions;
-	unsigned long protocol;
-	enum step step;
-
-	for (step = first; step <= last; step++) {
-		if (step == STEP_OPEN) {
-			if ((s->client = mclient_open(spec, timeout_ms, s->err,
-						      sizeof(s->err))) == NULL)
-				return -1;
-			if (mclient_negotiate(s->client, &actions,
-					      &protocol) == 0)
-				continue;
-		} else if (session_step(s, step) == 0)
-			continue;
-		snprintf(s->err, sizeof(s->err), "%s: %s", step_names[step],
-			 mclient_error(s->client));
-		mclient_close(s->client);
-		return -1;
-	}
-	return 0;
+	msession_init(s, spec, timeout_ms, &smtp);
+	s->smtp.ip = ip;
+	s->smtp.rcpt = rcpt;
 }
 
 /* A whole session up to RCPT; 0 with its reply, or -1 with s->err. */
 static int
-session_rcpt(struct session *s, const char *spec, const char *ip,
+session_rcpt(struct msession *s, const char *spec, const char *ip,
 	     const char *rcpt)
 {
-	s->ip = ip;
-	s->rcpt = rcpt;
-	if (session_steps(s, spec, 5000, STEP_OPEN, STEP_RCPT) < 0)
+	session_init(s, spec, 5000, ip, rcpt);
+	if (msession_run(s, MSESSION_RCPT) < 0)
 		return -1;
-	mclient_close(s->client);
+	msession_close(s);
 	return 0;
 }
 
 /* Did the RCPT reply start with code ("" for continue)? */
 static bool
-replied(const struct session *s, const char *code)
+replied(const struct msession *s, const char *code)
 {
 	if (*code == 0)
 		return s->reply.code == SMFIR_CONTINUE;
@@ -465,7 +387,7 @@ decision_fields(char *line)
 START_TEST(test_dns_faults)
 {
 	const struct dns_fault *f;
-	struct session s;
+	struct msession s;
 	char	rcpt[128];
 	char	query[128];
 	char	line[4096];
@@ -536,7 +458,7 @@ load_session(struct load *load)
 	unsigned long k = atomic_fetch_add(&load->next, 1);
 	unsigned phase = atomic_load(&load->phase);
 	struct tally *t = load->tally + phase;
-	struct session s;
+	struct msession s;
 	const char *want = k % 10 == 0 ? "550" : "";
 	char	ip[32];
 	int	status;
@@ -767,7 +689,7 @@ END_TEST
 START_TEST(test_sighup_under_load)
 {
 	struct tenv_redis redis;
-	struct session s;
+	struct msession s;
 	struct usage before;
 	struct load load;
 	char	extra[128];
@@ -810,18 +732,18 @@ END_TEST
 /* Where a client vanishes: after step, or while waiting for its reply. */
 static const struct vanish {
 	const char *name;
-	enum step step;
+	enum msession_step step;
 	unsigned timeout_ms;		/* of each packet */
 } vanishes[] = {
-	{"negotiate", STEP_OPEN, 5000},
-	{"connect", STEP_CONNECT, 5000},
-	{"helo", STEP_HELO, 5000},
-	{"mail", STEP_MAIL, 5000},
+	{"negotiate", MSESSION_OPEN, 5000},
+	{"connect", MSESSION_CONNECT, 5000},
+	{"helo", MSESSION_HELO, 5000},
+	{"mail", MSESSION_MAIL, 5000},
 	/* Postfix's milter_command_timeout, shorter than the daemon's wait. */
-	{"rcpt-waiting", STEP_RCPT, DNSBL_TIMEOUT_MS / 2},
-	{"rcpt", STEP_RCPT, 5000},
-	{"data", STEP_DATA, 5000},
-	{"eom", STEP_EOM, 5000},
+	{"rcpt-waiting", MSESSION_RCPT, DNSBL_TIMEOUT_MS / 2},
+	{"rcpt", MSESSION_RCPT, 5000},
+	{"data", MSESSION_DATA, 5000},
+	{"eom", MSESSION_EOM, 5000},
 };
 
 /* A client that sends half a packet and goes. */
@@ -838,7 +760,7 @@ vanish_mid_packet(void)
 START_TEST(test_vanishing_clients)
 {
 	const struct vanish *v;
-	struct session s;
+	struct msession s;
 	struct usage before;
 	char	ip[32];
 	char	usage[128];
@@ -858,11 +780,10 @@ START_TEST(test_vanishing_clients)
 		v = vanishes + i;
 		for (k = 0; k < 2; k++) {
 			snprintf(ip, sizeof(ip), "192.0.2.%d", ++n);
-			s.ip = ip;
-			s.rcpt = "<gone@here.test>";
-			if (session_steps(&s, env.spec, v->timeout_ms, STEP_OPEN,
-					  v->step) == 0)
-				mclient_drop(s.client);
+			session_init(&s, env.spec, v->timeout_ms, ip,
+				     "<gone@here.test>");
+			if (msession_run(&s, v->step) == 0)
+				msession_drop(&s);
 		}
 		ck_assert_msg(session_rcpt(&s, env.spec, "127.0.0.2",
 					   "<after@here.test>") == 0, "%s: %s",
@@ -886,7 +807,7 @@ struct hold {
 	const char *spec;
 	struct held {
 		struct hold *hold;
-		struct session s;
+		struct msession s;
 		int	status;		/* 0: got to HELO, then to RCPT */
 		bool	helo;		/* got to HELO */
 	}	held[NOFILE_SESSIONS];
@@ -899,19 +820,16 @@ held_thread(void *arg)
 	struct held *h = arg;
 	struct hold *hold = h->hold;
 
-	h->s.ip = "127.0.0.2";
-	h->s.rcpt = "<held@here.test>";
-	h->status = session_steps(&h->s, hold->spec, 2000, STEP_OPEN,
-				  STEP_HELO);
+	session_init(&h->s, hold->spec, 2000, "127.0.0.2", "<held@here.test>");
+	h->status = msession_run(&h->s, MSESSION_HELO);
 	pthread_mutex_lock(&hold->lock);
 	h->helo = h->status == 0;
 	while (!hold->released)
 		pthread_cond_wait(&hold->go, &hold->lock);
 	pthread_mutex_unlock(&hold->lock);
 	if (h->status == 0
-	    && (h->status = session_steps(&h->s, hold->spec, 5000, STEP_MAIL,
-					  STEP_RCPT)) == 0)
-		mclient_close(h->s.client);
+	    && (h->status = msession_run(&h->s, MSESSION_RCPT)) == 0)
+		msession_close(&h->s);
 	return NULL;
 }
 
@@ -966,7 +884,7 @@ START_TEST(test_low_ulimit)
 	static const char request[] = "request=smtpd_access_policy\n"
 		"protocol_state=RCPT\nclient_address=127.0.0.2\n\n";
 	struct timespec since;
-	struct session s;
+	struct msession s;
 	unsigned long cpu;
 	unsigned starved_ms;
 	char	spec[64];

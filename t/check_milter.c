@@ -1,6 +1,6 @@
 /*
  * check_milter - the rblmilter daemon over the milter protocol: every
- * stage, action, exemption and the relay rule, driven by t/mclient
+ * stage, action, exemption and the relay rule, driven by t/msession
  * against a real rbldnsd, with SIGHUP reloads between the cases.
  */
 #include <check.h>
@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "t/mclient.h"
+#include "t/msession.h"
 #include "t/tenv.h"
 
 static const char zone4[] =
@@ -86,83 +86,66 @@ stop_servers(void)
 	tenv_rmdir(env.dir);
 }
 
-/* One SMTP session as Postfix would run it. */
-struct session {
-	struct mclient *client;
-	struct mreply reply;
+/* The session of every case, from a client named client.test. */
+static const struct msession_smtp smtp = {
+	.daemon = "mx-test", .host = "client.test", .port = 25000,
+	.helo = "client.test", .queue_id = "QID42", .from = "<a@sender.test>",
 };
+
+/* Send a step; its reply code: 'c' continue, 'y' a reply text... */
+static char
+step(struct msession *s, enum msession_step which)
+{
+	ck_assert_msg(msession_step(s, which) == 0, "%s", s->err);
+	return s->reply.code;
+}
 
 /* Open a session for a client at ip (NULL: a unix-socket client). */
 static void
-open_session(struct session *s, const char *ip)
+open_session(struct msession *s, const char *ip)
 {
-	unsigned long actions;
-	unsigned long protocol;
-	char	err[512];
-	static const char *const connect_macros[] = {
-		"{daemon_name}", "mx-test", NULL,
-	};
-
-	ck_assert_ptr_nonnull(s->client = mclient_open(env.spec, 5000, err,
-						       sizeof(err)));
-	ck_assert_int_eq(mclient_negotiate(s->client, &actions, &protocol), 0);
+	msession_init(s, env.spec, 5000, &smtp);
+	s->smtp.ip = ip;
+	(void) step(s, MSESSION_OPEN);
 	/* DATA is answered: never SMFIP_NODATA or SMFIP_NR_DATA. */
-	ck_assert(!(protocol & (SMFIP_NODATA | SMFIP_NR_DATA)));
-	ck_assert(protocol & SMFIP_NOBODY);
-	ck_assert(actions & SMFIF_ADDHDRS);
-	ck_assert_int_eq(mclient_macro(s->client, SMFIC_CONNECT,
-				       connect_macros), 0);
-	ck_assert_int_eq(mclient_connect(s->client, "client.test", ip, 25000,
-					 &s->reply), 0);
-}
-
-/* The reply code of a step: 'c' continue, 'y' a reply text... */
-static char
-step(struct session *s, int status)
-{
-	ck_assert_msg(status == 0, "%s", mclient_error(s->client));
-	return s->reply.code;
+	ck_assert(!(s->protocol & (SMFIP_NODATA | SMFIP_NR_DATA)));
+	ck_assert(s->protocol & SMFIP_NOBODY);
+	ck_assert(s->actions & SMFIF_ADDHDRS);
+	/* Its reply is the case's to check. */
+	(void) step(s, MSESSION_CONNECT);
 }
 
 /* MAIL FROM, authenticated as user when not NULL. */
 static char
-mail(struct session *s, const char *user)
+mail(struct msession *s, const char *user)
 {
-	const char *macros[] = {"i", "QID42", "{auth_authen}", user, NULL};
-
-	if (user == NULL)
-		macros[2] = NULL;
-	ck_assert_int_eq(mclient_macro(s->client, SMFIC_MAIL, macros), 0);
-	return step(s, mclient_mail(s->client, "<a@sender.test>", &s->reply));
+	s->smtp.auth = user;
+	return step(s, MSESSION_MAIL);
 }
 
 /* RCPT TO rcpt, which Postfix resolved to transport mailer (or NULL). */
 static char
-rcpt(struct session *s, const char *to, const char *mailer)
+rcpt(struct msession *s, const char *to, const char *mailer)
 {
-	const char *macros[] = {"{rcpt_mailer}", mailer, NULL};
-
-	if (mailer == NULL)
-		macros[0] = NULL;
-	ck_assert_int_eq(mclient_macro(s->client, SMFIC_RCPT, macros), 0);
-	return step(s, mclient_rcpt(s->client, to, &s->reply));
+	s->smtp.rcpt = to;
+	s->smtp.mailer = mailer;
+	return step(s, MSESSION_RCPT);
 }
 
 /* A whole session up to the first RCPT; returns the RCPT reply. */
 static char
-session_rcpt(struct session *s, const char *ip, const char *to,
+session_rcpt(struct msession *s, const char *ip, const char *to,
 	     const char *mailer)
 {
 	open_session(s, ip);
-	ck_assert_int_eq(step(s, mclient_helo(s->client, "client.test",
-					      &s->reply)), 'c');
+	ck_assert_int_eq(step(s, MSESSION_HELO), 'c');
 	ck_assert_int_eq(mail(s, NULL), 'c');
 	return rcpt(s, to, mailer);
 }
 
 START_TEST(test_rcpt_stage)
 {
-	struct session s;
+	struct msession s;
 
 	reload("");
 	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
@@ -173,19 +156,19 @@ START_TEST(test_rcpt_stage)
 	/* Postmaster and abuse are always accepted. */
 	ck_assert_int_eq(rcpt(&s, "<Postmaster@here.test>", "local"), 'c');
 	ck_assert_int_eq(rcpt(&s, "<abuse@other.here.test>", "virtual"), 'c');
-	ck_assert_int_eq(step(&s, mclient_data(s.client, &s.reply)), 'c');
-	ck_assert_int_eq(step(&s, mclient_eom(s.client, &s.reply)), 'c');
+	ck_assert_int_eq(step(&s, MSESSION_DATA), 'c');
+	ck_assert_int_eq(step(&s, MSESSION_EOM), 'c');
 	ck_assert_str_eq(s.reply.headers, "");
-	mclient_close(s.client);
+	msession_close(&s);
 	/* IPv6, and a clean client. */
 	ck_assert_int_eq(session_rcpt(&s, "2001:db8::2", "<u@here.test>",
 				      "lmtp"), 'y');
-	mclient_close(s.client);
+	msession_close(&s);
 	ck_assert_int_eq(session_rcpt(&s, "127.0.0.1", "<u@here.test>",
 				      "local"), 'c');
-	ck_assert_int_eq(step(&s, mclient_data(s.client, &s.reply)), 'c');
-	ck_assert_int_eq(step(&s, mclient_eom(s.client, &s.reply)), 'c');
-	mclient_close(s.client);
+	ck_assert_int_eq(step(&s, MSESSION_DATA), 'c');
+	ck_assert_int_eq(step(&s, MSESSION_EOM), 'c');
+	msession_close(&s);
 	ck_assert_int_ge(tenv_count_matches(env.log, "queue_id=QID42 "
 					    "client=127.0.0.2 daemon=mx-test "
 					    "front=milter helo=\"client.test\" "
@@ -196,7 +179,7 @@ END_TEST
 
 START_TEST(test_relay)
 {
-	struct session s;
+	struct msession s;
 	long	offset;
 	int	i;
 
@@ -208,12 +191,12 @@ START_TEST(test_relay)
 	/* Postmaster elsewhere is still relaying. */
 	ck_assert_int_eq(rcpt(&s, "<postmaster@elsewhere.test>", "relay"), 'y');
 	ck_assert_int_eq(rcpt(&s, "<u@here.test>", "local"), 'c');
-	mclient_close(s.client);
+	msession_close(&s);
 	/* SASL-authenticated clients may relay, even when listed. */
 	open_session(&s, "127.0.0.2");
 	ck_assert_int_eq(mail(&s, "alice"), 'c');
 	ck_assert_int_eq(rcpt(&s, "<u@elsewhere.test>", "smtp"), 'c');
-	mclient_close(s.client);
+	msession_close(&s);
 	/*
 	 * Postfix sent no {rcpt_mailer}, or an empty one: the rule cannot be
 	 * decided, so it fails closed, with one warning however many
@@ -227,7 +210,7 @@ START_TEST(test_relay)
 		ck_assert_str_eq(s.reply.text, "451 4.3.5 <u@elsewhere.test>: "
 				 "Relay access cannot be checked: server "
 				 "configuration problem");
-		mclient_close(s.client);
+		msession_close(&s);
 	}
 	ck_assert_int_eq(tenv_count_since(env.log, offset, "reason=relay-"
 					  "unchecked"), 3);
@@ -237,20 +220,20 @@ START_TEST(test_relay)
 	open_session(&s, "127.0.0.1");
 	ck_assert_int_eq(mail(&s, "alice"), 'c');
 	ck_assert_int_eq(rcpt(&s, "<u@elsewhere.test>", NULL), 'c');
-	mclient_close(s.client);
+	msession_close(&s);
 	reload("relay_policy = off\n");
 	ck_assert_int_eq(session_rcpt(&s, "127.0.0.1", "<u@elsewhere.test>",
 				      "smtp"), 'c');
-	mclient_close(s.client);
+	msession_close(&s);
 	ck_assert_int_eq(session_rcpt(&s, "127.0.0.1", "<u@elsewhere.test>",
 				      NULL), 'c');
-	mclient_close(s.client);
+	msession_close(&s);
 }
 END_TEST
 
 START_TEST(test_stages)
 {
-	struct session s;
+	struct msession s;
 
 	reload("reject_stage = connect\n");
 	open_session(&s, "127.0.0.2");
@@ -258,20 +241,22 @@ START_TEST(test_stages)
 	ck_assert_str_eq(s.reply.text, "550 5.7.1 Service unavailable; client "
 			 "[127.0.0.2] blocked using bl.test; Listed by the "
 			 "test");
-	mclient_close(s.client);
+	msession_close(&s);
 	reload("reject_stage = helo\n");
 	open_session(&s, "127.0.0.2");
 	ck_assert_int_eq(s.reply.code, 'c');
-	ck_assert_int_eq(step(&s, mclient_helo(s.client, "x", &s.reply)), 'y');
-	mclient_close(s.client);
+	s.smtp.helo = "x";
+	ck_assert_int_eq(step(&s, MSESSION_HELO), 'y');
+	msession_close(&s);
 	reload("reject_stage = mail\n");
 	open_session(&s, "127.0.0.2");
-	ck_assert_int_eq(step(&s, mclient_helo(s.client, "x", &s.reply)), 'c');
+	s.smtp.helo = "x";
+	ck_assert_int_eq(step(&s, MSESSION_HELO), 'c');
 	ck_assert_int_eq(mail(&s, NULL), 'y');
 	/* A later transaction by an authenticated client goes through. */
 	ck_assert_int_eq(mclient_abort(s.client), 0);
 	ck_assert_int_eq(mail(&s, "alice"), 'c');
-	mclient_close(s.client);
+	msession_close(&s);
 }
 END_TEST
 
@@ -279,28 +264,28 @@ END_TEST
 static void
 expect_refusal(const char *settings, const char *text)
 {
-	struct session s;
+	struct msession s;
 
 	reload(settings);
 	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
 				      "local"), 'y');
 	ck_assert_str_eq(s.reply.text, text);
-	mclient_close(s.client);
+	msession_close(&s);
 }
 
 /* With settings in force, 127.0.0.2's message gets headers. */
 static void
 expect_headers(const char *settings, const char *headers)
 {
-	struct session s;
+	struct msession s;
 
 	reload(settings);
 	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
 				      "local"), 'c');
-	ck_assert_int_eq(step(&s, mclient_data(s.client, &s.reply)), 'c');
-	ck_assert_int_eq(step(&s, mclient_eom(s.client, &s.reply)), 'c');
+	ck_assert_int_eq(step(&s, MSESSION_DATA), 'c');
+	ck_assert_int_eq(step(&s, MSESSION_EOM), 'c');
 	ck_assert_str_eq(s.reply.headers, headers);
-	mclient_close(s.client);
+	msession_close(&s);
 }
 
 START_TEST(test_actions)
@@ -344,7 +329,7 @@ START_TEST(test_lists_and_failures)
 {
 	char	extra[512];
 	char   *deny = tenv_write(env.dir, "deny_hosts", "192.0.2.66\n");
-	struct session s;
+	struct msession s;
 
 	snprintf(extra, sizeof(extra), "deny_hosts = %s\n", deny);
 	reload(extra);
@@ -352,7 +337,7 @@ START_TEST(test_lists_and_failures)
 				      "local"), 'y');
 	ck_assert_str_eq(s.reply.text, "550 5.7.1 Service unavailable; client "
 			 "[192.0.2.66] blocked by local policy");
-	mclient_close(s.client);
+	msession_close(&s);
 	/* A zone that cannot answer, and dns_failure_action = tempfail. */
 	reload("dnsbl_sites = bl.test, nothere.test\n"
 	       "dns_failure_action = tempfail\n");
@@ -360,14 +345,14 @@ START_TEST(test_lists_and_failures)
 				      "local"), 'y');
 	ck_assert_str_eq(s.reply.text, "451 4.7.1 Service temporarily "
 			 "unavailable; client [127.0.0.9] could not be checked");
-	mclient_close(s.client);
+	msession_close(&s);
 	free(deny);
 }
 END_TEST
 
 START_TEST(test_zone_health)
 {
-	struct session s;
+	struct msession s;
 
 	/* The reload puts it in force once the zones have been probed. */
 	reload("dnsbl_sites = bl.test, world.test*5\n"
@@ -377,12 +362,12 @@ START_TEST(test_zone_health)
 	/* The zone that lists the world no longer rejects anyone... */
 	ck_assert_int_eq(session_rcpt(&s, "192.0.2.99", "<u@here.test>",
 				      "local"), 'c');
-	mclient_close(s.client);
+	msession_close(&s);
 	/* ... while a listing of the healthy one still does. */
 	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
 				      "local"), 'y');
 	ck_assert_ptr_nonnull(strstr(s.reply.text, " using bl.test;"));
-	mclient_close(s.client);
+	msession_close(&s);
 	ck_assert_int_eq(tenv_count_matches(env.log, "client=192.0.2.99 "), 1);
 	ck_assert_int_eq(tenv_count_matches(env.log, "listed=world.test"), 0);
 	reload("");
@@ -391,24 +376,24 @@ END_TEST
 
 START_TEST(test_odd_clients)
 {
-	struct session s;
+	struct msession s;
 	int	i;
 
 	reload("");
 	/* A client without an IP address is accepted unchecked. */
 	open_session(&s, NULL);
 	ck_assert_int_eq(s.reply.code, 'a');
-	mclient_close(s.client);
+	msession_close(&s);
 	/* Clients that vanish mid-session leave the daemon serving. */
 	for (i = 0; i < 20; i++) {
 		open_session(&s, "127.0.0.2");
 		if (i % 2)
 			ck_assert_int_eq(mail(&s, NULL), 'c');
-		mclient_close(s.client);
+		msession_close(&s);
 	}
 	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", "<u@here.test>",
 				      "local"), 'y');
-	mclient_close(s.client);
+	msession_close(&s);
 }
 END_TEST
 

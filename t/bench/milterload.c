@@ -14,11 +14,11 @@
  *   SECONDS       start no session after this many seconds
  * Session i comes from IP number i modulo the number of IPs.
  *
- * A session (a "transaction"): connect to the filter and negotiate (step
- * open); {daemon_name} and the client's address (connect); HELO (helo);
- * i and {auth_authen}, empty (not authenticated), then MAIL FROM (mail);
- * {rcpt_mailer} = local, then one RCPT TO (rcpt); DATA (data); end of
- * message (eom); QUIT.  The first reply other than continue ends the
+ * A session (a "transaction", driven by t/msession): connect to the
+ * filter and negotiate (step open); {daemon_name} and the client's
+ * address (connect); HELO (helo); i and {auth_authen}, empty (not
+ * authenticated), then MAIL FROM (mail); {rcpt_mailer} = local, then one
+ * RCPT TO (rcpt); DATA (data); end of message (eom); QUIT.  The first reply other than continue ends the
  * session, as Postfix would after a refusal.  Every packet has a 10 s
  * deadline, Postfix's recommended milter_command_timeout.
  *
@@ -50,7 +50,7 @@
 #include <time.h>
 
 #include "t/bench/loadstat.h"
-#include "t/mclient.h"
+#include "t/msession.h"
 
 /* Deadline of each packet, as milter_command_timeout = 10s. */
 #define LOAD_TIMEOUT_MS	10000u
@@ -58,17 +58,12 @@
 /* File descriptors besides one per session: stdio, the IP file, slack. */
 #define LOAD_SPARE_FDS	64
 
-/* Stack of a session thread: an mreply and mclient's calls fit. */
+/* Stack of a session thread: a struct msession and mclient's calls fit. */
 #define LOAD_STACK_SIZE	(256 * 1024)
 
-/* The steps timed, in session order, and the whole session. */
+/* What is timed: each step (enum msession_step), and the whole session. */
 enum {
-	LOAD_OPEN, LOAD_CONNECT, LOAD_HELO, LOAD_MAIL, LOAD_RCPT, LOAD_DATA,
-	LOAD_EOM, LOAD_TOTAL, LOAD_STEPS
-};
-
-static const char *const load_step_names[LOAD_STEPS] = {
-	"open", "connect", "helo", "mail", "rcpt", "data", "eom", "total",
+	LOAD_TOTAL = MSESSION_STEPS, LOAD_STEPS
 };
 
 /* The run, shared by the session threads. */
@@ -111,7 +106,7 @@ load_record(struct load *load, int step, uint64_t ns)
 	load->ns[step][slot] = ns;
 }
 
-/* Count a session that failed at step; keep the first reason. */
+/* Count a session that failed at step; keep the first "STEP: why". */
 static void
 load_error(struct load *load, unsigned long i, int step, const char *why)
 {
@@ -121,8 +116,8 @@ load_error(struct load *load, unsigned long i, int step, const char *why)
 	pthread_mutex_lock(&load->lock);
 	if (load->first_error[0] == 0)
 		snprintf(load->first_error, sizeof(load->first_error),
-			 "session %lu (%s), step %s: %s", i,
-			 loadstat_ip(&load->ips, i), load_step_names[step], why);
+			 "session %lu (%s), step %s", i,
+			 loadstat_ip(&load->ips, i), why);
 	pthread_mutex_unlock(&load->lock);
 }
 
@@ -140,92 +135,57 @@ load_claim(struct load *load, unsigned long *i)
 	return true;
 }
 
-/* Send step (CONNECT to EOM) of session i with its macros, as Postfix does. */
-static int
-load_step(struct mclient *client, int step, unsigned long i, const char *ip,
-	  struct mreply *reply)
-{
-	static const char *const connect_macros[] = {
-		"{daemon_name}", "milterload", NULL,
-	};
-	static const char *const rcpt_macros[] = {
-		"{rcpt_mailer}", "local", NULL,
-	};
-	const char *mail_macros[] = {"i", NULL, "{auth_authen}", "", NULL};
-	char	host[LOADSTAT_IP_SIZE + 2];
-	char	queue_id[24];
-
-	switch (step) {
-	case LOAD_CONNECT:
-		/* Postfix names a client without a PTR name "[ip]". */
-		snprintf(host, sizeof(host), "[%s]", ip);
-		if (mclient_macro(client, SMFIC_CONNECT, connect_macros) < 0)
-			return -1;
-		return mclient_connect(client, host, ip,
-				       1024 + (unsigned) (i % 64000), reply);
-	case LOAD_HELO:
-		return mclient_helo(client, "client.load.test", reply);
-	case LOAD_MAIL:
-		snprintf(queue_id, sizeof(queue_id), "%010lX", i);
-		mail_macros[1] = queue_id;
-		if (mclient_macro(client, SMFIC_MAIL, mail_macros) < 0)
-			return -1;
-		return mclient_mail(client, "<sender@load.test>", reply);
-	case LOAD_RCPT:
-		if (mclient_macro(client, SMFIC_RCPT, rcpt_macros) < 0)
-			return -1;
-		return mclient_rcpt(client, "<user@local.test>", reply);
-	case LOAD_DATA:
-		return mclient_data(client, reply);
-	default:
-		return mclient_eom(client, reply);
-	}
-}
-
 /* Run session i, timing each step and the whole. */
 static void
 load_session(struct load *load, unsigned long i)
 {
+	static const struct msession_smtp smtp = {
+		.daemon = "milterload", .helo = "client.load.test",
+		.auth = "", .from = "<sender@load.test>",
+		.rcpt = "<user@local.test>", .mailer = "local",
+	};
 	const char *ip = loadstat_ip(&load->ips, i);
-	struct mclient *client;
-	struct mreply reply;
-	unsigned long actions;
-	unsigned long protocol;
+	struct msession s;
 	uint64_t begin = load_now();
 	uint64_t t;
-	char	err[512];
+	char	host[LOADSTAT_IP_SIZE + 2];
+	char	queue_id[24];
 	int	step;
 
-	if ((client = mclient_open(load->opts->socket, LOAD_TIMEOUT_MS, err,
-				   sizeof(err))) == NULL) {
-		load_error(load, i, LOAD_OPEN, err);
-		return;
-	}
-	if (mclient_negotiate(client, &actions, &protocol) < 0) {
-		load_error(load, i, LOAD_OPEN, mclient_error(client));
-		mclient_close(client);
-		return;
-	}
-	load_record(load, LOAD_OPEN, load_now() - begin);
-	for (step = LOAD_CONNECT; step <= LOAD_EOM; step++) {
+	/* Postfix names a client without a PTR name "[ip]". */
+	snprintf(host, sizeof(host), "[%s]", ip);
+	snprintf(queue_id, sizeof(queue_id), "%010lX", i);
+	msession_init(&s, load->opts->socket, LOAD_TIMEOUT_MS, &smtp);
+	s.smtp.host = host;
+	s.smtp.ip = ip;
+	s.smtp.port = 1024 + (unsigned) (i % 64000);
+	s.smtp.queue_id = queue_id;
+	for (step = MSESSION_OPEN; step <= MSESSION_EOM; step++) {
 		t = load_now();
-		if (load_step(client, step, i, ip, &reply) < 0) {
-			load_error(load, i, step, mclient_error(client));
-			mclient_close(client);
+		if (msession_step(&s, step) < 0) {
+			load_error(load, i, step, s.err);
 			return;
 		}
 		load_record(load, step, load_now() - t);
-		if (reply.code != SMFIR_CONTINUE)
+		if (s.reply.code != SMFIR_CONTINUE)
 			break;
 	}
-	mclient_close(client);
+	msession_close(&s);
 	load_record(load, LOAD_TOTAL, load_now() - begin);
-	if (step > LOAD_EOM)
-		step = LOAD_EOM;
+	if (step > MSESSION_EOM)
+		step = MSESSION_EOM;
 	atomic_fetch_add_explicit(&load->replies[step]
-				  [loadstat_reply_slot(reply.code, reply.text)],
+				  [loadstat_reply_slot(s.reply.code,
+						       s.reply.text)],
 				  1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&load->done, 1, memory_order_relaxed);
+}
+
+/* The name of what is timed: a step's, or "total". */
+static const char *
+load_step_name(int step)
+{
+	return step == LOAD_TOTAL ? "total" : msession_step_name(step);
 }
 
 /* A session thread: run sessions until none is left. */
@@ -395,27 +355,27 @@ load_report(struct load *load, double seconds)
 		count = atomic_load(&load->count[step]);
 		loadstat_sort(load->ns[step], count);
 		printf("%s_n=%lu %s_p50_ms=%.3f %s_p99_ms=%.3f %s_max_ms=%.3f\n",
-		       load_step_names[step], count, load_step_names[step],
+		       load_step_name(step), count, load_step_name(step),
 		       load_ms(loadstat_percentile(load->ns[step], count, 50)),
-		       load_step_names[step],
+		       load_step_name(step),
 		       load_ms(loadstat_percentile(load->ns[step], count, 99)),
-		       load_step_names[step],
+		       load_step_name(step),
 		       load_ms(loadstat_percentile(load->ns[step], count, 100)));
 	}
-	printf("reply_continue=%lu", atomic_load(&load->replies[LOAD_EOM][0]));
+	printf("reply_continue=%lu", atomic_load(&load->replies[MSESSION_EOM][0]));
 	for (step = 0; step < LOAD_STEPS; step++)
 		for (slot = 0; slot < LOADSTAT_REPLY_SLOTS; slot++) {
 			if ((count = atomic_load(&load->replies[step][slot])) == 0
-			    || (step == LOAD_EOM && slot == 0))
+			    || (step == MSESSION_EOM && slot == 0))
 				continue;
 			loadstat_reply_name(slot, name, sizeof(name));
-			printf(" reply_%s_%s=%lu", load_step_names[step], name,
+			printf(" reply_%s_%s=%lu", load_step_name(step), name,
 			       count);
 		}
 	printf("\n");
 	for (step = 0; step < LOAD_STEPS; step++)
 		if ((count = atomic_load(&load->step_errors[step])) != 0)
-			printf("errors_%s=%lu\n", load_step_names[step], count);
+			printf("errors_%s=%lu\n", load_step_name(step), count);
 	if (load->first_error[0] != 0)
 		fprintf(stderr, "milterload: first error: %s\n",
 			load->first_error);
