@@ -13,9 +13,9 @@
  * of the connect (plus a margin for a busy machine, not for the daemon);
  * and a daemon that serves on afterwards with its descriptors back.
  *
- * Decision times are taken over TCP, where t/mclient's two writes per
- * step (macros, then the command) cost a delayed ACK each at CONNECT,
- * MAIL and RCPT: about 120 ms of every session are the client's.
+ * Decision times are taken over TCP, from the session's connect; t/mclient
+ * sends a step's macros with its command in one write, so no delayed ACK
+ * of the client's counts in them.
  *
  * What it does not: measure throughput (t/bench), or run for long
  * (t/soak.sh watches memory and descriptors over minutes).
