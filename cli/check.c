@@ -1,13 +1,14 @@
 /*
  * check - "rblmilter --check": what rblmilter would decide about IPs,
- * one key=value line each.
+ * one decision line each (logline.c, front=check).
  *
  * The same stack and the same decision as the daemon's at reject_stage:
  * lists, memory cache, Redis, DNS, the same counters.  Recipients are not
- * known here, so relaying and exempt recipients are not judged.  IPs are looked up in batches of CHECK_BATCH at
- * once, so a long list on standard input costs about one deadline per
- * batch, yet the output keeps the input order.  Input that is not an IP
- * gets an error line; the rest of the list is still checked.
+ * known here, so relaying and exempt recipients are not judged.  IPs are
+ * looked up in batches of CHECK_BATCH at once, so a long list on standard
+ * input costs about one deadline per batch, yet the output keeps the
+ * input order.  Input that is not an IP gets an error line; the rest of
+ * the list is still checked.
  */
 #include <ctype.h>
 #include <event2/event.h>
@@ -19,6 +20,7 @@
 #include "decide/stack.h"
 #include "conf/config.h"
 #include "decide/decision.h"
+#include "decide/logline.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
 #include "lib/kvline.h"
@@ -128,55 +130,42 @@ check_decide(const struct config *config, const struct check_item *item,
 	decide(config, &facts, decision);
 }
 
-/* Append "list=relay,allow" for the lists that name the client. */
-static void
-check_lists(struct kvline *line, unsigned lists)
-{
-	const char *sep = "";
-	size_t	kind;
-
-	kvline_key(line, "list");
-	for (kind = 0; kind < LIST_KINDS; kind++) {
-		if (lists & (1u << kind)) {
-			kvline_printf(line, "%s%s", sep, lists_kind_name(kind));
-			sep = ",";
-		}
-	}
-}
-
-/* Print one result line and count it; returns its exit status. */
+/*
+ * Print one result line and count it; returns its exit status.  A
+ * decision is the decision line (logline.c) with front=check, as at
+ * reject_stage; input that is not an IP gets "ip=... error=...".
+ */
 static int
 check_print(const struct config *config, struct stack *stack,
 	    const struct check_item *item, FILE *out)
 {
 	struct decision decision;
-	enum decision_kind kind;
 	struct kvline *line;
-	char	ip[ADDR_TEXT_SIZE];
 	const char *text;
 	int	status = CHECK_ERROR;
 
 	if ((line = kvline_create()) == NULL)
 		return CHECK_ERROR;
-	kvline_key(line, "ip");
 	if (item->error != NULL) {
+		kvline_key(line, "ip");
 		kvline_quote(line, item->input);
 		kvline_key(line, "error");
 		kvline_quote(line, item->error);
 	} else {
 		check_decide(config, item, &decision);
-		kind = decision_kind(&decision);
-		kvline_printf(line, "%s", addr_format(&item->addr, ip));
-		kvline_key(line, "action");
-		kvline_printf(line, "%s", decision_kind_name(kind));
-		kvline_key(line, "reason");
-		kvline_printf(line, "%s", decision_reason_name(decision.reason));
-		check_lists(line, item->lists);
-		kvline_key(line, "cache");
-		if (item->looked_up) {
-			kvline_printf(line, "%s", vcache_level_name(item->level));
-			verdict_format(item->verdict, config->dnsbl_sites, line);
-		}
+		logline_format(&(struct logline) {
+			.front = LOGLINE_CHECK,
+			.queue_id = "",
+			.client = &item->addr,
+			.daemon = "",
+			.helo = "",
+			.stage = config->reject_stage,
+			.decision = &decision,
+			.lists = item->lists,
+			.verdict = item->looked_up ? item->verdict : NULL,
+			.level = item->level,
+			.sites = config->dnsbl_sites,
+		}, line);
 		stack_count(stack, STATS_CONNECTIONS);
 		stack_count(stack, decision_counter(&decision));
 		status = decision.action == DECISION_REJECT

@@ -44,11 +44,12 @@ struct report_decision {
 	char	stamp[REPORT_STAMP_SIZE];	/* syslog time, or "" */
 	const char *queue_id;
 	const char *daemon;		/* milter: {daemon_name} */
-	const char *front;		/* "policy" from the policy service */
+	const char *front;		/* "milter", "policy" or "check" */
 	const char *helo;
 	const char *stage;
 	const char *action;
 	const char *reason;
+	const char *list;		/* "relay,allow", or NULL: none */
 	const char *rcpt;
 	const char *cache;		/* NULL: no verdict (lists decided) */
 	const char *listed;		/* "zone(answer;answer),zone(...)" */

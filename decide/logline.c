@@ -15,6 +15,7 @@
 #include "lib/addr.h"
 #include "lib/kvline.h"
 #include "lib/msg.h"
+#include "lists/lists.h"
 
 const char *const logline_keys[LOGLINE_FIELDS] = {
 	[LOGLINE_QUEUE_ID] = "queue_id",
@@ -25,6 +26,7 @@ const char *const logline_keys[LOGLINE_FIELDS] = {
 	[LOGLINE_STAGE] = "stage",
 	[LOGLINE_ACTION] = "action",
 	[LOGLINE_REASON] = "reason",
+	[LOGLINE_LIST] = "list",
 	[LOGLINE_RCPT] = "rcpt",
 	[LOGLINE_CACHE] = "cache",
 };
@@ -32,17 +34,38 @@ const char *const logline_keys[LOGLINE_FIELDS] = {
 const char *
 logline_front_name(enum logline_front front)
 {
-	return front == LOGLINE_POLICY ? "policy" : "milter";
+	static const char *const names[] = {
+		[LOGLINE_MILTER] = "milter",
+		[LOGLINE_POLICY] = "policy",
+		[LOGLINE_CHECK] = "check",
+	};
+
+	return names[front];
+}
+
+/* "list=relay,allow": the lists that name the client, when any does. */
+static void
+logline_lists(struct kvline *line, unsigned lists)
+{
+	const char *sep = "";
+	size_t	kind;
+
+	if (lists == 0)
+		return;
+	kvline_key(line, logline_keys[LOGLINE_LIST]);
+	for (kind = 0; kind < LIST_KINDS; kind++) {
+		if (lists & (1u << kind)) {
+			kvline_printf(line, "%s%s", sep, lists_kind_name(kind));
+			sep = ",";
+		}
+	}
 }
 
 void
-logline_write(const struct logline *l)
+logline_format(const struct logline *l, struct kvline *line)
 {
-	struct kvline *line;
 	char	ip[ADDR_TEXT_SIZE];
 
-	if ((line = kvline_create()) == NULL)
-		return;
 	kvline_key(line, logline_keys[LOGLINE_QUEUE_ID]);
 	kvline_value(line, l->queue_id);
 	kvline_key(line, logline_keys[LOGLINE_CLIENT]);
@@ -60,6 +83,7 @@ logline_write(const struct logline *l)
 		      decision_kind_name(decision_kind(l->decision)));
 	kvline_key(line, logline_keys[LOGLINE_REASON]);
 	kvline_printf(line, "%s", decision_reason_name(l->decision->reason));
+	logline_lists(line, l->lists);
 	if (l->rcpt != NULL) {
 		kvline_key(line, logline_keys[LOGLINE_RCPT]);
 		kvline_quote(line, l->rcpt);
@@ -69,6 +93,16 @@ logline_write(const struct logline *l)
 		kvline_printf(line, "%s", vcache_level_name(l->level));
 		verdict_format(l->verdict, l->sites, line);
 	}
+}
+
+void
+logline_write(const struct logline *l)
+{
+	struct kvline *line;
+
+	if ((line = kvline_create()) == NULL)
+		return;
+	logline_format(l, line);
 	if (kvline_text(line) != NULL)
 		msg_info("%s", kvline_text(line));
 	kvline_free(line);

@@ -26,6 +26,10 @@ static const char *const datasets[] = {
 	"bl.test:ip4set:zone4", "bl.test:ip6trie:zone6", NULL,
 };
 
+/* The start of a --check line for ip: the decision line, front=check. */
+#define CHECKED(ip) \
+	"queue_id= client=" ip " daemon= front=check helo=\"\" stage=rcpt "
+
 static struct {
 	char   *dir;
 	pid_t	rbldnsd;
@@ -87,11 +91,11 @@ START_TEST(test_listed)
 
 	check(&r, "127.0.0.2", "");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject reason=dnsbl list= cache=miss score=3 "
+	ck_assert_str_eq(r.out, CHECKED("127.0.0.2") "action=reject reason=dnsbl cache=miss score=3 "
 			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n");
 	check(&r, "2001:db8:0::2", "");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.out, "ip=2001:db8::2 action=reject reason=dnsbl list= cache=miss score=3 "
+	ck_assert_str_eq(r.out, CHECKED("2001:db8::2") "action=reject reason=dnsbl cache=miss score=3 "
 			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n");
 }
 END_TEST
@@ -103,14 +107,14 @@ START_TEST(test_passes)
 	/* Listed, but its weight 1 is under dnsbl_threshold 2. */
 	check(&r, "192.0.2.10", "");
 	ck_assert_int_eq(r.status, 0);
-	ck_assert_str_eq(r.out, "ip=192.0.2.10 action=pass reason=pass list= cache=miss score=1 "
+	ck_assert_str_eq(r.out, CHECKED("192.0.2.10") "action=pass reason=pass cache=miss score=1 "
 			 "listed=bl.test(127.0.0.3) unknown= ttl=300\n");
 	check(&r, "192.0.2.99 2001:db8::3", "");
 	ck_assert_int_eq(r.status, 0);
 	ck_assert_str_eq(r.out,
-			 "ip=192.0.2.99 action=pass reason=pass list= cache=miss score=0 listed= unknown= "
+			 CHECKED("192.0.2.99") "action=pass reason=pass cache=miss score=0 listed= unknown= "
 			 "ttl=60\n"
-			 "ip=2001:db8::3 action=pass reason=pass list= cache=miss score=0 listed= unknown= "
+			 CHECKED("2001:db8::3") "action=pass reason=pass cache=miss score=0 listed= unknown= "
 			 "ttl=60\n");
 }
 END_TEST
@@ -123,10 +127,10 @@ START_TEST(test_stdin)
 	      "1.2.3.4 5.6.7.8\n");
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_str_eq(r.out,
-			 "ip=127.0.0.2 action=reject reason=dnsbl list= cache=miss score=3 "
+			 CHECKED("127.0.0.2") "action=reject reason=dnsbl cache=miss score=3 "
 			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n"
 			 "ip=\"not-an-ip\" error=\"not an IP address\"\n"
-			 "ip=192.0.2.99 action=pass reason=pass list= cache=miss score=0 listed= unknown= "
+			 CHECKED("192.0.2.99") "action=pass reason=pass cache=miss score=0 listed= unknown= "
 			 "ttl=60\n"
 			 "ip=\"1.2.3.4 5.6.7.8\" error=\"not an IP address\"\n");
 }
@@ -135,7 +139,7 @@ END_TEST
 START_TEST(test_many_in_order)
 {
 	char	input[300 * 16] = "";
-	char	want[64];
+	char	want[160];
 	char   *line;
 	struct tenv_output r;
 	int	i;
@@ -147,7 +151,7 @@ START_TEST(test_many_in_order)
 	check(&r, "", input);
 	ck_assert_int_eq(r.status, 1);
 	for (i = 0, line = r.out; i < 300; i++, line = strchr(line, '\n') + 1) {
-		snprintf(want, sizeof(want), "ip=%s action=%s ",
+		snprintf(want, sizeof(want), CHECKED("%s") "action=%s ",
 			 i == 150 ? "127.0.0.2" : "192.0.2.99",
 			 i == 150 ? "reject" : "pass");
 		ck_assert_msg(strncmp(line, want, strlen(want)) == 0,
@@ -337,9 +341,9 @@ START_TEST(test_redis)
 	snprintf(args, sizeof(args), "-c '%s' --check 127.0.0.2 192.0.2.10",
 		 path);
 	run(&r, args, "");
-	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject reason=dnsbl list= cache=miss "
+	ck_assert_str_eq(r.out, CHECKED("127.0.0.2") "action=reject reason=dnsbl cache=miss "
 			 "score=1 listed=bl.test(127.0.0.2) unknown= ttl=300\n"
-			 "ip=192.0.2.10 action=reject reason=dnsbl list= cache=miss "
+			 CHECKED("192.0.2.10") "action=reject reason=dnsbl cache=miss "
 			 "score=1 listed=bl.test(127.0.0.3) unknown= ttl=300\n");
 	/* A warm cache touches no DNS: the DNS server is gone. */
 	tenv_stop(rbldnsd);
@@ -347,9 +351,9 @@ START_TEST(test_redis)
 	ck_assert_int_eq(r.status, 1);
 	/* The TTL left in Redis varies by a second or so. */
 	tenv_cut(r.out, "ttl");
-	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject reason=dnsbl list= cache=redis "
+	ck_assert_str_eq(r.out, CHECKED("127.0.0.2") "action=reject reason=dnsbl cache=redis "
 			 "score=1 listed=bl.test(127.0.0.2) unknown=\n"
-			 "ip=192.0.2.10 action=reject reason=dnsbl list= cache=redis "
+			 CHECKED("192.0.2.10") "action=reject reason=dnsbl cache=redis "
 			 "score=1 listed=bl.test(127.0.0.3) unknown=\n");
 	/* Lists from redis-cli: relay is shown, allow and deny decide. */
 	redis_cli(&redis, "SADD rblmilter:relay 192.0.2.0/24");
@@ -359,13 +363,10 @@ START_TEST(test_redis)
 		 "2001:db8::1", path);
 	run(&r, args, "");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.out, "ip=192.0.2.10 action=allow reason=allow-list "
-			 "list=relay,allow "
-			 "cache=\n"
-			 "ip=198.51.100.9 action=reject reason=deny-list list=deny "
-			 "cache=\n"
-			 "ip=2001:db8::1 action=reject reason=deny-list list=deny "
-			 "cache=\n");
+	ck_assert_str_eq(r.out, CHECKED("192.0.2.10") "action=allow reason=allow-list "
+			 "list=relay,allow\n"
+			 CHECKED("198.51.100.9") "action=reject reason=deny-list list=deny\n"
+			 CHECKED("2001:db8::1") "action=reject reason=deny-list list=deny\n");
 	/*
 	 * The counters of all these runs, from Redis, and the zone's health
 	 * as the last run saw it: with no DNS server, it could not tell.
@@ -410,10 +411,10 @@ START_TEST(test_zone_health)
 		 path);
 	run(&r, args, "");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject reason=dnsbl list= "
+	ck_assert_str_eq(r.out, CHECKED("127.0.0.2") "action=reject reason=dnsbl "
 			 "cache=miss score=2 listed=bl.test(127.0.0.2) unknown= "
 			 "ttl=1\n"
-			 "ip=192.0.2.99 action=pass reason=pass list= cache=miss "
+			 CHECKED("192.0.2.99") "action=pass reason=pass cache=miss "
 			 "score=0 listed= unknown= ttl=1\n");
 	ck_assert_str_eq(r.err, "rblmilter: error: dnsbl zone world.test lists "
 			 "127.0.0.1 (answer 127.0.0.2), the RFC 5782 test point "
@@ -436,8 +437,8 @@ START_TEST(test_zone_health)
 			break;
 		usleep(100000);
 	}
-	ck_assert_str_eq(r.out, "ip=192.0.2.99 action=reject reason=dnsbl "
-			 "list= cache=miss score=2 listed=world.test(127.0.0.2) "
+	ck_assert_str_eq(r.out, CHECKED("192.0.2.99") "action=reject reason=dnsbl "
+			 "cache=miss score=2 listed=world.test(127.0.0.2) "
 			 "unknown= ttl=300\n");
 	ck_assert_str_eq(r.err, "");
 	assert_stats(path, NULL, "world.test", "ok", "Z checked=");
@@ -478,7 +479,7 @@ START_TEST(test_dead_zone_once)
 	run(&r, args, "");
 	ms = tenv_elapsed_ms(&start);
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.out, "ip=127.0.0.2 action=reject reason=dnsbl list= "
+	ck_assert_str_eq(r.out, CHECKED("127.0.0.2") "action=reject reason=dnsbl "
 			 "cache=miss score=1 listed=bl.test(127.0.0.2) "
 			 "unknown=dead.test(timeout) ttl=30\n");
 	/* One deadline (2 s) and the start, far from two (4 s). */

@@ -18,6 +18,7 @@
 #include "conf/config.h"
 #include "decide/decision.h"
 #include "decide/logline.h"
+#include "lists/lists.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
 #include "t/tenv.h"
@@ -611,8 +612,9 @@ written(const struct logline *line, const char *dir, char *buf, size_t size)
 }
 
 /*
- * Every kind of decision, from both front ends, with and without a
- * verdict, written by logline_write() and read back by report_parse():
+ * Every kind of decision, from each front end (--check too), with and
+ * without a verdict and a list, written by logline_write() and read back
+ * by report_parse():
  * the writer and the parser share their key tables, and this proves the
  * values too survive the trip.
  */
@@ -672,7 +674,7 @@ START_TEST(test_round_trip)
 	line.level = CACHE_REDIS;
 	line.sites = config->dnsbl_sites;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-	for (front = LOGLINE_MILTER; front <= LOGLINE_POLICY; front++)
+	for (front = LOGLINE_MILTER; front <= LOGLINE_CHECK; front++)
 	for (with = 0; with < 2; with++) {
 		memset(&decision, 0, sizeof(decision));
 		decision.action = cases[i].action;
@@ -680,6 +682,7 @@ START_TEST(test_round_trip)
 		decision.dry_run = cases[i].dry_run;
 		line.front = front;
 		line.verdict = with ? verdict : NULL;
+		line.lists = with ? 0 : LIST_RELAY | LIST_DENY;
 		written(&line, dir, buf, sizeof(buf));
 		ck_assert_msg(report_parse(buf, strcspn(buf, "\n"), rd)
 			      == REPORT_DECISION, "not parsed: %s", buf);
@@ -694,9 +697,11 @@ START_TEST(test_round_trip)
 		ck_assert_str_eq(rd->rcpt, line.rcpt);
 		ck_assert(addr_equal(&rd->client, &client));
 		if (!with) {
+			ck_assert_str_eq(rd->list, "relay,deny");
 			ck_assert_ptr_null(rd->cache);
 			continue;
 		}
+		ck_assert_ptr_null(rd->list);
 		ck_assert_int_eq(rd->level, CACHE_REDIS);
 		ck_assert_int_eq(rd->score, 1);
 		ck_assert_str_eq(rd->listed, "bl.test(127.0.0.2)");
