@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "t/mclient.h"
+#include "t/msession.h"
 #include "t/tenv.h"
 
 /* One "daemon: ..." line of what a test measured, for the test log. */
@@ -147,20 +147,15 @@ stop_daemon(pid_t pid, const char *log, unsigned *ms)
 	return status;
 }
 
-/* A session that has connected and negotiated, at connect. */
-static struct mclient *
-open_session(const char *spec, const char *ip, struct mreply *reply)
+/* Open s to spec for a client at ip and send CONNECT: what it answered. */
+static int
+open_session(struct msession *s, const char *spec, const char *ip)
 {
-	unsigned long actions;
-	unsigned long protocol;
-	struct mclient *client;
-	char	err[256];
-
-	client = mclient_open(spec, 15000, err, sizeof(err));
-	ck_assert_msg(client != NULL, "%s", err);
-	ck_assert_int_eq(mclient_negotiate(client, &actions, &protocol), 0);
-	ck_assert_int_eq(mclient_connect(client, "[client]", ip, 25, reply), 0);
-	return client;
+	msession_init(s, spec, 15000, &(struct msession_smtp) {
+		.host = "[client]", .ip = ip, .port = 25,
+	});
+	ck_assert_msg(msession_run(s, MSESSION_CONNECT) == 0, "%s", s->err);
+	return s->reply.code;
 }
 
 /* A counter of the daemon's redis_prefix stats hash, or -1. */
@@ -179,10 +174,9 @@ counter(const char *name, const char *field)
 
 START_TEST(test_stop_with_idle_sessions)
 {
-	struct mclient *client[5];
-	struct mreply reply;
+	struct msession s[5];
 	char	spec[256];
-	char	ip[32];
+	char	ip[5][32];
 	char   *log;
 	unsigned ms;
 	pid_t	pid;
@@ -191,9 +185,8 @@ START_TEST(test_stop_with_idle_sessions)
 
 	pid = start_daemon("idle", "", spec, sizeof(spec), &log);
 	for (i = 0; i < 5; i++) {
-		snprintf(ip, sizeof(ip), "192.0.2.%zu", i + 1);
-		client[i] = open_session(spec, ip, &reply);
-		ck_assert_int_eq(reply.code, 'c');
+		snprintf(ip[i], sizeof(ip[i]), "192.0.2.%zu", i + 1);
+		ck_assert_int_eq(open_session(s + i, spec, ip[i]), 'c');
 	}
 	status = stop_daemon(pid, log, &ms);
 	report("stop with 5 idle sessions open: %u ms, exit status 0x%x", ms,
@@ -205,7 +198,7 @@ START_TEST(test_stop_with_idle_sessions)
 	/* The counters of those sessions reached Redis before the exit. */
 	ck_assert_int_eq(counter("idle", "connections"), 5);
 	for (i = 0; i < 5; i++)
-		mclient_close(client[i]);
+		msession_close(s + i);
 	free(log);
 }
 END_TEST
@@ -214,28 +207,22 @@ END_TEST
 struct waiting {
 	const char *spec;
 	char	ip[32];
-	struct mclient *client;
-	struct mreply reply;
+	struct msession s;		/* s.reply: its answer; s.err: why
+					 * there is none */
 	unsigned ms;			/* until its answer */
-	char	err[256];		/* why there is none */
 };
 
 static void *
 waiting_session(void *arg)
 {
 	struct waiting *w = arg;
-	unsigned long actions;
-	unsigned long protocol;
 	struct timespec start;
 
-	if ((w->client = mclient_open(w->spec, 15000, w->err,
-				      sizeof(w->err))) == NULL)
-		return NULL;
+	msession_init(&w->s, w->spec, 15000, &(struct msession_smtp) {
+		.host = "[client]", .ip = w->ip, .port = 25,
+	});
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	if (mclient_negotiate(w->client, &actions, &protocol) < 0
-	    || mclient_connect(w->client, "[client]", w->ip, 25, &w->reply) < 0)
-		snprintf(w->err, sizeof(w->err), "%s",
-			 mclient_error(w->client));
+	(void) msession_run(&w->s, MSESSION_CONNECT);
 	w->ms = tenv_elapsed_ms(&start);
 	return NULL;
 }
@@ -300,18 +287,18 @@ START_TEST(test_stop_with_sessions_mid_lookup)
 	status = stop_daemon(pid, log, &ms);
 	for (i = 0; i < WAITING_SESSIONS; i++) {
 		pthread_join(thread[i], NULL);
-		if (w[i].reply.code == 'y'
-		    && strncmp(w[i].reply.text, "451 ", 4) == 0)
+		if (w[i].s.reply.code == 'y'
+		    && strncmp(w[i].s.reply.text, "451 ", 4) == 0)
 			tempfails++;
 		else if (asked(i))
 			ck_abort_msg("session %zu, mid-lookup: no 451 (%s)", i,
-				     w[i].err);
+				     w[i].s.err);
 		else
 			report("session %zu: not taken up by libmilter before "
-			       "the stop (%s)", i, w[i].err);
+			       "the stop (%s)", i, w[i].s.err);
 		if (w[i].ms > slowest)
 			slowest = w[i].ms;
-		mclient_close(w[i].client);
+		msession_close(&w[i].s);
 	}
 	report("stop with %u of %d sessions waiting for a silent zone "
 	       "(dnsbl_timeout 40 s): %u ms, %u answered 451, slowest answer "
@@ -402,6 +389,7 @@ START_TEST(test_unix_sockets)
 	char   *log;
 	char   *log2;
 	unsigned ms;
+	struct msession one;
 	struct stat st;
 	pid_t	pid;
 
@@ -419,7 +407,8 @@ START_TEST(test_unix_sockets)
 	ck_assert_int_eq(tenv_rblmilter_exit(env.dir, "unix", &log2), 71);
 	ck_assert_msg(tenv_count_matches(log2, "another process serves") == 1,
 		      "%s", tenv_tail(log2, 1000));
-	mclient_close(open_session(spec, "192.0.2.1", &(struct mreply) {0}));
+	open_session(&one, spec, "192.0.2.1");
+	msession_close(&one);
 	ck_assert_int_eq(WEXITSTATUS(stop_daemon(pid, log, &ms)), 0);
 	ck_assert_int_ne(lstat(milter, &st), 0);
 	ck_assert_int_ne(lstat(policy, &st), 0);

@@ -15,7 +15,7 @@
 #include <libmilter/mfapi.h>
 
 #include "policy/request.h"
-#include "t/mclient.h"
+#include "t/msession.h"
 #include "t/tenv.h"
 
 /* Feed text in pieces of step bytes; the status of the last piece. */
@@ -233,14 +233,13 @@ decision_line(long offset, const char *text, char *buf, size_t size)
  */
 START_TEST(test_same_line)
 {
-	static const char *const rcpt_macros[] = {
-		"i", "QSAME1", "{rcpt_mailer}", "local", NULL,
+	static const struct msession_smtp smtp = {
+		.host = "[127.0.0.2]", .ip = "127.0.0.2", .port = 25,
+		.helo = "same.test", .queue_id = "QSAME1",
+		.from = "<a@sender.test>", .rcpt = "<u@here.test>",
+		.mailer = "local",
 	};
-	unsigned long actions;
-	unsigned long protocol;
-	struct mclient *client;
-	struct mreply reply;
-	char	err[256];
+	struct msession s;
 	char	buf[1024];
 	char	milter[1024];
 	char	policy[1024];
@@ -251,17 +250,10 @@ START_TEST(test_same_line)
 	tenv_send(fd, "protocol_state=RCPT\nclient_address=127.0.0.2\n\n");
 	tenv_answers(fd, buf, sizeof(buf), 1);
 	offset = tenv_size(env.log);
-	ck_assert_ptr_nonnull(client = mclient_open(env.spec, 5000, err,
-						    sizeof(err)));
-	ck_assert_int_eq(mclient_negotiate(client, &actions, &protocol), 0);
-	ck_assert_int_eq(mclient_connect(client, "[127.0.0.2]", "127.0.0.2", 25,
-					 &reply), 0);
-	ck_assert_int_eq(mclient_helo(client, "same.test", &reply), 0);
-	ck_assert_int_eq(mclient_mail(client, "<a@sender.test>", &reply), 0);
-	ck_assert_int_eq(mclient_macro(client, SMFIC_RCPT, rcpt_macros), 0);
-	ck_assert_int_eq(mclient_rcpt(client, "<u@here.test>", &reply), 0);
-	ck_assert_int_eq(reply.code, 'y');
-	mclient_close(client);
+	msession_init(&s, env.spec, 5000, &smtp);
+	ck_assert_msg(msession_run(&s, MSESSION_RCPT) == 0, "%s", s.err);
+	ck_assert_int_eq(s.reply.code, 'y');
+	msession_close(&s);
 	decision_line(offset, "front=milter", milter, sizeof(milter));
 	tenv_send(fd, "protocol_state=RCPT\nclient_address=127.0.0.2\n"
 		  "helo_name=same.test\nqueue_id=QSAME1\n"
