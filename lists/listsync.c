@@ -93,7 +93,7 @@
 /* Bytes of a copy asked for at once: some 8 ms on a 1 Gb/s network. */
 #define LISTSYNC_PIECE		(1024 * 1024)
 
-/* The largest copy taken (a million long IPv6 prefixes are 45 MB). */
+/* The largest set read or copy taken (a million IPv6 prefixes: 45 MB). */
 #define LISTSYNC_COPY_MAX	((size_t) 256 * 1024 * 1024)
 
 struct listsync;
@@ -472,7 +472,9 @@ listsync_on_scan(redisReply *reply, void *arg)
 		}
 	if (strcmp(reply->element[0]->str, "0") == 0)
 		listsync_end(set, true);
-	else if (!listsync_step(set, reply->element[0]->str))
+	/* A cursor that never ends (a broken server) ends at the bound. */
+	else if (set->next.used > LISTSYNC_COPY_MAX
+		 || !listsync_step(set, reply->element[0]->str))
 		listsync_end(set, false);
 }
 

@@ -24,7 +24,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "lib/addr.h"
 #include "redis/store.h"
 #include "redis/watch.h"
 
@@ -45,9 +44,9 @@ struct watch {
 	void   *arg;
 	redisAsyncContext *ac;		/* NULL while off or refused */
 	enum watch_state state;
-	char	host[ADDR_TEXT_SIZE > 256 ? ADDR_TEXT_SIZE : 256];
-					/* where ac goes, or went when refused */
-	unsigned port;
+	char	host[256];		/* where ac goes, or went when refused:
+					 * an IP address or a unix socket */
+	unsigned port;			/* 0 for a unix socket */
 	time_t	refused;		/* when (CLOCK_MONOTONIC seconds) */
 	struct event *deadline;		/* of the setup */
 };
