@@ -9,7 +9,8 @@
 # within redis_timeout + dnsbl_timeout (plus a margin for a loaded
 # machine); the log names the old primary down, the promoted replica as
 # the new primary, and says Redis is back; verdicts are read from Redis
-# again afterwards; "rblmilter --check" also finds the new primary.
+# again afterwards; the lists get change notices from the new primary;
+# "rblmilter --check" also finds the new primary.
 # Prints ok:/FAIL: lines and the load generator's figures.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -128,6 +129,29 @@ from_redis_after() {
 "$MILTERLOAD" -s "inet:$milter_port@127.0.0.1" -c 4 -n 100 -r 50 \
 	>"$dir/after.out" 2>&1
 lib_check "verdicts come from the new primary" lib_wait_for 5 from_redis_after
+
+# The lists follow the new primary, its change notices too: a swap in the
+# deny set (one member for another, so SCARD stays) takes effect within
+# seconds, where without notices it would wait for redis_list_resync (5m).
+health=$(hostname)
+notices_on() {
+	redis-cli -p "$replica" HGET rblmilter:health "lists@$health" |
+		grep -q "notices=on"
+}
+lib_check "the lists get change notices from the new primary" \
+	lib_wait_for 10 notices_on
+echo 192.0.2.200 >"$dir/deny.ips"
+denied() {
+	"$MILTERLOAD" -s "inet:$milter_port@127.0.0.1" -c 1 -n 1 \
+		-i "$dir/deny.ips" >/dev/null 2>&1
+	grep -q "client=192.0.2.200 .*reason=deny-list" "$log"
+}
+redis-cli -p "$replica" SADD rblmilter:deny 192.0.2.201 >/dev/null
+sleep 2
+redis-cli -p "$replica" EVAL "redis.call('SREM', KEYS[1], '192.0.2.201')
+	redis.call('SADD', KEYS[1], '192.0.2.200')" 1 rblmilter:deny >/dev/null
+lib_check "a same-size change on the new primary takes effect" \
+	lib_wait_for 5 denied
 
 # The first run stores the verdict, the second reads it.
 check() {
