@@ -12,8 +12,9 @@
  *   - Redis' change notices (watch.c) name a changed key at once, so a
  *     change that keeps the size (an SREM and an SADD) is seen too;
  *   - every redis_list_resync, at a random phase per host: with notices,
- *     the change counter (below) is compared with the one read, O(1);
- *     without, each set is read whatever happened.
+ *     the change counter (below) is compared with the one read, O(1),
+ *     and a counter that moved means taking the latest copy; without
+ *     notices, each set is read whatever happened.
  * A notice names the key, not the member (Redis keeps no change log of a
  * set), so a change costs a read of that set, none of the others.
  *
@@ -590,8 +591,22 @@ listsync_on_header(redisReply *reply, void *arg)
 	}
 	if (listcopy_header(reply->str, reply->len, &set->header) <= 0
 	    || set->header.seq < set->need
-	    || set->header.bytes > LISTSYNC_COPY_MAX
-	    || (set->raw = malloc(set->header.bytes + 1)) == NULL) {
+	    || set->header.bytes > LISTSYNC_COPY_MAX) {
+		listsync_fetch_end(set);
+		return;
+	}
+	/* The members in force already: only the counter moves on. */
+	if (set->read && set->header.digest == set->have.digest
+	    && set->header.count == set->have.count
+	    && set->header.card == set->have.card) {
+		set->have.seq = set->header.seq;
+		listsync_fetch_end(set);
+		set->waiting = false;
+		listsync_succeeded(set);
+		listsync_kick(set);
+		return;
+	}
+	if ((set->raw = malloc(set->header.bytes + 1)) == NULL) {
 		listsync_fetch_end(set);
 		return;
 	}
@@ -732,19 +747,34 @@ listsync_on_check(redisReply *reply, void *arg)
 		listsync_succeeded(set);
 }
 
-/* The resync's look at the change counter: moved means a change. */
+/*
+ * The resync's look at the change counter.  One that moved since the
+ * members in force were read means changes this host may have missed:
+ * it waits for a copy at least that recent, without counting a change
+ * itself (a count would make every other host's resync read again, and
+ * theirs this host's), and reads only when no such copy comes.
+ */
 static void
 listsync_on_counter(redisReply *reply, void *arg)
 {
 	struct listsync_set *set = arg;
+	long long counter;
 
 	set->checking = false;
 	if (reply == NULL) {
 		listsync_failed(set);
 		return;
 	}
-	if (listsync_number(reply) != set->have.seq)
+	if ((counter = listsync_number(reply)) < 0) {
 		listsync_want(set);
+		return;
+	}
+	if (counter == set->have.seq || listsync_busy(set))
+		return;
+	set->need = counter;
+	set->waiting = true;
+	clock_gettime(CLOCK_MONOTONIC, &set->waited);
+	listsync_fetch(set);
 }
 
 /* Redis' notices: a key changed, everything may have, or none come. */

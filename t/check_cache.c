@@ -442,6 +442,26 @@ load_relay_set(void)
 		 "(math.floor(i / 256) % 256) .. '.' .. (i % 256)) end");
 }
 
+/* Another host of the fleet, b, on a's loop with a's configuration. */
+static void
+open_peer(struct fixture *b, const struct fixture *a)
+{
+	char	err[CONFIG_ERR_SIZE];
+
+	*b = *a;
+	b->stack = stack_create(a->base, a->config, err, sizeof(err));
+	ck_assert_msg(b->stack != NULL, "%s", err);
+	stack_start(b->stack, true);
+}
+
+/* Take b away; a's loop and configuration stay. */
+static void
+close_peer(struct fixture *b)
+{
+	stack_drain(b->stack);
+	stack_free(b->stack);
+}
+
 /* This host's lists@HOST field in the health hash, or "". */
 static void
 lists_state(char *text, size_t size)
@@ -507,14 +527,10 @@ START_TEST(test_list_fleet)
 {
 	struct fixture a;
 	struct fixture b;
-	char	err[CONFIG_ERR_SIZE];
 
 	load_relay_set();
 	open_service(&a, tcp_redis(), "");
-	b = a;
-	b.stack = stack_create(a.base, a.config, err, sizeof(err));
-	ck_assert_msg(b.stack != NULL, "%s", err);
-	stack_start(b.stack, true);
+	open_peer(&b, &a);
 	ck_assert_uint_eq(wait_lists(&a, "10.0.1.1", LIST_RELAY, LIST_RELAY,
 				     2000), LIST_RELAY);
 	ck_assert_uint_eq(wait_lists(&b, "10.0.1.1", LIST_RELAY, LIST_RELAY,
@@ -530,8 +546,38 @@ START_TEST(test_list_fleet)
 	ck_assert_int_ge(redis_calls("sscan"), 1);
 	ck_assert_int_le(redis_calls("sscan"), 7);
 	ck_assert_int_ge(redis_calls("getrange"), 2);
-	stack_drain(b.stack);
-	stack_free(b.stack);
+	close_peer(&b);
+	close_service(&a);
+	redis_do("DEL rblmilter:relay");
+}
+END_TEST
+
+/*
+ * A change counted that no copy holds (a host's count after the reader
+ * began, say) costs one read at the next resync, not one per host and
+ * resync: a resync waits for a copy and does not count.  Before, each
+ * resync counted, so every other host's next resync read the set again.
+ */
+START_TEST(test_list_resync_quiet)
+{
+	struct fixture a;
+	struct fixture b;
+
+	load_relay_set();
+	open_service(&a, tcp_redis(), "redis_list_resync = 1s\n");
+	open_peer(&b, &a);
+	ck_assert_uint_eq(wait_lists(&a, "10.0.1.1", LIST_RELAY, LIST_RELAY,
+				     2000), LIST_RELAY);
+	ck_assert_uint_eq(wait_lists(&b, "10.0.1.1", LIST_RELAY, LIST_RELAY,
+				     2000), LIST_RELAY);
+	run_for(&a, 1000);
+	redis_do("INCR rblmilter:seq:relay");
+	redis_do("CONFIG RESETSTAT");
+	run_for(&a, 6000);
+	/* One read of the relay set (some 4 steps); the old code: 20 or so. */
+	ck_assert_int_ge(redis_calls("sscan"), 1);
+	ck_assert_int_le(redis_calls("sscan"), 8);
+	close_peer(&b);
 	close_service(&a);
 	redis_do("DEL rblmilter:relay");
 }
@@ -853,6 +899,7 @@ cache_suite(void)
 	tcase_add_test(tc, test_list_poll_failures);
 	tcase_add_test(tc, test_list_changes);
 	tcase_add_test(tc, test_list_fleet);
+	tcase_add_test(tc, test_list_resync_quiet);
 	tcase_add_test(tc, test_list_no_notices);
 	tcase_add_test(tc, test_garbage_value);
 	tcase_add_test(tc, test_counters);
