@@ -111,7 +111,7 @@ struct listsync_set {
 	struct listcopy next;		/* the read or copy under way */
 	struct listcopy_header header;	/* of the copy under way */
 	char   *raw;			/* its members as they come */
-	size_t	raw_len;
+	size_t	raw_len;		/* bytes of them so far */
 	bool	read;			/* read once since the start */
 	bool	dirty;			/* may have changed since the members
 					 * in force (or under way) were read */
@@ -124,7 +124,8 @@ struct listsync_set {
 	bool	checking;		/* a SCARD (or counter) check is out */
 	bool	ok;			/* the last check or read succeeded */
 	bool	locked;			/* the last SET NX took the lock */
-	long long need;			/* the counter our count gave */
+	long long need;			/* the counter a copy must reach: our
+					 * count, or what a resync saw */
 	struct timespec waited;		/* when waiting for a copy began */
 	struct timespec began;		/* when the last read began */
 	struct timespec ended;		/* when the last read ended */
