@@ -8,9 +8,11 @@
  * this module does not match addresses against them.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "lib/addr.h"
 #include "lib/hash.h"
@@ -19,6 +21,18 @@
 static const unsigned char addr_v4mapped[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
+
+/* Make an IPv4-mapped IPv6 address IPv4. */
+static void
+addr_unmap(struct addr *addr)
+{
+	if (addr->family == AF_INET6
+	    && memcmp(addr->bytes, addr_v4mapped, sizeof(addr_v4mapped)) == 0) {
+		memmove(addr->bytes, addr->bytes + 12, 4);
+		memset(addr->bytes + 4, 0, 12);
+		addr->family = AF_INET;
+	}
+}
 
 int
 addr_parse(const char *text, struct addr *addr)
@@ -31,11 +45,38 @@ addr_parse(const char *text, struct addr *addr)
 	if (inet_pton(AF_INET6, text, addr->bytes) != 1)
 		return -1;
 	addr->family = AF_INET6;
-	if (memcmp(addr->bytes, addr_v4mapped, sizeof(addr_v4mapped)) == 0) {
-		memmove(addr->bytes, addr->bytes + 12, 4);
-		memset(addr->bytes + 4, 0, 12);
-		addr->family = AF_INET;
+	addr_unmap(addr);
+	return 0;
+}
+
+int
+addr_from_sockaddr(const struct sockaddr *sa, size_t len, struct addr *addr)
+{
+	const char *bytes = (const char *) sa;
+	sa_family_t family;
+	size_t	offset;
+	size_t	size;
+
+	if (sa == NULL || len < offsetof(struct sockaddr, sa_family)
+	    + sizeof(family))
+		return -1;
+	memcpy(&family, bytes + offsetof(struct sockaddr, sa_family),
+	       sizeof(family));
+	if (family == AF_INET) {
+		offset = offsetof(struct sockaddr_in, sin_addr);
+		size = sizeof(struct in_addr);
+	} else if (family == AF_INET6) {
+		offset = offsetof(struct sockaddr_in6, sin6_addr);
+		size = sizeof(struct in6_addr);
+	} else {
+		return -1;
 	}
+	if (len < offset + size)
+		return -1;
+	memset(addr, 0, sizeof(*addr));
+	addr->family = family;
+	memcpy(addr->bytes, bytes + offset, size);
+	addr_unmap(addr);
 	return 0;
 }
 

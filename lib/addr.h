@@ -2,10 +2,11 @@
  * addr - one client IP address, parsed and canonical.
  *
  * Every IP that reaches a DNS name, a cache key or a log line goes through
- * addr_parse() and comes out of addr_format(), so hostile or odd spellings
- * ("::ffff:1.2.3.4", "0:0::1") never reach those places as typed.  The
- * same goes for the network/length prefixes of client lists; matching an
- * address against them is cache/prefix.c's job, not this module's.
+ * addr_parse() (or addr_from_sockaddr(), for the milter's connect) and
+ * comes out of addr_format(), so hostile or odd spellings ("::ffff:1.2.3.4",
+ * "0:0::1") never reach those places as typed.  The same goes for the
+ * network/length prefixes of client lists; matching an address against
+ * them is cache/prefix.c's job, not this module's.
  */
 #ifndef RBL_ADDR_H
 #define RBL_ADDR_H
@@ -20,6 +21,8 @@
 /* Reversed name without zone: 32 nibbles and dots for IPv6, plus NUL. */
 #define ADDR_REVERSE_SIZE	64
 
+struct sockaddr;
+
 struct addr {
 	int	family;			/* AF_INET or AF_INET6 */
 	unsigned char bytes[16];	/* network order; IPv4 uses 4 */
@@ -27,6 +30,15 @@ struct addr {
 
 /* Parse IPv4 or IPv6 text; IPv4-mapped IPv6 becomes IPv4.  0 or -1. */
 int	addr_parse(const char *text, struct addr *addr);
+
+/*
+ * The IP of a socket address of len bytes, which need not be aligned:
+ * AF_INET or AF_INET6, an IPv4-mapped one becoming IPv4 as in
+ * addr_parse().  0, or -1 for NULL, another family (AF_UNIX...) or a len
+ * that ends before the address.
+ */
+int	addr_from_sockaddr(const struct sockaddr *sa, size_t len,
+			   struct addr *addr);
 
 /*
  * Parse "address" or "network/length"; a bare address is a /32 or /128.

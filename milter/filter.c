@@ -23,7 +23,6 @@
  * session and answers tempfail.
  */
 #include <libmilter/mfapi.h>
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -51,6 +50,9 @@
  */
 #define FILTER_GRACE_MS		1000
 #define FILTER_ABORT_MS		500
+
+/* The longest reply text smfi_setreply() takes (libmilter's MAXREPLYLEN). */
+#define FILTER_REPLY_MAX	980
 
 static struct worker *filter_worker;
 
@@ -142,15 +144,20 @@ filter_log(struct session *session, int stage, const char *recipient,
 static sfsistat
 filter_answer(SMFICTX *ctx, const struct decision *decision)
 {
-	char	text[1100];
+	char	text[FILTER_REPLY_MAX + 1];
 	size_t	len = 0;
 	const char *cp;
 
 	if (decision->action != DECISION_REJECT
 	    && decision->action != DECISION_TEMPFAIL)
 		return SMFIS_CONTINUE;
-	/* libmilter reads the text like a printf format: double any %. */
-	for (cp = decision->text; *cp && len + 2 < sizeof(text); cp++) {
+	/*
+	 * libmilter reads the text like a printf format: double any %.  It
+	 * refuses a longer text whole, so the text is cut, never a %%.
+	 */
+	for (cp = decision->text; *cp; cp++) {
+		if (len + 1 + (*cp == '%') > FILTER_REPLY_MAX)
+			break;
 		text[len++] = *cp;
 		if (*cp == '%')
 			text[len++] = '%';
@@ -235,24 +242,15 @@ filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	return SMFIS_CONTINUE;
 }
 
-/* The client's address from the connect callback, if it has one. */
+/*
+ * The client's address from the connect callback, if it has one.
+ * libmilter gives no length: it builds sa itself, in a union that holds
+ * any family it sets (sendmail's union bigsockaddr).
+ */
 static bool
 filter_address(const struct sockaddr *sa, struct addr *addr)
 {
-	char	text[ADDR_TEXT_SIZE];
-
-	if (sa == NULL)
-		return false;
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *) sa)->sin_addr,
-			  text, sizeof(text));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-			  &((const struct sockaddr_in6 *) sa)->sin6_addr, text,
-			  sizeof(text));
-	else
-		return false;
-	return addr_parse(text, addr) == 0;
+	return addr_from_sockaddr(sa, sizeof(struct sockaddr_in6), addr) == 0;
 }
 
 /* Free a session (filter_sessions.lock held when it is on the list). */
@@ -412,7 +410,7 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct session *session;
 	sfsistat status;
-	char	mailer[64];
+	const char *mailer;
 
 	if ((session = filter_enter(ctx, &status)) == NULL)
 		return status;
@@ -420,10 +418,14 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 		return filter_leave(session, SMFIS_CONTINUE);
 	/* Postfix has a queue id only once a recipient was accepted. */
 	filter_macro(ctx, "i", session->queue_id, sizeof(session->queue_id));
-	filter_macro(ctx, "{rcpt_mailer}", mailer, sizeof(mailer));
+	/*
+	 * The transport as Postfix sent it: a copy cut or made printable
+	 * could match a local transport that it is not.
+	 */
+	mailer = smfi_getsymval(ctx, "{rcpt_mailer}");
 	return filter_leave(session, filter_decide(ctx, session, STAGE_RCPT,
-						   argv[0], mailer[0] ? mailer
-						   : NULL));
+						   argv[0], mailer != NULL
+						   && *mailer ? mailer : NULL));
 }
 
 /* Answer DATA (see the top of this file). */

@@ -1,10 +1,13 @@
 /*
- * check_addr - client IP parsing, canonical text, RFC 5782 names and
- * list prefixes.
+ * check_addr - client IP parsing, socket addresses, canonical text, RFC
+ * 5782 names and list prefixes.
  */
+#include <arpa/inet.h>
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include "lib/addr.h"
 #include "t/tenv.h"
@@ -76,6 +79,63 @@ START_TEST(test_rejects)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(strcmp(canonical(bad[i], buf), "error") == 0,
 			      "accepted \"%s\"", bad[i]);
+}
+END_TEST
+
+/*
+ * The text of the IP in the first len bytes of sa, copied to an odd
+ * address that ends where they do, or "error".
+ */
+static const char *
+from_sockaddr(const void *sa, size_t len, char *buf)
+{
+	static unsigned char copy[sizeof(struct sockaddr_storage) + 1];
+	struct addr addr;
+
+	ck_assert_uint_le(len, sizeof(copy) - 1);
+	memcpy(copy + sizeof(copy) - len, sa, len);
+	if (addr_from_sockaddr((const struct sockaddr *)
+			       (copy + sizeof(copy) - len), len, &addr) < 0)
+		return "error";
+	return addr_format(&addr, buf);
+}
+
+START_TEST(test_sockaddr)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(25)};
+	struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	char	buf[ADDR_TEXT_SIZE];
+	struct addr addr;
+
+	ck_assert_int_eq(inet_pton(AF_INET, "192.0.2.1", &sin.sin_addr), 1);
+	ck_assert_str_eq(from_sockaddr(&sin, sizeof(sin), buf), "192.0.2.1");
+	/* The address is all it needs, not sin_zero... */
+	ck_assert_str_eq(from_sockaddr(&sin, 8, buf), "192.0.2.1");
+	/* ...but all of that. */
+	ck_assert_str_eq(from_sockaddr(&sin, 7, buf), "error");
+	ck_assert_str_eq(from_sockaddr(&sin, 1, buf), "error");
+	ck_assert_str_eq(from_sockaddr(&sin, 0, buf), "error");
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:DB8::0:1", &sin6.sin6_addr),
+			 1);
+	ck_assert_str_eq(from_sockaddr(&sin6, sizeof(sin6), buf),
+			 "2001:db8::1");
+	/* RFC 2133's sockaddr_in6 had no scope id. */
+	ck_assert_str_eq(from_sockaddr(&sin6, 24, buf), "2001:db8::1");
+	ck_assert_str_eq(from_sockaddr(&sin6, 23, buf), "error");
+	/* IPv4-mapped, as Postfix hands IPv4 clients on a dual-stack socket. */
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:192.0.2.1",
+				   &sin6.sin6_addr), 1);
+	ck_assert_str_eq(from_sockaddr(&sin6, sizeof(sin6), buf), "192.0.2.1");
+	ck_assert_int_eq(addr_from_sockaddr((const struct sockaddr *) &sin6,
+					    sizeof(sin6), &addr), 0);
+	ck_assert_int_eq(addr.family, AF_INET);
+	/* No IP at all. */
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "/run/postfix/smtpd");
+	ck_assert_str_eq(from_sockaddr(&sun, sizeof(sun), buf), "error");
+	sin.sin_family = AF_UNSPEC;
+	ck_assert_str_eq(from_sockaddr(&sin, sizeof(sin), buf), "error");
+	ck_assert_int_eq(addr_from_sockaddr(NULL, sizeof(sin), &addr), -1);
 }
 END_TEST
 
@@ -203,6 +263,7 @@ addr_suite(void)
 
 	tcase_add_test(tc, test_canonical);
 	tcase_add_test(tc, test_rejects);
+	tcase_add_test(tc, test_sockaddr);
 	tcase_add_test(tc, test_reverse);
 	tcase_add_test(tc, test_prefix);
 	tcase_add_test(tc, test_prefix_rejects);

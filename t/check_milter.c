@@ -231,6 +231,59 @@ START_TEST(test_relay)
 }
 END_TEST
 
+/* A transport name of 63 bytes, and one longer. */
+#define LONG63	"lmtp-dovecot-for-the-mailboxes-of-the-virtual-domains-of-exampl"
+#define LONGER	LONG63 "e-mail"
+
+/*
+ * {rcpt_mailer} is compared whole, however long: a long local transport
+ * is local, and one that only begins with a local transport's name is
+ * not (t/fuzz/milter/long-transport*).
+ */
+START_TEST(test_relay_whole)
+{
+	struct msession s;
+
+	ck_assert_uint_eq(strlen(LONG63), 63);
+	reload("local_transports = local " LONGER "\n");
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.1", "<u@here.test>",
+				      LONGER), 'c');
+	ck_assert_int_eq(rcpt(&s, "<u@elsewhere.test>", LONG63), 'y');
+	msession_close(&s);
+	reload("local_transports = local " LONG63 "\n");
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.1", "<u@here.test>",
+				      LONG63), 'c');
+	ck_assert_int_eq(rcpt(&s, "<u@elsewhere.test>", LONG63 "-relay"), 'y');
+	ck_assert_str_eq(s.reply.text, "554 5.7.1 <u@elsewhere.test>: Relay "
+			 "access denied");
+	msession_close(&s);
+}
+END_TEST
+
+/*
+ * A reply whose %s, doubled for libmilter, would pass its 980 bytes is
+ * cut, not refused by smfi_setreply() (t/fuzz/milter/percent-reply).
+ */
+START_TEST(test_reply_cut)
+{
+	struct msession s;
+	char	to[600];
+	long	offset;
+
+	reload("");
+	offset = tenv_size(env.log);
+	snprintf(to, sizeof(to), "<%0500d@elsewhere.test>", 0);
+	memset(to + 1, '%', 500);
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.1", to, "smtp"), 'y');
+	/* "<" and 489 %s doubled: one more would make 981 bytes. */
+	ck_assert_int_eq(strncmp(s.reply.text, "554 5.7.1 <%%%%", 15), 0);
+	ck_assert_uint_eq(strlen(s.reply.text), strlen("554 5.7.1 <") + 978);
+	msession_close(&s);
+	ck_assert_int_eq(tenv_count_since(env.log, offset, "smfi_setreply "
+					  "failed"), 0);
+}
+END_TEST
+
 START_TEST(test_stages)
 {
 	struct msession s;
@@ -407,6 +460,8 @@ milter_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_rcpt_stage);
 	tcase_add_test(tc, test_relay);
+	tcase_add_test(tc, test_relay_whole);
+	tcase_add_test(tc, test_reply_cut);
 	tcase_add_test(tc, test_stages);
 	tcase_add_test(tc, test_actions);
 	tcase_add_test(tc, test_reply_map);
