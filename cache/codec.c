@@ -114,7 +114,8 @@ codec_hex(int ch)
 
 /* Decode "L" answers and text of one token [cp, end) into zone. */
 static bool
-codec_listing(const char *cp, const char *end, struct verdict_zone *zone)
+codec_listing(const char *cp, const char *end, enum dnsbl_kind kind,
+	      struct verdict_zone *zone)
 {
 	char	answer[INET_ADDRSTRLEN];
 	const char *stop;
@@ -134,7 +135,8 @@ codec_listing(const char *cp, const char *end, struct verdict_zone *zone)
 		answer[len] = 0;
 		if (inet_pton(AF_INET, answer,
 			      zone->answer[zone->answer_count]) != 1
-		    || !dnsbl_answer_is_listing(zone->answer[zone->answer_count]))
+		    || !dnsbl_answer_is_listing(kind,
+					       zone->answer[zone->answer_count]))
 			return false;
 		zone->answer_count++;
 		cp = stop + 1;
@@ -179,7 +181,8 @@ codec_decode_zone(const char *cp, const char *end,
 		return strspn(zone->reason, "abcdefghijklmnopqrstuvwxyz"
 			      "0123456789.-") == len - 1;
 	case 'L':
-		if (!codec_listing(cp + 1, end, zone))
+		if (!codec_listing(cp + 1, end, dnsbl_sites_kind(sites, index),
+				   zone))
 			return false;
 		zone->state = dnsbl_sites_score(sites, index,
 						(const unsigned char (*)[4])

@@ -14,15 +14,15 @@
 #include <string.h>
 
 #include "cache/memcache.h"
-#include "lib/addr.h"
+#include "lib/hash.h"
 
 struct memcache_entry {
-	struct addr addr;
 	char   *text;			/* codec text */
 	time_t	expires;
 	struct memcache_entry *chain;	/* next in the hash bucket */
 	struct memcache_entry *newer;	/* recency list */
 	struct memcache_entry *older;
+	char	key[];			/* an IP's text, or a name */
 };
 
 struct memcache {
@@ -73,15 +73,16 @@ memcache_free(struct memcache *cache)
 	free(cache);
 }
 
-/* The bucket link that points at addr's entry (or at the chain's end). */
+/* The bucket link that points at key's entry (or at the chain's end). */
 static struct memcache_entry **
-memcache_find(struct memcache *cache, const struct addr *addr)
+memcache_find(struct memcache *cache, const char *key)
 {
 	struct memcache_entry **link;
 
-	link = cache->bucket + (addr_hash(addr) & cache->mask);
+	link = cache->bucket + (hash_bytes(HASH_SEED, key, strlen(key))
+				& cache->mask);
 	for (; *link != NULL; link = &(*link)->chain)
-		if (addr_equal(&(*link)->addr, addr))
+		if (strcmp((*link)->key, key) == 0)
 			break;
 	return link;
 }
@@ -127,13 +128,13 @@ memcache_drop(struct memcache *cache, struct memcache_entry **link)
 }
 
 char   *
-memcache_get(struct memcache *cache, const struct addr *addr, time_t now)
+memcache_get(struct memcache *cache, const char *key, time_t now)
 {
 	struct memcache_entry **link;
 	char   *copy = NULL;
 
 	pthread_mutex_lock(&cache->lock);
-	link = memcache_find(cache, addr);
+	link = memcache_find(cache, key);
 	if (*link != NULL && (*link)->expires <= now) {
 		memcache_drop(cache, link);
 	} else if (*link != NULL) {
@@ -146,8 +147,8 @@ memcache_get(struct memcache *cache, const struct addr *addr, time_t now)
 }
 
 int
-memcache_put(struct memcache *cache, const struct addr *addr,
-	     const char *text, time_t expires)
+memcache_put(struct memcache *cache, const char *key, const char *text,
+	     time_t expires)
 {
 	struct memcache_entry **link;
 	struct memcache_entry *entry;
@@ -158,21 +159,22 @@ memcache_put(struct memcache *cache, const struct addr *addr,
 	if ((copy = strdup(text)) == NULL)
 		return -1;
 	pthread_mutex_lock(&cache->lock);
-	link = memcache_find(cache, addr);
+	link = memcache_find(cache, key);
 	if ((entry = *link) != NULL) {
 		free(entry->text);
 		memcache_unlist(cache, entry);
-	} else if ((entry = calloc(1, sizeof(*entry))) == NULL) {
+	} else if ((entry = calloc(1, sizeof(*entry) + strlen(key) + 1))
+		   == NULL) {
 		pthread_mutex_unlock(&cache->lock);
 		free(copy);
 		return -1;
 	} else {
 		if (cache->count >= cache->capacity)
 			memcache_drop(cache, memcache_find(cache,
-							   &cache->oldest->addr));
+							   cache->oldest->key));
 		/* The drop may have changed the chain: look again. */
-		link = memcache_find(cache, addr);
-		entry->addr = *addr;
+		link = memcache_find(cache, key);
+		strcpy(entry->key, key);
 		*link = entry;
 		cache->count++;
 	}

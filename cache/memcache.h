@@ -11,18 +11,20 @@
 #include <stddef.h>
 #include <time.h>
 
-struct addr;
 struct memcache;
 
 struct memcache *memcache_create(size_t capacity);
 void	memcache_free(struct memcache *cache);
 
-/* A malloc'd copy of addr's value if it expires after now, else NULL. */
-char   *memcache_get(struct memcache *cache, const struct addr *addr,
-		     time_t now);
+/*
+ * A malloc'd copy of key's value if it expires after now, else NULL.  A
+ * key is what a verdict is about: an IP as addr_format() writes it, or a
+ * name.
+ */
+char   *memcache_get(struct memcache *cache, const char *key, time_t now);
 
-/* Store (or replace) addr's value; 0, or -1 when out of memory. */
-int	memcache_put(struct memcache *cache, const struct addr *addr,
-		     const char *text, time_t expires);
+/* Store (or replace) key's value; 0, or -1 when out of memory. */
+int	memcache_put(struct memcache *cache, const char *key, const char *text,
+		     time_t expires);
 
 #endif

@@ -1,10 +1,11 @@
 /*
- * vcache - one client IP to one verdict: memory cache, then Redis, then
- * DNS, and the answer stored back in both.
+ * vcache - one client IP (or one name) to one verdict: memory cache, then
+ * Redis, then DNS, and the answer stored back in both.
  *
- * Redis keys are PREFIX v:HASH:IP, HASH being 8 hex digits of a hash of
- * the zones, filters, weights and thresholds: hosts with the same
- * settings share verdicts, and a changed setting never reads an old one.
+ * Redis keys are PREFIX v:HASH:IP, and PREFIX d:HASH:NAME for names,
+ * HASH being 8 hex digits of a hash of the zones, filters, weights and
+ * thresholds: hosts with the same settings share verdicts, and a changed
+ * setting never reads an old one.
  * A Redis value that does not decode is logged and treated as a miss; the
  * fresh verdict then overwrites it.  A verdict with TTL 0 is not stored.
  * A cached verdict in which a zone now out of scoring (health.h) lists the
@@ -26,11 +27,13 @@
 #include "dnsbl/engine.h"
 #include "dnsbl/health.h"
 #include "dnsbl/verdict.h"
-#include "lib/addr.h"
+#include "lib/domain.h"
+#include "lib/hash.h"
 #include "lib/msg.h"
 
-/* Buckets of the in-flight table; it holds one entry per IP being
- * looked up, so it never grows past the number of sessions. */
+/* Buckets of the in-flight table; it holds one entry per IP or name
+ * being looked up, so it never grows past the number of sessions
+ * (times the names of each). */
 #define VCACHE_BUCKETS	1024
 
 /* Someone waiting for a verdict. */
@@ -40,11 +43,11 @@ struct vcache_waiter {
 	struct vcache_waiter *next;
 };
 
-/* One IP being looked up, and everyone waiting for it. */
+/* One IP or name being looked up, and everyone waiting for it. */
 struct vcache_flight {
 	struct vcache *cache;
-	struct addr addr;
-	char	key[320];		/* its Redis key */
+	char	subject[DOMAIN_NAME_SIZE];	/* the IP's text, or the name */
+	char	key[600];		/* its Redis key */
 	struct vcache_waiter *waiters;
 	struct vcache_flight *next;	/* in its bucket */
 	struct verdict *verdict;	/* a memory hit, handed out next turn */
@@ -53,7 +56,7 @@ struct vcache_flight {
 struct vcache {
 	struct event_base *base;
 	struct vcache_options options;
-	char	key_prefix[300];	/* PREFIX v:HASH: */
+	char	key_prefix[300];	/* PREFIX v:HASH: or PREFIX d:HASH: */
 	struct vcache_flight *bucket[VCACHE_BUCKETS];
 	unsigned in_flight;
 };
@@ -83,9 +86,10 @@ vcache_create(struct event_base *base, const struct vcache_options *options)
 		return NULL;
 	cache->base = base;
 	cache->options = *options;
-	snprintf(cache->key_prefix, sizeof(cache->key_prefix), "%sv:%08x:",
-		 options->prefix, (unsigned) (options->config_hash
-					      ^ (options->config_hash >> 32)));
+	snprintf(cache->key_prefix, sizeof(cache->key_prefix), "%s%s:%08x:",
+		 options->prefix, options->names ? "d" : "v",
+		 (unsigned) (options->config_hash
+			     ^ (options->config_hash >> 32)));
 	return cache;
 }
 
@@ -97,17 +101,34 @@ vcache_free(struct vcache *cache)
 	free(cache);
 }
 
-/* The bucket link of addr's flight (or of the chain's end). */
+/* The bucket link of subject's flight (or of the chain's end). */
 static struct vcache_flight **
-vcache_find(struct vcache *cache, const struct addr *addr)
+vcache_find(struct vcache *cache, const char *subject)
 {
 	struct vcache_flight **link;
 
-	link = cache->bucket + addr_hash(addr) % VCACHE_BUCKETS;
+	link = cache->bucket + hash_bytes(HASH_SEED, subject, strlen(subject))
+	    % VCACHE_BUCKETS;
 	for (; *link != NULL; link = &(*link)->next)
-		if (addr_equal(&(*link)->addr, addr))
+		if (strcmp((*link)->subject, subject) == 0)
 			break;
 	return link;
+}
+
+/* The counter of a verdict found at level. */
+static enum stats_counter
+vcache_counter(const struct vcache *cache, enum cache_level level)
+{
+	static const enum stats_counter counters[2][3] = {
+		{[CACHE_MEMORY] = STATS_CACHE_MEMORY,
+		 [CACHE_REDIS] = STATS_CACHE_REDIS,
+		[CACHE_MISS] = STATS_CACHE_MISS},
+		{[CACHE_MEMORY] = STATS_NAME_MEMORY,
+		 [CACHE_REDIS] = STATS_NAME_REDIS,
+		[CACHE_MISS] = STATS_NAME_MISS},
+	};
+
+	return counters[cache->options.names][level];
 }
 
 /* Hand verdict to every waiter and end the flight. */
@@ -115,23 +136,18 @@ static void
 vcache_finish(struct vcache_flight *flight, struct verdict *verdict,
 	      enum cache_level level)
 {
-	static const enum stats_counter counters[] = {
-		[CACHE_MEMORY] = STATS_CACHE_MEMORY,
-		[CACHE_REDIS] = STATS_CACHE_REDIS,
-		[CACHE_MISS] = STATS_CACHE_MISS,
-	};
 	struct vcache *cache = flight->cache;
 	struct vcache_waiter *waiter;
 	struct verdict *copy;
 
-	*vcache_find(cache, &flight->addr) = flight->next;
+	*vcache_find(cache, flight->subject) = flight->next;
 	cache->in_flight--;
 	while ((waiter = flight->waiters) != NULL) {
 		flight->waiters = waiter->next;
 		copy = verdict;
 		if (waiter->next != NULL && verdict != NULL)
 			copy = verdict_clone(verdict);
-		stats_count(cache->options.stats, counters[level]);
+		stats_count(cache->options.stats, vcache_counter(cache, level));
 		waiter->done(copy, level, waiter->arg);
 		free(waiter);
 	}
@@ -148,7 +164,7 @@ vcache_store(struct vcache_flight *flight, const struct verdict *verdict)
 
 	if (verdict->ttl == 0 || (text = codec_encode(verdict, expires)) == NULL)
 		return;
-	memcache_put(cache->options.memory, &flight->addr, text, expires);
+	memcache_put(cache->options.memory, flight->subject, text, expires);
 	if (cache->options.store != NULL)
 		store_command(cache->options.store, NULL, NULL, "SET %s %s EX %u",
 			      flight->key, text, verdict->ttl);
@@ -165,7 +181,9 @@ vcache_on_dns(struct verdict *verdict, void *arg)
 	for (i = 0; i < verdict->zone_count; i++)
 		if (verdict->zone[i].state == VERDICT_ZONE_UNKNOWN
 		    && strcmp(verdict->zone[i].reason, "timeout") == 0)
-			stats_count_timeout(flight->cache->options.stats, i);
+			stats_count_timeout(flight->cache->options.stats,
+					    flight->cache->options.zone_offset
+					    + i);
 	vcache_store(flight, verdict);
 	vcache_finish(flight, verdict, CACHE_MISS);
 }
@@ -174,7 +192,7 @@ vcache_on_dns(struct verdict *verdict, void *arg)
 static void
 vcache_ask_dns(struct vcache_flight *flight)
 {
-	if (dnsbl_submit(flight->cache->options.engine, &flight->addr,
+	if (dnsbl_submit(flight->cache->options.engine, flight->subject,
 			 vcache_on_dns, flight) < 0)
 		vcache_finish(flight, NULL, CACHE_MISS);
 }
@@ -189,7 +207,7 @@ vcache_decode(const struct vcache *cache, const char *text, size_t len,
 
 	verdict = codec_decode(text, len, cache->options.sites, now, err, errlen);
 	if (verdict != NULL && health != NULL
-	    && !health_admits(health, verdict)) {
+	    && !health_admits(health, verdict, 0)) {
 		verdict_free(verdict);
 		return NULL;
 	}
@@ -224,7 +242,7 @@ vcache_on_redis(redisReply *reply, void *arg)
 		vcache_ask_dns(flight);
 		return;
 	}
-	memcache_put(cache->options.memory, &flight->addr, reply->str,
+	memcache_put(cache->options.memory, flight->subject, reply->str,
 		     now + verdict->ttl);
 	vcache_finish(flight, verdict, CACHE_REDIS);
 }
@@ -241,13 +259,13 @@ vcache_on_memory(evutil_socket_t fd, short what, void *arg)
 }
 
 struct verdict *
-vcache_cached(struct vcache *cache, const struct addr *addr)
+vcache_cached(struct vcache *cache, const char *subject)
 {
 	struct verdict *verdict;
 	char   *text;
 	char	err[200];
 
-	if ((text = memcache_get(cache->options.memory, addr,
+	if ((text = memcache_get(cache->options.memory, subject,
 				 time(NULL))) == NULL)
 		return NULL;
 	verdict = vcache_decode(cache, text, strlen(text), time(NULL), err,
@@ -257,14 +275,17 @@ vcache_cached(struct vcache *cache, const struct addr *addr)
 }
 
 int
-vcache_submit(struct vcache *cache, const struct addr *addr,
+vcache_submit(struct vcache *cache, const char *subject,
 	      vcache_done_fn *done, void *arg)
 {
-	struct vcache_flight **link = vcache_find(cache, addr);
-	struct vcache_flight *flight = *link;
+	struct vcache_flight **link;
+	struct vcache_flight *flight;
 	struct vcache_waiter *waiter;
-	char	ip[ADDR_TEXT_SIZE];
 
+	if (strlen(subject) >= DOMAIN_NAME_SIZE)
+		return -1;
+	link = vcache_find(cache, subject);
+	flight = *link;
 	if ((waiter = calloc(1, sizeof(*waiter))) == NULL)
 		return -1;
 	waiter->done = done;
@@ -279,13 +300,13 @@ vcache_submit(struct vcache *cache, const struct addr *addr,
 		return -1;
 	}
 	flight->cache = cache;
-	flight->addr = *addr;
+	strcpy(flight->subject, subject);
 	flight->waiters = waiter;
 	snprintf(flight->key, sizeof(flight->key), "%s%s", cache->key_prefix,
-		 addr_format(addr, ip));
+		 subject);
 	*link = flight;
 	cache->in_flight++;
-	if ((flight->verdict = vcache_cached(cache, addr)) != NULL) {
+	if ((flight->verdict = vcache_cached(cache, subject)) != NULL) {
 		if (event_base_once(cache->base, -1, EV_TIMEOUT,
 				    vcache_on_memory, flight,
 				    &vcache_now_tv) == 0)

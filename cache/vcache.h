@@ -1,17 +1,20 @@
 /*
- * vcache - one client IP to one verdict: memory cache, then Redis, then
- * DNS, and the answer stored back in both.
+ * vcache - one client IP (or one name, for the domain zones) to one
+ * verdict: memory cache, then Redis, then DNS, and the answer stored back
+ * in both.
  *
- * Lookups of an IP already in progress join it instead of asking again.
+ * Lookups of an IP or name already in progress join it instead of asking
+ * again.
  * Runs on the loop thread; callbacks come from the loop.  Lists and
  * actions are not its business.
  */
 #ifndef RBL_CACHE_VCACHE_H
 #define RBL_CACHE_VCACHE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-struct addr;
 struct dnsbl_engine;
 struct dnsbl_sites;
 struct event_base;
@@ -29,7 +32,10 @@ enum cache_level {
 
 struct vcache_options {
 	const struct dnsbl_sites *sites;
-	struct dnsbl_engine *engine;
+	struct dnsbl_engine *engine;	/* made with sites */
+	bool	names;			/* sites are domain zones: subjects
+					 * are names, keys PREFIX d:... */
+	size_t	zone_offset;		/* of sites' zones in the counters' */
 	struct memcache *memory;
 	struct store *store;		/* NULL without Redis */
 	struct stats *stats;
@@ -55,13 +61,18 @@ struct vcache *vcache_create(struct event_base *base,
 void	vcache_free(struct vcache *cache);
 
 /*
- * The verdict in the memory cache, or NULL.  Thread-safe: front ends ask
- * it first, in their own thread, and save a trip to the loop's thread.
+ * The verdict of subject (an IP as addr_format() writes it, or a name as
+ * domain_normalise() does) in the memory cache, or NULL.  Thread-safe:
+ * front ends ask it first, in their own thread, and save a trip to the
+ * loop's thread.
  */
-struct verdict *vcache_cached(struct vcache *cache, const struct addr *addr);
+struct verdict *vcache_cached(struct vcache *cache, const char *subject);
 
-/* done runs later, from the loop, exactly once.  -1: out of memory. */
-int	vcache_submit(struct vcache *cache, const struct addr *addr,
+/*
+ * Look subject up; done runs later, from the loop, exactly once.  -1: out
+ * of memory, or a subject too long.
+ */
+int	vcache_submit(struct vcache *cache, const char *subject,
 		      vcache_done_fn *done, void *arg);
 
 #endif

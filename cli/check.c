@@ -2,6 +2,11 @@
  * check - "rblmilter --check": what rblmilter would decide about IPs,
  * one decision line each (logline.c, front=check).
  *
+ * An IP may be followed by the names the client would give: helo=NAME,
+ * sender=ADDRESS, client_name=NAME, on the command line or on its line of
+ * the input; they are looked up in the domain zones with the IP, as the
+ * policy service does (gather.h).
+ *
  * The same stack and the same decision as the daemon's at reject_stage:
  * lists, memory cache, Redis, DNS, the same counters.  Recipients are not
  * known here, so relaying and exempt recipients are not judged.  IPs are
@@ -20,6 +25,7 @@
 #include "decide/stack.h"
 #include "conf/config.h"
 #include "decide/decision.h"
+#include "decide/gather.h"
 #include "decide/logline.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
@@ -38,9 +44,19 @@
 #define CHECK_REJECT	1
 #define CHECK_ERROR	2
 
+/* The words that give a name, by enum domain_role. */
+static const char *const check_keys[DOMAIN_ROLES] = {
+	[DOMAIN_HELO] = "helo",
+	[DOMAIN_SENDER] = "sender",
+	[DOMAIN_CLIENT] = "client_name",
+};
+
 struct check_item {
 	char	input[CHECK_MAX_INPUT];	/* as given */
 	struct addr addr;
+	char	ip[ADDR_TEXT_SIZE];	/* addr as text */
+	char	given[DOMAIN_ROLES][CHECK_MAX_INPUT];	/* names given */
+	bool	has[DOMAIN_ROLES];	/* ... in these roles */
 	const char *error;		/* why it cannot be checked */
 	unsigned lists;			/* LIST_* flags */
 	bool	looked_up;		/* a lookup was made */
@@ -62,6 +78,15 @@ check_done(struct verdict *verdict, enum cache_level level, void *arg)
 	(*item->pending)--;
 }
 
+/* Is word "name=value", one to attach to the IP before it? */
+static bool
+check_is_attached(const char *word)
+{
+	size_t	len = strspn(word, "abcdefghijklmnopqrstuvwxyz_");
+
+	return len > 0 && word[len] == '=';
+}
+
 /* Fill item from one IP text. */
 static void
 check_item_set(struct check_item *item, const char *text)
@@ -73,15 +98,67 @@ check_item_set(struct check_item *item, const char *text)
 		return;
 	}
 	strcpy(item->input, text);
-	if (addr_parse(text, &item->addr) < 0)
+	if (check_is_attached(text))
+		item->error = "a name= word without an IP before it";
+	else if (addr_parse(text, &item->addr) < 0)
 		item->error = "not an IP address";
+	else
+		addr_format(&item->addr, item->ip);
+}
+
+/* Attach a "helo=NAME", "sender=ADDRESS" or "client_name=NAME" word. */
+static void
+check_attach(struct check_item *item, const char *word)
+{
+	const char *equals = strchr(word, '=');
+	size_t	role;
+
+	for (role = 0; role < DOMAIN_ROLES; role++)
+		if (strlen(check_keys[role]) == (size_t) (equals - word)
+		    && strncmp(word, check_keys[role], (size_t) (equals - word))
+		    == 0)
+			break;
+	if (item->error != NULL)
+		return;
+	if (role == DOMAIN_ROLES)
+		item->error = "unknown word: write helo=, sender= or client_name=";
+	else if (strlen(equals + 1) >= sizeof(item->given[role]))
+		item->error = "input too long";
+	else {
+		strcpy(item->given[role], equals + 1);
+		item->has[role] = true;
+	}
+}
+
+
+/*
+ * Fill item from one input line: an IP and the words after it; an error
+ * quotes the whole line.
+ */
+static void
+check_item_line(struct check_item *item, char *line)
+{
+	char	input[CHECK_MAX_INPUT];
+	char   *save;
+	char   *word;
+
+	snprintf(input, sizeof(input), "%s", line);
+	word = strtok_r(line, " \t", &save);
+	check_item_set(item, word);
+	while ((word = strtok_r(NULL, " \t", &save)) != NULL)
+		if (check_is_attached(word))
+			check_attach(item, word);
+		else if (item->error == NULL)
+			item->error = "one IP a line, then name= words";
+	if (item->error != NULL)
+		strcpy(item->input, input);
 }
 
 /* Next IP from argv or in; false at the end. */
 static bool
 check_next(char ***ips, int *count, FILE *in, struct check_item *item)
 {
-	char	line[CHECK_MAX_INPUT * 2];
+	char	line[CHECK_MAX_INPUT * 4];
 	char   *start;
 	char   *end;
 	int	ch;
@@ -92,13 +169,17 @@ check_next(char ***ips, int *count, FILE *in, struct check_item *item)
 		check_item_set(item, **ips);
 		(*ips)++;
 		(*count)--;
+		for (; *count > 0 && check_is_attached(**ips); (*ips)++, (*count)--)
+			check_attach(item, **ips);
 		return true;
 	}
 	while (fgets(line, sizeof(line), in) != NULL) {
 		if (strchr(line, '\n') == NULL && !feof(in)) {
 			while ((ch = getc(in)) != EOF && ch != '\n')
 				;
-			check_item_set(item, line);
+			check_item_set(item, "");
+			snprintf(item->input, sizeof(item->input), "%.40s...",
+				 line);
 			item->error = "input too long";
 			return true;
 		}
@@ -110,7 +191,7 @@ check_next(char ***ips, int *count, FILE *in, struct check_item *item)
 		*end = 0;
 		if (*start == 0 || *start == '#')
 			continue;
-		check_item_set(item, start);
+		check_item_line(item, start);
 		return true;
 	}
 	return false;
@@ -158,13 +239,13 @@ check_print(const struct config *config, struct stack *stack,
 			.queue_id = "",
 			.client = &item->addr,
 			.daemon = "",
-			.helo = "",
+			.helo = item->given[DOMAIN_HELO],
 			.stage = config->reject_stage,
 			.decision = &decision,
 			.lists = item->lists,
 			.verdict = item->looked_up ? item->verdict : NULL,
 			.level = item->level,
-			.sites = config->dnsbl_sites,
+			.sites = config->scored_sites,
 		}, line);
 		stack_count(stack, STATS_CONNECTIONS);
 		stack_count(stack, decision_counter(&decision));
@@ -184,8 +265,14 @@ check_print(const struct config *config, struct stack *stack,
 static void
 check_lookup(struct stack *stack, struct check_item *item)
 {
+	struct gather_client client = {.ip = item->ip};
+	size_t	role;
+
+	for (role = 0; role < DOMAIN_ROLES; role++)
+		if (item->has[role])
+			client.given[role] = item->given[role];
 	(*item->pending)++;
-	if (stack_lookup(stack, &item->addr, check_done, item) < 0) {
+	if (gather_lookup(stack, &client, check_done, item) < 0) {
 		item->error = "out of memory";
 		(*item->pending)--;
 	}

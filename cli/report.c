@@ -582,6 +582,16 @@ report_parse(const char *line, size_t len, struct report_decision *decision)
 	return REPORT_DECISION;
 }
 
+/* Step over a DNS name's characters from cp. */
+static const char *
+report_name_end(const char *cp)
+{
+	while (isalnum((unsigned char) *cp) || *cp == '.' || *cp == '-'
+	       || *cp == '_')
+		cp++;
+	return cp;
+}
+
 int
 report_zone_next(const char **list, struct report_zone *zone)
 {
@@ -589,10 +599,24 @@ report_zone_next(const char **list, struct report_zone *zone)
 
 	if (*cp == 0)
 		return 0;
-	for (zone->name = cp; isalnum((unsigned char) *cp) || *cp == '.'
-	     || *cp == '-' || *cp == '_'; cp++)
-		;
-	if ((zone->name_len = (size_t) (cp - zone->name)) == 0 || *cp != '(')
+	zone->name = cp;
+	cp = report_name_end(cp);
+	zone->name_len = (size_t) (cp - zone->name);
+	zone->role = zone->subject = NULL;
+	zone->role_len = zone->subject_len = 0;
+	if (*cp == '[') {
+		for (zone->role = ++cp; islower((unsigned char) *cp); cp++)
+			;
+		zone->role_len = (size_t) (cp - zone->role);
+		if (zone->role_len == 0 || *cp++ != '=')
+			return -1;
+		zone->subject = cp;
+		cp = report_name_end(cp);
+		zone->subject_len = (size_t) (cp - zone->subject);
+		if (zone->subject_len == 0 || *cp++ != ']')
+			return -1;
+	}
+	if (zone->name_len == 0 || *cp != '(')
 		return -1;
 	for (zone->detail = ++cp; isalnum((unsigned char) *cp) || *cp == '.'
 	     || *cp == '-' || *cp == ';'; cp++)
@@ -657,17 +681,30 @@ report_rejected(struct report *report, const struct addr *client)
 	return report_table_add(&report->networks, text, strlen(text));
 }
 
-/* Count the zones of a verdict; 0 or -1. */
+/*
+ * Count the zones of a verdict, a domain zone's hits per role
+ * ("dbl.test[sender]"); 0 or -1.
+ */
 static int
 report_zones(struct report *report, const struct report_decision *decision)
 {
 	struct report_zone zone;
 	const char *list;
+	char	key[300];
+	int	len;
 
-	for (list = decision->listed; report_zone_next(&list, &zone) > 0;)
-		if (report_table_add(&report->hits, zone.name,
-				     zone.name_len) < 0)
+	for (list = decision->listed; report_zone_next(&list, &zone) > 0;) {
+		len = zone.role == NULL ?
+		    snprintf(key, sizeof(key), "%.*s", (int) zone.name_len,
+			     zone.name)
+		    : snprintf(key, sizeof(key), "%.*s[%.*s]",
+			       (int) zone.name_len, zone.name,
+			       (int) zone.role_len, zone.role);
+		if (len < 0 || (size_t) len >= sizeof(key))
+			continue;
+		if (report_table_add(&report->hits, key, (size_t) len) < 0)
 			return -1;
+	}
 	for (list = decision->unknown; report_zone_next(&list, &zone) > 0;)
 		if (zone.detail_len == 7
 		    && strncmp(zone.detail, "timeout", 7) == 0

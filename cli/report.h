@@ -52,7 +52,8 @@ struct report_decision {
 	const char *list;		/* "relay,allow", or NULL: none */
 	const char *rcpt;
 	const char *cache;		/* NULL: no verdict (lists decided) */
-	const char *listed;		/* "zone(answer;answer),zone(...)" */
+	const char *listed;		/* "zone(answer;answer),zone(...)",
+					 * "zone[role=name](answer)" */
 	const char *unknown;		/* "zone(why),zone(why)" */
 	const char *text;		/* the TXT record, or NULL */
 	struct addr client;
@@ -71,10 +72,17 @@ struct report_decision {
 enum report_line_kind report_parse(const char *line, size_t len,
 				   struct report_decision *decision);
 
-/* One "zone(detail)" of a listed= or unknown= value. */
+/*
+ * One "zone(detail)" of a listed= or unknown= value, or of listed= a
+ * domain zone's "zone[role=name](detail)".
+ */
 struct report_zone {
 	const char *name;
 	size_t	name_len;
+	const char *role;		/* "helo", "sender", "client", or NULL */
+	size_t	role_len;
+	const char *subject;		/* the name it listed, with role */
+	size_t	subject_len;
 	const char *detail;		/* answers, or why there is none */
 	size_t	detail_len;
 };

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "lib/addr.h"
+#include "lib/domain.h"
 #include "conf/config.h"
 #include "dnsbl/site.h"
 
@@ -61,7 +62,8 @@ static config_parse_fn config_servers, config_sites, config_string;
 static config_parse_fn config_token, config_redis, config_socket;
 static config_parse_fn config_choice, config_text, config_words;
 static config_parse_fn config_mode, config_facility, config_file;
-static config_parse_fn config_policy, config_reply_map;
+static config_parse_fn config_policy, config_reply_map, config_name_sites;
+static config_parse_fn config_roles;
 
 static void
 config_release_string(void *field)
@@ -99,8 +101,10 @@ CONFIG_TYPE(text, config_release_string);
 CONFIG_TYPE(words, config_release_string);
 CONFIG_TYPE(file, config_release_string);
 CONFIG_TYPE(sites, config_release_sites);
-/* It changes the sites that dnsbl_sites owns. */
-CONFIG_TYPE(reply_map, NULL);
+CONFIG_TYPE(name_sites, config_release_sites);
+CONFIG_TYPE(roles, NULL);
+/* It changes the sites that dnsbl_sites and rhsbl_sites own. */
+CONFIG_TYPE(reply_map, config_release_sites);
 CONFIG_TYPE(redis, config_release_endpoint);
 CONFIG_TYPE(policy, config_release_endpoint);
 
@@ -126,9 +130,16 @@ static const struct config_key config_keys[] = {
 	 .default_port = 53},
 	{.name = "dnsbl_sites", .fallback = NULL,
 	 .type = &config_type_sites, .offset = FIELD(dnsbl_sites)},
-	/* After dnsbl_sites: rows are parsed in order, and this edits it. */
+	{.name = "rhsbl_sites", .fallback = "",
+	 .type = &config_type_name_sites, .offset = FIELD(rhsbl_sites)},
+	{.name = "rhsbl_names", .fallback = "helo, sender, client",
+	 .type = &config_type_roles, .offset = FIELD(rhsbl_names)},
+	/*
+	 * After both site lists: rows are parsed in order, and this edits
+	 * them, then joins them into the list a decision scores.
+	 */
 	{.name = "dnsbl_reply_map", .fallback = "",
-	 .type = &config_type_reply_map, .offset = FIELD(dnsbl_sites)},
+	 .type = &config_type_reply_map, .offset = FIELD(scored_sites)},
 	{.name = "dnsbl_threshold", .fallback = "1",
 	 .type = &config_type_int, .offset = FIELD(dnsbl_threshold),
 	 .min = 1, .max = 1000000},
@@ -196,7 +207,7 @@ static const struct config_key config_keys[] = {
 	{.name = "action", .fallback = "reject",
 	 .type = &config_type_choice, .offset = FIELD(action),
 	 .choices = config_actions},
-	{.name = "reject_text", .fallback = "Service unavailable; client [$client] blocked using $zone",
+	{.name = "reject_text", .fallback = "Service unavailable; $role $name blocked using $zone",
 	 .type = &config_type_text, .offset = FIELD(reject_text)},
 	{.name = "dns_failure_action", .fallback = "accept",
 	 .type = &config_type_choice, .offset = FIELD(dns_failure_action),
@@ -458,29 +469,83 @@ config_servers(struct config *config, const struct config_key *key,
 	return 0;
 }
 
-/* dnsbl_sites: postscreen_dnsbl_sites syntax. */
+/* A site list of kind, in postscreen_dnsbl_sites syntax. */
 static int
-config_sites(struct config *config, const struct config_key *key,
-	     const char *value, char *err, size_t errlen)
+config_site_list(struct config *config, const struct config_key *key,
+		 enum dnsbl_kind kind, const char *value, char *err,
+		 size_t errlen)
 {
 	struct dnsbl_sites **field = config_field(config, key);
 	struct dnsbl_sites *sites;
 
-	if (dnsbl_sites_parse(value, &sites, err, errlen) < 0)
+	if (dnsbl_sites_parse(value, kind, &sites, err, errlen) < 0)
 		return -1;
 	dnsbl_sites_free(*field);
 	*field = sites;
 	return 0;
 }
 
-/* dnsbl_reply_map: the names shown for zones whose names hold a secret. */
+/* dnsbl_sites: the IP zones. */
+static int
+config_sites(struct config *config, const struct config_key *key,
+	     const char *value, char *err, size_t errlen)
+{
+	return config_site_list(config, key, DNSBL_IPS, value, err, errlen);
+}
+
+/* rhsbl_sites: the domain zones. */
+static int
+config_name_sites(struct config *config, const struct config_key *key,
+		  const char *value, char *err, size_t errlen)
+{
+	return config_site_list(config, key, DNSBL_NAMES, value, err, errlen);
+}
+
+/* rhsbl_names: "helo, sender, client", kept as 1 << enum domain_role. */
+static int
+config_roles(struct config *config, const struct config_key *key,
+	     const char *value, char *err, size_t errlen)
+{
+	unsigned roles = 0;
+	const char *cp;
+	size_t	len;
+	int	role;
+
+	for (cp = value; *cp; cp += len) {
+		cp += strspn(cp, ", \t");
+		if ((len = strcspn(cp, ", \t")) == 0)
+			break;
+		if ((role = domain_role_parse(cp, len)) < 0) {
+			snprintf(err, errlen, "%s: unknown \"%.*s\"; write "
+				 "helo, sender or client", key->name,
+				 (int) (len > 20 ? 20 : len), cp);
+			return -1;
+		}
+		roles |= 1u << role;
+	}
+	*(unsigned *) config_field(config, key) = roles;
+	return 0;
+}
+
+/*
+ * dnsbl_reply_map: the names shown for zones whose names hold a secret,
+ * in both lists; then the two joined.
+ */
 static int
 config_reply_map(struct config *config, const struct config_key *key,
 		 const char *value, char *err, size_t errlen)
 {
 	struct dnsbl_sites **field = config_field(config, key);
+	struct dnsbl_sites *const lists[] = {
+		config->dnsbl_sites, config->rhsbl_sites,
+	};
 
-	return dnsbl_sites_map(*field, value, err, errlen);
+	if (dnsbl_sites_map(lists, 2, value, err, errlen) < 0)
+		return -1;
+	dnsbl_sites_free(*field);
+	*field = dnsbl_sites_join(config->dnsbl_sites, config->rhsbl_sites,
+				  err, errlen);
+	return *field == NULL ? -1 : 0;
 }
 
 /* A string taken as written (file names, user names). */
@@ -642,12 +707,14 @@ config_choice(struct config *config, const struct config_key *key,
 	return -1;
 }
 
-/* reject_text: free text with $client, $zone and $score. */
+/* reject_text: free text with $client, $zone, $score, $name and $role. */
 static int
 config_text(struct config *config, const struct config_key *key,
 	    const char *value, char *err, size_t errlen)
 {
-	static const char *const names[] = {"client", "zone", "score", NULL};
+	static const char *const names[] = {
+		"client", "zone", "score", "name", "role", NULL,
+	};
 	const char *cp;
 	size_t	i;
 
@@ -657,7 +724,8 @@ config_text(struct config *config, const struct config_key *key,
 				break;
 		if (names[i] == NULL) {
 			snprintf(err, errlen, "%s: unknown \"%.20s\"; write "
-				 "$client, $zone or $score", key->name, cp);
+				 "$client, $zone, $score, $name or $role",
+				 key->name, cp);
 			return -1;
 		}
 	}

@@ -35,7 +35,12 @@ enum config_list {
 
 struct config {
 	char   *dns_servers;		/* c-ares CSV, "" for resolv.conf */
-	struct dnsbl_sites *dnsbl_sites;
+	struct dnsbl_sites *dnsbl_sites;	/* the IP zones */
+	struct dnsbl_sites *rhsbl_sites;	/* the domain zones, maybe none */
+	unsigned rhsbl_names;		/* 1 << enum domain_role: the names
+					 * looked up in rhsbl_sites */
+	struct dnsbl_sites *scored_sites;	/* both joined: the zones of a
+						 * decision's verdict */
 	int	dnsbl_threshold;	/* reject at score >= this */
 	int	dnsbl_allowlist_threshold;	/* allow at <= this if < 0 */
 	unsigned dnsbl_timeout;		/* milliseconds */
@@ -62,7 +67,8 @@ struct config {
 						 * unix:/path, or "" */
 	int	reject_stage;		/* enum config_stage */
 	int	action;			/* enum config_action */
-	char   *reject_text;		/* with $client, $zone, $score */
+	char   *reject_text;		/* with $client, $zone, $score,
+					 * $name, $role */
 	int	dns_failure_action;	/* enum config_failure */
 	int	relay_policy;		/* enum config_relay */
 	int	relay_min_prefix_ipv4;	/* relay entries shorter: refused */

@@ -31,6 +31,7 @@
 #include "dnsbl/site.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
+#include "lib/domain.h"
 #include "lib/kvline.h"
 
 /* Copy src to dst, keeping printable ASCII only (no reply injection). */
@@ -58,14 +59,22 @@ decision_reply(struct decision *decision, enum decision_action action,
 	decision_append(decision->text, sizeof(decision->text), text);
 }
 
-/* reject_text with $client, $zone and $score filled in, plus any TXT. */
+/*
+ * reject_text with $client, $zone, $score, $name and $role filled in,
+ * plus any TXT.  $role and $name say what the top zone listed: "client"
+ * and "[192.0.2.1]" for an IP zone, as Postfix's "Client host [...]";
+ * "sender domain" and the name for a domain zone (its first name).
+ */
 static void
 decision_expand(const struct config *config, const struct decision_facts *facts,
 		char *out, size_t size)
 {
 	const struct verdict *verdict = facts->verdict;
 	int	zone = verdict_top_zone(verdict);
+	const struct verdict_hit *hit = zone < 0 || verdict->zone[zone].hit_count
+	    == 0 ? NULL : verdict->zone[zone].hits;
 	char	ip[ADDR_TEXT_SIZE];
+	char	bracketed[ADDR_TEXT_SIZE + 2];
 	char	score[16];
 	const struct {
 		const char *name;
@@ -73,14 +82,17 @@ decision_expand(const struct config *config, const struct decision_facts *facts,
 	} vars[] = {
 		{"$client", addr_format(facts->client, ip)},
 		{"$zone", zone < 0 ? "DNSBL"
-		 : dnsbl_sites_zone(config->dnsbl_sites, (size_t) zone)},
+		 : dnsbl_sites_zone(config->scored_sites, (size_t) zone)},
 		{"$score", score},
+		{"$name", hit != NULL ? hit->name : bracketed},
+		{"$role", hit != NULL ? domain_role_phrase(hit->role) : "client"},
 	};
 	const char *cp;
 	char	plain[2] = "";
 	size_t	i;
 
 	snprintf(score, sizeof(score), "%d", verdict->score);
+	snprintf(bracketed, sizeof(bracketed), "[%s]", ip);
 	out[0] = 0;
 	for (cp = config->reject_text; *cp; ) {
 		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
@@ -121,7 +133,8 @@ decision_listed(const struct config *config,
 			kvline_key(line, "score");
 			kvline_printf(line, "%d", facts->verdict->score);
 			kvline_key(line, "listed");
-			verdict_listed(facts->verdict, config->dnsbl_sites, line);
+			verdict_listed(facts->verdict, config->scored_sites,
+				       line);
 			if (kvline_text(line) != NULL)
 				decision_append(decision->header,
 						sizeof(decision->header),

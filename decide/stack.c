@@ -1,6 +1,12 @@
 /*
- * stack - everything that turns a client IP into list flags and a
- * verdict, built from one configuration on one event loop.
+ * stack - everything that turns a client IP (and the names it gave) into
+ * list flags and a verdict, built from one configuration on one event
+ * loop.
+ *
+ * IP zones and domain zones each have an engine, a memory cache and a
+ * verdict cache of their own (the domain ones only when rhsbl_sites names
+ * a zone): a verdict is about one IP or one name, cached under its own
+ * key, and one decision joins them (verdict_join()).
  *
  * Building and tearing down in one place keeps the order right: the store
  * goes first at the end, because its pending commands still call back
@@ -19,6 +25,8 @@
 #include "dnsbl/engine.h"
 #include "dnsbl/health.h"
 #include "dnsbl/site.h"
+#include "dnsbl/verdict.h"
+#include "lib/domain.h"
 #include "lib/hash.h"
 #include "lib/msg.h"
 #include "lists/lists.h"
@@ -28,24 +36,32 @@
 /* Longest wait for Redis and the lists at start. */
 #define SERVICE_START_S	3
 
-struct stack {
-	struct event_base *base;
+/* The engine and caches of one kind of zones. */
+struct stack_zones {
 	struct dnsbl_engine *engine;
 	struct memcache *memory;
+	struct vcache *vcache;
+};
+
+struct stack {
+	struct event_base *base;
+	const struct config *config;
+	struct stack_zones kind[2];	/* by enum dnsbl_kind; the names'
+					 * all NULL without rhsbl_sites */
+	struct domain_suffixes *suffixes;	/* with rhsbl_sites */
 	struct store *store;		/* NULL without Redis */
 	struct lists *lists;
 	struct listsync *listsync;	/* NULL without Redis */
 	struct stats *stats;
-	struct vcache *vcache;
 	char	stats_key[300];
 	char	health_key[300];
 };
 
 /* What a cached verdict depends on besides the answers themselves. */
 static uint64_t
-stack_config_hash(const struct config *config)
+stack_config_hash(const struct config *config, const struct dnsbl_sites *sites)
 {
-	uint64_t hash = dnsbl_sites_hash(config->dnsbl_sites);
+	uint64_t hash = dnsbl_sites_hash(sites);
 
 	const unsigned values[] = {
 		(unsigned) config->dnsbl_threshold,
@@ -78,12 +94,15 @@ stack_redis(struct stack *stack, const struct config *config,
 	return stack->store == NULL ? -1 : 0;
 }
 
-struct stack *
-stack_create(struct event_base *base, const struct config *config,
-	       char *err, size_t errlen)
+/* The engine and caches of one kind of zones. */
+static int
+stack_zones(struct stack *stack, enum dnsbl_kind kind,
+	    const struct dnsbl_sites *sites, char *err, size_t errlen)
 {
+	const struct config *config = stack->config;
+	struct stack_zones *zones = stack->kind + kind;
 	struct dnsbl_options dnsbl = {
-		.sites = config->dnsbl_sites,
+		.sites = sites,
 		.dns_servers = config->dns_servers,
 		.timeout_ms = config->dnsbl_timeout,
 		.min_ttl = config->dnsbl_min_ttl,
@@ -93,11 +112,47 @@ stack_create(struct event_base *base, const struct config *config,
 		.health_interval = config->dnsbl_health_interval,
 	};
 	struct vcache_options cache = {
-		.sites = config->dnsbl_sites,
+		.sites = sites,
+		.names = kind == DNSBL_NAMES,
+		.zone_offset = kind == DNSBL_NAMES ?
+		dnsbl_sites_zone_count(config->dnsbl_sites) : 0,
 		.prefix = config->redis_prefix,
-		.config_hash = stack_config_hash(config),
+		.config_hash = stack_config_hash(config, sites),
 		.max_ttl = config->dnsbl_max_ttl,
+		.stats = stack->stats,
+		.store = stack->store,
 	};
+
+	if ((zones->memory = memcache_create((size_t) config->cache_size))
+	    == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((zones->engine = dnsbl_engine_create(stack->base, &dnsbl, err,
+						 errlen)) == NULL)
+		return -1;
+	cache.engine = zones->engine;
+	cache.memory = zones->memory;
+	if ((zones->vcache = vcache_create(stack->base, &cache)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The health of a kind's zones, or NULL (none, or not probed). */
+static const struct health *
+stack_health(const struct stack *stack, enum dnsbl_kind kind)
+{
+	return stack->kind[kind].engine != NULL ?
+	    dnsbl_engine_health(stack->kind[kind].engine) : NULL;
+}
+
+struct stack *
+stack_create(struct event_base *base, const struct config *config,
+	       char *err, size_t errlen)
+{
+	bool	names = dnsbl_sites_zone_count(config->rhsbl_sites) > 0;
 	struct stack *stack;
 
 	if ((stack = calloc(1, sizeof(*stack))) == NULL) {
@@ -105,6 +160,7 @@ stack_create(struct event_base *base, const struct config *config,
 		return NULL;
 	}
 	stack->base = base;
+	stack->config = config;
 	snprintf(stack->stats_key, sizeof(stack->stats_key), "%sstats",
 		 config->redis_prefix);
 	snprintf(stack->health_key, sizeof(stack->health_key), "%shealth",
@@ -116,27 +172,29 @@ stack_create(struct event_base *base, const struct config *config,
 					   (unsigned) config->relay_min_prefix_ipv4,
 					   (unsigned) config->relay_min_prefix_ipv6,
 					   err, errlen)) == NULL
-	    || (stack->engine = dnsbl_engine_create(base, &dnsbl, err,
-						      errlen)) == NULL
-	    || stack_redis(stack, config, err, errlen) < 0)
+	    || stack_redis(stack, config, err, errlen) < 0
+	    || (names && (stack->suffixes = domain_suffixes_load(err, errlen))
+		== NULL))
 		goto fail;
-	stack->memory = memcache_create((size_t) config->cache_size);
-	stack->stats = stats_create(base, stack->store,
-				      config->dnsbl_sites,
-				      dnsbl_engine_health(stack->engine),
-				      stack->stats_key, stack->health_key);
-	if (stack->store != NULL && stack->stats != NULL)
-		stack->listsync = listsync_create(base, stack->store,
-						    stack->lists, stack->stats,
-						    config->redis_prefix,
-						    config->redis_list_resync);
-	cache.engine = stack->engine;
-	cache.memory = stack->memory;
-	cache.store = stack->store;
-	cache.stats = stack->stats;
-	if (stack->memory == NULL || stack->stats == NULL
-	    || (stack->store != NULL && stack->listsync == NULL)
-	    || (stack->vcache = vcache_create(base, &cache)) == NULL) {
+	/* The counters first: the caches count into them. */
+	if ((stack->stats = stats_create(base, stack->store,
+					 config->scored_sites, stack->stats_key,
+					 stack->health_key)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (stack_zones(stack, DNSBL_IPS, config->dnsbl_sites, err, errlen) < 0
+	    || (names && stack_zones(stack, DNSBL_NAMES, config->rhsbl_sites,
+				     err, errlen) < 0))
+		goto fail;
+	stats_set_health(stack->stats, stack_health(stack, DNSBL_IPS),
+			 stack_health(stack, DNSBL_NAMES));
+	if (stack->store != NULL
+	    && (stack->listsync = listsync_create(base, stack->store,
+						  stack->lists, stack->stats,
+						  config->redis_prefix,
+						  config->redis_list_resync))
+	    == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -163,15 +221,22 @@ stack_flush(struct stack *stack)
 void
 stack_free(struct stack *stack)
 {
+	struct stack_zones *zones;
+	size_t	kind;
+
 	if (stack->store != NULL)
 		store_free(stack->store);
 	listsync_free(stack->listsync);
+	for (kind = 0; kind < 2; kind++) {
+		zones = stack->kind + kind;
+		if (zones->vcache != NULL)
+			vcache_free(zones->vcache);
+		if (zones->engine != NULL)
+			dnsbl_engine_free(zones->engine);
+		memcache_free(zones->memory);
+	}
 	stats_free(stack->stats);
-	if (stack->vcache != NULL)
-		vcache_free(stack->vcache);
-	if (stack->engine != NULL)
-		dnsbl_engine_free(stack->engine);
-	memcache_free(stack->memory);
+	domain_suffixes_free(stack->suffixes);
 	lists_free(stack->lists);
 	free(stack);
 }
@@ -179,17 +244,27 @@ stack_free(struct stack *stack)
 bool
 stack_probed(const struct stack *stack)
 {
-	const struct health *health = dnsbl_engine_health(stack->engine);
+	const struct health *health;
+	size_t	kind;
 
-	return health == NULL || health_probed(health);
+	for (kind = 0; kind < 2; kind++)
+		if ((health = stack_health(stack, kind)) != NULL
+		    && !health_probed(health))
+			return false;
+	return true;
 }
 
 bool
 stack_admits(const struct stack *stack, const struct verdict *verdict)
 {
-	const struct health *health = dnsbl_engine_health(stack->engine);
+	const struct health *ips = stack_health(stack, DNSBL_IPS);
+	const struct health *names = stack_health(stack, DNSBL_NAMES);
 
-	return health == NULL || health_admits(health, verdict);
+	return (ips == NULL || health_admits(ips, verdict, 0))
+	    && (names == NULL
+		|| health_admits(names, verdict,
+				 dnsbl_sites_zone_count(stack->config
+							->dnsbl_sites)));
 }
 
 /* Are Redis or the lists still on their way? */
@@ -232,26 +307,56 @@ stack_lists(struct stack *stack, const struct addr *addr)
 }
 
 struct verdict *
-stack_cached(struct stack *stack, const struct addr *addr)
+stack_cached(struct stack *stack, enum dnsbl_kind kind, const char *subject)
 {
-	struct verdict *verdict = vcache_cached(stack->vcache, addr);
+	struct verdict *verdict;
 
-	if (verdict != NULL)
-		stats_count(stack->stats, STATS_CACHE_MEMORY);
+	if (stack->kind[kind].vcache == NULL
+	    || (verdict = vcache_cached(stack->kind[kind].vcache, subject))
+	    == NULL)
+		return NULL;
+	stats_count(stack->stats, kind == DNSBL_NAMES ? STATS_NAME_MEMORY
+		    : STATS_CACHE_MEMORY);
 	return verdict;
 }
 
 int
-stack_lookup(struct stack *stack, const struct addr *addr,
-	       vcache_done_fn *done, void *arg)
+stack_lookup(struct stack *stack, enum dnsbl_kind kind, const char *subject,
+	     vcache_done_fn *done, void *arg)
 {
-	return vcache_submit(stack->vcache, addr, done, arg);
+	if (stack->kind[kind].vcache == NULL)
+		return -1;
+	return vcache_submit(stack->kind[kind].vcache, subject, done, arg);
+}
+
+size_t
+stack_names(const struct stack *stack, int role, const char *text,
+	    char out[2][DOMAIN_NAME_SIZE])
+{
+	char	name[DOMAIN_NAME_SIZE];
+
+	if (stack->suffixes == NULL || text == NULL
+	    || !(stack->config->rhsbl_names & (1u << role))
+	    || domain_from_role(role, text, name) < 0)
+		return 0;
+	return domain_lookup_names(stack->suffixes, name, out);
+}
+
+struct verdict *
+stack_join(const struct stack *stack, const struct verdict *ip,
+	   const struct verdict_name *names, size_t count)
+{
+	return verdict_join(ip, stack->config->rhsbl_sites, names, count);
 }
 
 void
 stack_abort(struct stack *stack)
 {
-	dnsbl_engine_abort(stack->engine);
+	size_t	kind;
+
+	for (kind = 0; kind < 2; kind++)
+		if (stack->kind[kind].engine != NULL)
+			dnsbl_engine_abort(stack->kind[kind].engine);
 }
 
 void

@@ -1,7 +1,8 @@
 /*
- * stack - everything that turns a client IP into list flags and a
- * verdict, built from one configuration on one event loop: the DNSBL
- * engine, the memory cache, Redis, the lists and the counters.
+ * stack - everything that turns a client IP (and the names it gave) into
+ * list flags and a verdict, built from one configuration on one event
+ * loop: the DNSBL engines, the memory caches, Redis, the lists and the
+ * counters.
  *
  * Front ends (--check, the milter, the policy service) hold one service
  * and ask it; they do not see its parts except through these calls.
@@ -15,11 +16,14 @@
 
 #include "stats/stats.h"
 #include "cache/vcache.h"
+#include "dnsbl/site.h"
+#include "lib/domain.h"
 
 struct addr;
 struct config;
 struct event_base;
 struct stack;
+struct verdict_name;
 
 /* Build the parts; -1 style NULL with err when one cannot be made. */
 struct stack *stack_create(struct event_base *base,
@@ -59,21 +63,47 @@ bool	stack_starting(const struct stack *stack);
 bool	stack_probed(const struct stack *stack);
 
 /*
- * Does a verdict looked up before the first probe still hold, that is,
- * does no zone the probe took out of scoring have a say in it?
+ * Does a decision's verdict (stack_join()) looked up before the first
+ * probe still hold, that is, does no zone the probe took out of scoring
+ * have a say in it?
  */
 bool	stack_admits(const struct stack *stack, const struct verdict *verdict);
 
 /* LIST_* flags for addr (lists.h); any thread may ask. */
 unsigned stack_lists(struct stack *stack, const struct addr *addr);
 
-/* The verdict in the memory cache, or NULL; any thread may ask. */
-struct verdict *stack_cached(struct stack *stack,
-			       const struct addr *addr);
+/*
+ * The verdict of subject in the memory cache of kind's zones, or NULL;
+ * any thread may ask.  subject: an IP as addr_format() writes it, or a
+ * name from stack_names().
+ */
+struct verdict *stack_cached(struct stack *stack, enum dnsbl_kind kind,
+			     const char *subject);
 
-/* Look the verdict up (vcache_submit()); on the loop's thread only. */
-int	stack_lookup(struct stack *stack, const struct addr *addr,
-		       vcache_done_fn *done, void *arg);
+/*
+ * Look subject up in kind's zones (vcache_submit()); on the loop's
+ * thread only.  -1: out of memory, or no zones of that kind.
+ */
+int	stack_lookup(struct stack *stack, enum dnsbl_kind kind,
+		     const char *subject, vcache_done_fn *done, void *arg);
+
+/*
+ * The names to look up in the domain zones for what a client gave in
+ * role (enum domain_role): its HELO name, its sender address, its
+ * verified hostname.  0, 1 or 2 in out (domain_lookup_names()); 0 without
+ * rhsbl_sites, for a role rhsbl_names leaves out, or for text that gives
+ * no name fit for a lookup.  Any thread may ask.
+ */
+size_t	stack_names(const struct stack *stack, int role, const char *text,
+		    char out[2][DOMAIN_NAME_SIZE]);
+
+/*
+ * One decision's verdict: ip's joined with those of the names
+ * (verdict_join()), over the configuration's scored_sites.  NULL: out of
+ * memory.
+ */
+struct verdict *stack_join(const struct stack *stack, const struct verdict *ip,
+			   const struct verdict_name *names, size_t count);
 
 /*
  * End the DNS lookups in flight now and later ones at once, caching none

@@ -184,14 +184,18 @@ answer_reason(int status)
 }
 
 bool
-dnsbl_answer_is_listing(const unsigned char a[4])
+dnsbl_answer_is_listing(int kind, const unsigned char a[4])
 {
-	return a[0] == 127 && !(a[1] == 255 && a[2] == 255);
+	return a[0] == 127 && !(a[1] == 255 && a[2] == 255)
+	    && !(kind == DNSBL_NAMES && a[1] == 0 && a[2] == 1 && a[3] == 255);
 }
 
 const char *
 dnsbl_answer_advice(const unsigned char a[4])
 {
+	if (a[0] == 127 && a[1] == 0 && a[2] == 1 && a[3] == 255)
+		return "the list takes the name for an IP address and refuses "
+		    "it (\"IP queries prohibited\")";
 	return a[0] == 127 ? "the list refuses queries from this resolver "
 	    "or over its limit (use a local recursive resolver, check the DQS "
 	    "key)" : "answers outside 127.0.0.0/8 mean a dead or wildcarded "
@@ -211,7 +215,8 @@ answer_a_records(const struct ares_addrttl *records, int count,
 
 	for (i = 0; i < count; i++) {
 		a = (const unsigned char *) &records[i].ipaddr;
-		if (!dnsbl_answer_is_listing(a)) {
+		if (!dnsbl_answer_is_listing(dnsbl_sites_kind(sites, zone_index),
+					     a)) {
 			if (!*has_bogus)
 				memcpy(bogus, a, 4);
 			*has_bogus = true;

@@ -15,17 +15,21 @@ struct dnsbl_sites;
 struct verdict_zone;
 
 /*
- * Fill zone from the c-ares status and reply of an A query.  Answers
- * outside 127/8 or inside 127.255.255/24 are operator errors, not
- * listings: the first is copied to bogus and *has_bogus set.
+ * Fill zone from the c-ares status and reply of an A query.  Answers that
+ * are not listings (dnsbl_answer_is_listing()) are operator errors: the
+ * first is copied to bogus and *has_bogus set.
  */
 void	dnsbl_answer_a(int status, const unsigned char *reply, int len,
 		       const struct dnsbl_sites *sites, size_t zone_index,
 		       struct verdict_zone *zone, unsigned char bogus[4],
 		       bool *has_bogus);
 
-/* RFC 5782 listings are in 127/8; 127.255.255/24 means "query refused". */
-bool	dnsbl_answer_is_listing(const unsigned char answer[4]);
+/*
+ * RFC 5782 listings are in 127/8; 127.255.255/24 means "query refused",
+ * and from a name zone 127.0.1.255 too (Spamhaus DBL: "IP queries
+ * prohibited", an IP address asked as a name).  kind: enum dnsbl_kind.
+ */
+bool	dnsbl_answer_is_listing(int kind, const unsigned char answer[4]);
 
 /* What an answer that is not a listing tells the administrator to do. */
 const char *dnsbl_answer_advice(const unsigned char answer[4]);

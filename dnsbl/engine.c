@@ -1,5 +1,6 @@
 /*
- * engine - look one client IP up in every DNSBL/DNSWL zone at once.
+ * engine - look one client IP up in every DNSBL/DNSWL zone at once, or
+ * one name in every domain zone.
  *
  * A lookup owns its outstanding queries.  c-ares 1.18 cannot cancel one
  * query, so when the deadline ends a lookup first, its queries are
@@ -7,7 +8,8 @@
  * callback, which then touches nothing else.  A listing zone's TXT record
  * is asked for only after its A answer matched, under the same deadline;
  * a missing TXT never makes a verdict incomplete.  Zones that health.c
- * took out of scoring are not asked; they pass.
+ * took out of scoring are not asked; they pass, as does a name zone for a
+ * name too long to fit in front of it in a DNS name (site.c).
  *
  * dnsbl_engine_abort() ends every lookup at once, for a daemon that stops:
  * the verdicts it hands out have TTL 0, so that no cache keeps what a
@@ -21,6 +23,7 @@
 #include <time.h>
 
 #include "lib/addr.h"
+#include "lib/domain.h"
 #include "dnsbl/answer.h"
 #include "dnsbl/engine.h"
 #include "dnsbl/health.h"
@@ -69,7 +72,9 @@ struct dnsbl_query;
 
 struct dnsbl_lookup {
 	struct dnsbl_engine *engine;
-	struct addr addr;
+	char	subject[DOMAIN_NAME_SIZE];	/* the IP or name, for logs */
+	char	label[DOMAIN_NAME_SIZE];	/* what goes before each zone:
+						 * the reversed IP, or the name */
 	struct verdict *verdict;	/* filled as answers arrive */
 	struct event *deadline;		/* ends the lookup; also used to
 					 * finish from the loop */
@@ -118,10 +123,9 @@ engine_ms_since(const struct timespec *then)
 /* Say loudly, but once a minute per zone, that a zone answers nonsense. */
 static void
 engine_warn_bogus(struct dnsbl_engine *engine, size_t zone,
-		  const struct addr *addr, const unsigned char bogus[4])
+		  const char *subject, const unsigned char bogus[4])
 {
 	time_t	now = engine_now().tv_sec;
-	char	ip[ADDR_TEXT_SIZE];
 
 	if (engine->warned[zone] != 0
 	    && now - engine->warned[zone] < ENGINE_WARN_INTERVAL)
@@ -129,8 +133,8 @@ engine_warn_bogus(struct dnsbl_engine *engine, size_t zone,
 	engine->warned[zone] = now;
 	msg_warn("dnsbl zone %s answered %u.%u.%u.%u for %s: not a listing; %s",
 		 dnsbl_sites_zone(engine->options.sites, zone),
-		 bogus[0], bogus[1], bogus[2], bogus[3],
-		 addr_format(addr, ip), dnsbl_answer_advice(bogus));
+		 bogus[0], bogus[1], bogus[2], bogus[3], subject,
+		 dnsbl_answer_advice(bogus));
 }
 
 /* Put a query on the wire: it counts in its zone's share until answered. */
@@ -138,12 +142,10 @@ static void
 engine_transmit(struct dnsbl_query *query)
 {
 	struct dnsbl_engine *engine = query->engine;
-	char	reverse[ADDR_REVERSE_SIZE];
-	char	name[ADDR_REVERSE_SIZE + 256];
+	char	name[2 * DOMAIN_NAME_SIZE];
 
 	engine->zones[query->zone].inflight++;
-	addr_reverse(&query->lookup->addr, reverse);
-	snprintf(name, sizeof(name), "%s.%s", reverse,
+	snprintf(name, sizeof(name), "%s.%s", query->lookup->label,
 		 dnsbl_sites_query_zone(engine->options.sites, query->zone));
 	resolver_query(engine->resolver, name, query->type, engine_on_reply,
 		       query);
@@ -209,6 +211,15 @@ engine_send(struct dnsbl_lookup *lookup, size_t zone, int type)
 	queue->tail = &query->queue_next;
 }
 
+/* Does the lookup's label fit in front of a zone in a DNS name? */
+static bool
+engine_fits(const struct dnsbl_lookup *lookup, size_t zone)
+{
+	return strlen(lookup->label) + 1
+	    + strlen(dnsbl_sites_query_zone(lookup->engine->options.sites,
+					    zone)) <= 253;
+}
+
 /* Send the queries of a lookup, one per zone in scoring. */
 static void
 engine_start(struct dnsbl_lookup *lookup)
@@ -222,6 +233,8 @@ engine_start(struct dnsbl_lookup *lookup)
 		if (engine->health != NULL && !health_scoring(engine->health, i)) {
 			lookup->verdict->zone[i].state = VERDICT_ZONE_PASS;
 			lookup->unscored = true;
+		} else if (!engine_fits(lookup, i)) {
+			lookup->verdict->zone[i].state = VERDICT_ZONE_PASS;
 		} else {
 			engine_send(lookup, i, ns_t_a);
 		}
@@ -348,7 +361,7 @@ engine_on_reply(void *arg, int status, int timeouts, unsigned char *reply,
 			       query->zone, zone, bogus, &has_bogus);
 		if (has_bogus)
 			engine_warn_bogus(lookup->engine, query->zone,
-					  &lookup->addr, bogus);
+					  lookup->subject, bogus);
 		if (zone->state == VERDICT_ZONE_LISTED && zone->score > 0
 		    && lookup->engine->options.reply_text)
 			engine_send(lookup, query->zone, ns_t_txt);
@@ -358,8 +371,28 @@ engine_on_reply(void *arg, int status, int timeouts, unsigned char *reply,
 		engine_finish(lookup);
 }
 
+/* The query label of subject: the reversed IP, or the name; 0 or -1. */
+static int
+engine_label(const struct dnsbl_engine *engine, const char *subject,
+	     char label[DOMAIN_NAME_SIZE])
+{
+	struct addr addr;
+
+	if (dnsbl_sites_zone_count(engine->options.sites) > 0
+	    && dnsbl_sites_kind(engine->options.sites, 0) == DNSBL_NAMES) {
+		if (strlen(subject) >= DOMAIN_NAME_SIZE)
+			return -1;
+		strcpy(label, subject);
+		return 0;
+	}
+	if (addr_parse(subject, &addr) < 0)
+		return -1;
+	addr_reverse(&addr, label);
+	return 0;
+}
+
 int
-dnsbl_submit(struct dnsbl_engine *engine, const struct addr *addr,
+dnsbl_submit(struct dnsbl_engine *engine, const char *subject,
 	     dnsbl_done_fn *done, void *arg)
 {
 	struct dnsbl_lookup *lookup;
@@ -368,6 +401,11 @@ dnsbl_submit(struct dnsbl_engine *engine, const struct addr *addr,
 
 	if ((lookup = calloc(1, sizeof(*lookup))) == NULL)
 		return -1;
+	if (engine_label(engine, subject, lookup->label) < 0) {
+		free(lookup);
+		return -1;
+	}
+	snprintf(lookup->subject, sizeof(lookup->subject), "%s", subject);
 	lookup->verdict = verdict_create(zones);
 	lookup->deadline = evtimer_new(engine->base, engine_on_deadline, lookup);
 	if (lookup->verdict == NULL || lookup->deadline == NULL) {
@@ -378,7 +416,6 @@ dnsbl_submit(struct dnsbl_engine *engine, const struct addr *addr,
 		return -1;
 	}
 	lookup->engine = engine;
-	lookup->addr = *addr;
 	lookup->done = done;
 	lookup->arg = arg;
 	lookup->started = engine_now();
@@ -407,6 +444,10 @@ dnsbl_engine_create(struct event_base *base,
 	unsigned try_ms;
 	size_t	i;
 
+	if (zones == 0) {
+		snprintf(err, errlen, "dnsbl engine: no zones to ask");
+		return NULL;
+	}
 	if ((engine = calloc(1, sizeof(*engine))) == NULL
 	    || (engine->warned = calloc(zones, sizeof(time_t))) == NULL
 	    || (engine->zones = calloc(zones, sizeof(*engine->zones))) == NULL) {

@@ -1,5 +1,7 @@
 /*
- * engine - look one client IP up in every DNSBL/DNSWL zone at once.
+ * engine - look one client IP up in every DNSBL/DNSWL zone at once, or
+ * one domain name in every domain zone (rhsbl_sites), by the kind of the
+ * site list it is made with.
  *
  * For each lookup, one query per zone goes out through one c-ares channel
  * on the caller's libevent loop, under one deadline, so a lookup costs
@@ -13,7 +15,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct addr;
 struct dnsbl_engine;
 struct dnsbl_sites;
 struct event_base;
@@ -58,10 +59,12 @@ void	dnsbl_engine_abort(struct dnsbl_engine *engine);
 const struct health *dnsbl_engine_health(const struct dnsbl_engine *engine);
 
 /*
- * Start a lookup.  done runs later, from the loop, exactly once - also
- * when every query failed at once.  -1 only when out of memory.
+ * Start a lookup of subject: an IP address as addr_format() writes it, or
+ * a name as domain_normalise() does, by the kind of the engine's sites.
+ * done runs later, from the loop, exactly once - also when every query
+ * failed at once.  -1 when out of memory or subject is not of that kind.
  */
-int	dnsbl_submit(struct dnsbl_engine *engine, const struct addr *addr,
+int	dnsbl_submit(struct dnsbl_engine *engine, const char *subject,
 		     dnsbl_done_fn *done, void *arg);
 
 #endif

@@ -2,14 +2,16 @@
  * health - is each DNSBL/DNSWL zone fit to be scored?  RFC 5782 section 5
  * test points, asked of every zone each round.
  *
- * A round asks every zone for 2.0.0.127 and 1.0.0.127 at once and ends
+ * A round asks every zone for 2.0.0.127 and 1.0.0.127 (a domain zone for
+ * TEST and INVALID, RFC 5782 section 5) at once and ends
  * when c-ares has answered or given up on all of them (two tries within
  * about dnsbl_timeout); the next round starts an interval after that, so
  * rounds never overlap and one set of query slots serves them all.
  *
  * Judging a zone: an answer in 127.255.255/24 or outside 127/8 to either
  * test point means the list refuses us (or is dead); any listing of
- * 127.0.0.1 means it lists the world.  Both take the zone out of scoring,
+ * 127.0.0.1 (INVALID) means it lists the world.  Both take the zone out
+ * of scoring,
  * logged as errors at every round until a round finds it well again.  Not
  * listing 127.0.0.2 is only warned about: many small lists never do.  A
  * round with no usable answer (timeout, SERVFAIL) changes nothing: a slow
@@ -39,18 +41,21 @@
 #include "lib/addr.h"
 #include "lib/msg.h"
 
-/* The test points, as asked and as shown; the first must be listed. */
-static const struct {
-	const char *reverse;
+/* A test point, as asked and as shown. */
+struct health_point {
+	const char *label;
 	const char *text;
-} health_points[] = {
-	{"2.0.0.127", "127.0.0.2"},
-	{"1.0.0.127", "127.0.0.1"},
 };
 
-#define HEALTH_POINTS	(sizeof(health_points) / sizeof(health_points[0]))
-#define HEALTH_MUST_LIST	0	/* 127.0.0.2 */
-#define HEALTH_MUST_NOT	1	/* 127.0.0.1 */
+/* The test points of IP and of name zones; the first must be listed. */
+static const struct health_point health_points[][2] = {
+	[DNSBL_IPS] = {{"2.0.0.127", "127.0.0.2"}, {"1.0.0.127", "127.0.0.1"}},
+	[DNSBL_NAMES] = {{"test", "TEST"}, {"invalid", "INVALID"}},
+};
+
+#define HEALTH_POINTS	2
+#define HEALTH_MUST_LIST	0	/* 127.0.0.2, TEST */
+#define HEALTH_MUST_NOT	1	/* 127.0.0.1, INVALID */
 
 /* What one test point got. */
 enum health_answer {
@@ -122,12 +127,13 @@ health_scoring(const struct health *health, size_t zone)
 }
 
 bool
-health_admits(const struct health *health, const struct verdict *verdict)
+health_admits(const struct health *health, const struct verdict *verdict,
+	      size_t first)
 {
 	size_t	i;
 
-	for (i = 0; i < verdict->zone_count; i++)
-		if (verdict->zone[i].state != VERDICT_ZONE_PASS
+	for (i = 0; i < health->zones && first + i < verdict->zone_count; i++)
+		if (verdict->zone[first + i].state != VERDICT_ZONE_PASS
 		    && !health_scoring(health, i))
 			return false;
 	return true;
@@ -139,6 +145,13 @@ health_probed(const struct health *health)
 	return health->probed;
 }
 
+/* The test point of a zone. */
+static const struct health_point *
+health_point(const struct health *health, size_t index, size_t point)
+{
+	return &health_points[dnsbl_sites_kind(health->sites, index)][point];
+}
+
 /* Say loudly why a zone is out of scoring; again at every round. */
 static void
 health_complain(const struct health *health, size_t index)
@@ -147,15 +160,16 @@ health_complain(const struct health *health, size_t index)
 	const char *name = dnsbl_sites_zone(health->sites, index);
 
 	if (zone->state == HEALTH_LISTING_WORLD)
-		msg_error("dnsbl zone %s lists 127.0.0.1 (answer %u.%u.%u.%u), "
+		msg_error("dnsbl zone %s lists %s (answer %u.%u.%u.%u), "
 			  "the RFC 5782 test point that no list may list: it "
 			  "lists the world; out of scoring until it recovers",
-			  name, zone->a[0], zone->a[1], zone->a[2], zone->a[3]);
+			  name, health_point(health, index, HEALTH_MUST_NOT)->text,
+			  zone->a[0], zone->a[1], zone->a[2], zone->a[3]);
 	else
 		msg_error("dnsbl zone %s answers %u.%u.%u.%u for the RFC 5782 "
 			  "test point %s: %s; out of scoring until it recovers",
 			  name, zone->a[0], zone->a[1], zone->a[2], zone->a[3],
-			  health_points[zone->point].text,
+			  health_point(health, index, zone->point)->text,
 			  dnsbl_answer_advice(zone->a));
 }
 
@@ -210,9 +224,10 @@ health_update(struct health *health, size_t index)
 			 was == HEALTH_LISTING_WORLD ? "lists the world"
 			 : "refuses our queries");
 	if (state == HEALTH_NO_TEST_POINT && was != HEALTH_NO_TEST_POINT)
-		msg_warn("dnsbl zone %s does not list 127.0.0.2, the RFC 5782 "
+		msg_warn("dnsbl zone %s does not list %s, the RFC 5782 "
 			 "test point: it may be empty or not follow RFC 5782; "
-			 "it still counts", name);
+			 "it still counts", name,
+			 health_point(health, index, HEALTH_MUST_LIST)->text);
 }
 
 /* Every probe of the round has answered: judge, and plan the next. */
@@ -277,7 +292,7 @@ health_on_timer(evutil_socket_t fd, short what, void *arg)
 		probe = health->probe + i;
 		probe->answer = HEALTH_UNANSWERED;
 		snprintf(name, sizeof(name), "%s.%s",
-			 health_points[probe->point].reverse,
+			 health_point(health, probe->zone, probe->point)->label,
 			 dnsbl_sites_query_zone(health->sites, probe->zone));
 		health->pending++;
 		resolver_query(health->resolver, name, ns_t_a, health_on_reply,

@@ -1,7 +1,8 @@
 /*
  * health - is each DNSBL/DNSWL zone fit to be scored?  Every zone is
  * asked about the RFC 5782 test points (127.0.0.2 must be listed,
- * 127.0.0.1 must not) at start and then every dnsbl_health_interval.
+ * 127.0.0.1 must not; in a domain zone TEST and INVALID) at start and
+ * then every dnsbl_health_interval.
  *
  * A zone that lists 127.0.0.1 lists the world; one that answers
  * 127.255.255.x, or outside 127/8, refuses us.  Both are taken out of
@@ -24,9 +25,11 @@ struct verdict;
 
 enum health_state {
 	HEALTH_UNKNOWN,			/* no probe has told yet: scored */
-	HEALTH_OK,			/* lists 127.0.0.2, not 127.0.0.1 */
+	HEALTH_OK,			/* lists 127.0.0.2 (TEST), not
+					 * 127.0.0.1 (INVALID) */
 	HEALTH_NO_TEST_POINT,		/* lists neither: scored, warned */
-	HEALTH_LISTING_WORLD,		/* lists 127.0.0.1: not scored */
+	HEALTH_LISTING_WORLD,		/* lists 127.0.0.1 (INVALID): not
+					 * scored */
 	HEALTH_REFUSING,		/* 127.255.255.x or outside 127/8:
 					 * not scored */
 };
@@ -53,10 +56,12 @@ bool	health_scoring(const struct health *health, size_t zone);
 
 /*
  * Does verdict still hold, that is, does no zone now out of scoring list
- * the client or leave it unknown in it?  Any thread may ask.
+ * the client or leave it unknown in it?  The health's zones are those of
+ * the verdict from first on (a joined verdict's name zones follow its IP
+ * zones).  Any thread may ask.
  */
 bool	health_admits(const struct health *health,
-		      const struct verdict *verdict);
+		      const struct verdict *verdict, size_t first);
 
 const char *health_state_name(enum health_state state);
 

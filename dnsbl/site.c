@@ -1,11 +1,15 @@
 /*
- * site - the dnsbl_sites list, in postscreen_dnsbl_sites syntax.
+ * site - the dnsbl_sites and rhsbl_sites lists, in postscreen_dnsbl_sites
+ * syntax.
  *
  * As in postscreen, the weight follows the last "*" and the filter the
  * first "="; a missing weight is 1 and a missing filter matches any answer.
  * Zone names are checked here, at configuration time, so that the lookup
  * engine can build query names without failing: a zone must leave room for
  * the 64-byte reversed IPv6 prefix within DNS's 253-byte name limit.
+ * The same limit holds for name zones: it leaves 63 bytes for the name,
+ * and a longer name the engine does not ask (its registrable domain is
+ * asked too, and is short).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -35,8 +39,16 @@ struct dnsbl_sites {
 	size_t	site_count;
 	char   *zone[DNSBL_MAX_SITES];	/* distinct, lower case, no final dot */
 	char   *shown[DNSBL_MAX_SITES];	/* dnsbl_reply_map name, or NULL */
+	enum dnsbl_kind kind[DNSBL_MAX_SITES];	/* what each zone is asked */
 	size_t	zone_count;
 };
+
+/* The setting a list of kind is written in, for messages. */
+static const char *
+site_setting(enum dnsbl_kind kind)
+{
+	return kind == DNSBL_NAMES ? "rhsbl_sites" : "dnsbl_sites";
+}
 
 void
 dnsbl_sites_free(struct dnsbl_sites *sites)
@@ -143,7 +155,7 @@ site_weight(const char *text, const char *entry, int *weight,
 
 /* Index of zone in the distinct-zone table, adding it (taking ownership). */
 static size_t
-site_zone_index(struct dnsbl_sites *sites, char *zone)
+site_zone_index(struct dnsbl_sites *sites, char *zone, enum dnsbl_kind kind)
 {
 	size_t	i;
 
@@ -154,13 +166,16 @@ site_zone_index(struct dnsbl_sites *sites, char *zone)
 		}
 	}
 	sites->zone[sites->zone_count] = zone;
+	sites->kind[sites->zone_count] = kind;
 	return sites->zone_count++;
 }
 
 /* Parse one "zone[=filter][*weight]" entry; it is modified.  0 or -1. */
 static int
-site_add(struct dnsbl_sites *sites, char *entry, char *err, size_t errlen)
+site_add(struct dnsbl_sites *sites, enum dnsbl_kind kind, char *entry,
+	 char *err, size_t errlen)
 {
+	const char *what = site_setting(kind);
 	struct site *site;
 	char   *copy;
 	char   *star;
@@ -168,7 +183,7 @@ site_add(struct dnsbl_sites *sites, char *entry, char *err, size_t errlen)
 	char   *zone;
 
 	if (sites->site_count >= DNSBL_MAX_SITES) {
-		snprintf(err, errlen, "dnsbl_sites: more than %d entries",
+		snprintf(err, errlen, "%s: more than %d entries", what,
 			 DNSBL_MAX_SITES);
 		return -1;
 	}
@@ -185,8 +200,8 @@ site_add(struct dnsbl_sites *sites, char *entry, char *err, size_t errlen)
 	if ((equals = strchr(entry, '=')) != NULL) {
 		*equals = 0;
 		if (equals[1] == 0) {
-			snprintf(err, errlen, "dnsbl_sites entry \"%s\": empty "
-				 "filter after \"=\"", copy);
+			snprintf(err, errlen, "%s entry \"%s\": empty "
+				 "filter after \"=\"", what, copy);
 			goto fail;
 		}
 		if (dnsbl_filter_parse(equals + 1, &site->filter,
@@ -195,17 +210,17 @@ site_add(struct dnsbl_sites *sites, char *entry, char *err, size_t errlen)
 		if ((site->filter_text = strdup(equals + 1)) == NULL)
 			goto nomem;
 	}
-	if (site_zone_check(entry, "dnsbl_sites", copy, err, errlen) < 0)
+	if (site_zone_check(entry, what, copy, err, errlen) < 0)
 		goto fail;
 	if ((zone = strdup(entry)) == NULL)
 		goto nomem;
-	site->zone = site_zone_index(sites, zone);
+	site->zone = site_zone_index(sites, zone, kind);
 	sites->site_count++;
 	free(copy);
 	return 0;
 
 nomem:
-	snprintf(err, errlen, "dnsbl_sites: out of memory");
+	snprintf(err, errlen, "%s: out of memory", what);
 fail:
 	free(sites->site[sites->site_count].filter_text);
 	sites->site[sites->site_count].filter_text = NULL;
@@ -214,8 +229,8 @@ fail:
 }
 
 int
-dnsbl_sites_parse(const char *text, struct dnsbl_sites **result,
-		  char *err, size_t errlen)
+dnsbl_sites_parse(const char *text, enum dnsbl_kind kind,
+		  struct dnsbl_sites **result, char *err, size_t errlen)
 {
 	struct dnsbl_sites *sites;
 	char   *copy;
@@ -225,19 +240,19 @@ dnsbl_sites_parse(const char *text, struct dnsbl_sites **result,
 	if ((sites = calloc(1, sizeof(*sites))) == NULL
 	    || (copy = strdup(text)) == NULL) {
 		free(sites);
-		snprintf(err, errlen, "dnsbl_sites: out of memory");
+		snprintf(err, errlen, "%s: out of memory", site_setting(kind));
 		return -1;
 	}
 	for (entry = strtok_r(copy, SITE_SEPARATORS, &save); entry != NULL;
 	     entry = strtok_r(NULL, SITE_SEPARATORS, &save)) {
-		if (site_add(sites, entry, err, errlen) < 0) {
+		if (site_add(sites, kind, entry, err, errlen) < 0) {
 			free(copy);
 			dnsbl_sites_free(sites);
 			return -1;
 		}
 	}
 	free(copy);
-	if (sites->site_count == 0) {
+	if (sites->site_count == 0 && kind == DNSBL_IPS) {
 		snprintf(err, errlen, "dnsbl_sites is empty: name at least one "
 			 "DNSBL or DNSWL zone");
 		dnsbl_sites_free(sites);
@@ -295,13 +310,15 @@ site_map_squeeze(const char *text)
 
 /* Apply one "zone=name" entry of the map; it is modified.  0 or -1. */
 static int
-site_map_entry(struct dnsbl_sites *sites, char *entry, char *err,
-	       size_t errlen)
+site_map_entry(struct dnsbl_sites *const *lists, size_t count, char *entry,
+	       char *err, size_t errlen)
 {
+	struct dnsbl_sites *sites = NULL;
 	char	quoted[64];
 	char   *equals;
 	char   *shown;
-	size_t	i;
+	size_t	list;
+	size_t	i = 0;
 
 	/* Quote only the start: the zone part is where a DQS key sits. */
 	snprintf(quoted, sizeof(quoted), "%.20s...", entry);
@@ -315,12 +332,15 @@ site_map_entry(struct dnsbl_sites *sites, char *entry, char *err,
 	    || site_zone_check(equals + 1, "dnsbl_reply_map", quoted,
 			       err, errlen) < 0)
 		return -1;
-	for (i = 0; i < sites->zone_count; i++)
-		if (strcmp(sites->zone[i], entry) == 0)
-			break;
-	if (i == sites->zone_count) {
+	for (list = 0; list < count && sites == NULL; list++)
+		for (i = 0; i < lists[list]->zone_count; i++)
+			if (strcmp(lists[list]->zone[i], entry) == 0) {
+				sites = lists[list];
+				break;
+			}
+	if (sites == NULL) {
 		snprintf(err, errlen, "dnsbl_reply_map entry \"%s\": that zone "
-			 "is not in dnsbl_sites", quoted);
+			 "is not in dnsbl_sites or rhsbl_sites", quoted);
 		return -1;
 	}
 	if (sites->shown[i] != NULL) {
@@ -337,8 +357,8 @@ site_map_entry(struct dnsbl_sites *sites, char *entry, char *err,
 }
 
 int
-dnsbl_sites_map(struct dnsbl_sites *sites, const char *text,
-		char *err, size_t errlen)
+dnsbl_sites_map(struct dnsbl_sites *const *lists, size_t count,
+		const char *text, char *err, size_t errlen)
 {
 	char   *copy;
 	char   *entry;
@@ -352,9 +372,62 @@ dnsbl_sites_map(struct dnsbl_sites *sites, const char *text,
 	for (entry = strtok_r(copy, SITE_SEPARATORS, &save);
 	     entry != NULL && status == 0;
 	     entry = strtok_r(NULL, SITE_SEPARATORS, &save))
-		status = site_map_entry(sites, entry, err, errlen);
+		status = site_map_entry(lists, count, entry, err, errlen);
 	free(copy);
 	return status;
+}
+
+struct dnsbl_sites *
+dnsbl_sites_join(const struct dnsbl_sites *ips, const struct dnsbl_sites *names,
+		 char *err, size_t errlen)
+{
+	const struct dnsbl_sites *const parts[] = {ips, names};
+	const struct dnsbl_sites *part;
+	struct dnsbl_sites *joined;
+	struct site *site;
+	size_t	p;
+	size_t	i;
+
+	if (ips->site_count + names->site_count > DNSBL_MAX_SITES) {
+		snprintf(err, errlen, "dnsbl_sites and rhsbl_sites name more "
+			 "than %d entries together", DNSBL_MAX_SITES);
+		return NULL;
+	}
+	if ((joined = calloc(1, sizeof(*joined))) == NULL)
+		goto nomem;
+	for (p = 0; p < 2; p++) {
+		part = parts[p];
+		for (i = 0; i < part->site_count; i++) {
+			site = joined->site + joined->site_count++;
+			*site = part->site[i];
+			site->zone += joined->zone_count;
+			if (part->site[i].filter_text != NULL
+			    && (site->filter_text =
+				strdup(part->site[i].filter_text)) == NULL)
+				goto nomem;
+		}
+		for (i = 0; i < part->zone_count; i++) {
+			joined->kind[joined->zone_count] = part->kind[i];
+			if ((joined->zone[joined->zone_count++] =
+			     strdup(part->zone[i])) == NULL
+			    || (part->shown[i] != NULL
+				&& (joined->shown[joined->zone_count - 1] =
+				    strdup(part->shown[i])) == NULL))
+				goto nomem;
+		}
+	}
+	return joined;
+
+nomem:
+	dnsbl_sites_free(joined);
+	snprintf(err, errlen, "dnsbl_sites: out of memory");
+	return NULL;
+}
+
+enum dnsbl_kind
+dnsbl_sites_kind(const struct dnsbl_sites *sites, size_t zone)
+{
+	return sites->kind[zone];
 }
 
 bool

@@ -1,5 +1,6 @@
 /*
- * verdict - what the DNSBL/DNSWL zones said about one client IP.
+ * verdict - what the DNSBL/DNSWL zones said about one client IP, or the
+ * domain zones about one name, or both joined for one decision.
  *
  * Formatting lives here so that --check, the milter and the policy
  * service print a verdict the same way and a log grep works across them.
@@ -37,9 +38,22 @@ verdict_free(struct verdict *verdict)
 
 	if (verdict == NULL)
 		return;
-	for (i = 0; i < verdict->zone_count; i++)
+	for (i = 0; i < verdict->zone_count; i++) {
 		free(verdict->zone[i].text);
+		free(verdict->zone[i].hits);
+	}
 	free(verdict);
+}
+
+/* A copy of a zone's hits, or NULL when out of memory. */
+static struct verdict_hit *
+verdict_hits_copy(const struct verdict_zone *zone)
+{
+	struct verdict_hit *hits;
+
+	if ((hits = calloc(zone->hit_count, sizeof(*hits))) != NULL)
+		memcpy(hits, zone->hits, zone->hit_count * sizeof(*hits));
+	return hits;
 }
 
 struct verdict *
@@ -54,16 +68,124 @@ verdict_clone(const struct verdict *verdict)
 		return NULL;
 	memcpy(copy, verdict, size);
 	for (i = 0; i < copy->zone_count; i++) {
-		if (verdict->zone[i].text == NULL)
-			continue;
-		if ((copy->zone[i].text = strdup(verdict->zone[i].text)) == NULL) {
-			while (i-- > 0)
-				free(copy->zone[i].text);
-			free(copy);
+		copy->zone[i].text = NULL;
+		copy->zone[i].hits = NULL;
+	}
+	for (i = 0; i < copy->zone_count; i++) {
+		if ((verdict->zone[i].text != NULL
+		     && (copy->zone[i].text = strdup(verdict->zone[i].text))
+		     == NULL)
+		    || (verdict->zone[i].hit_count > 0
+			&& (copy->zone[i].hits =
+			    verdict_hits_copy(verdict->zone + i)) == NULL)) {
+			verdict_free(copy);
 			return NULL;
 		}
 	}
 	return copy;
+}
+
+/* Join one domain zone's outcomes for the names into out (zeroed). */
+static int
+verdict_join_zone(const struct dnsbl_sites *sites, size_t index,
+		  const struct verdict_name *names, size_t count,
+		  struct verdict_zone *out)
+{
+	unsigned char answers[VERDICT_MAX_NAMES * VERDICT_MAX_ANSWERS][4];
+	const struct verdict_zone *zone;
+	struct verdict_hit *hit;
+	size_t	used = 0;
+	size_t	i;
+
+	out->state = VERDICT_ZONE_PASS;
+	for (i = 0; i < count; i++) {
+		zone = names[i].verdict != NULL ? names[i].verdict->zone + index
+		    : NULL;
+		if (zone == NULL || zone->state == VERDICT_ZONE_UNKNOWN) {
+			if (out->state == VERDICT_ZONE_PASS)
+				snprintf(out->reason, VERDICT_REASON_SIZE, "%s",
+					 zone != NULL ? zone->reason : "timeout");
+			out->state = VERDICT_ZONE_UNKNOWN;
+			continue;
+		}
+		if (zone->has_ttl && (!out->has_ttl || zone->ttl < out->ttl)) {
+			out->ttl = zone->ttl;
+			out->has_ttl = true;
+		}
+		if (zone->state != VERDICT_ZONE_LISTED)
+			continue;
+		if (out->hits == NULL
+		    && (out->hits = calloc(count, sizeof(*out->hits))) == NULL)
+			return -1;
+		hit = out->hits + out->hit_count++;
+		hit->role = names[i].role;
+		snprintf(hit->name, sizeof(hit->name), "%s", names[i].name);
+		hit->answer_count = zone->answer_count;
+		memcpy(hit->answer, zone->answer, sizeof(hit->answer));
+		memcpy(answers + used, zone->answer, zone->answer_count * 4);
+		used += zone->answer_count;
+		if (out->text == NULL && zone->text != NULL
+		    && (out->text = strdup(zone->text)) == NULL)
+			return -1;
+	}
+	if (out->hit_count == 0)
+		return 0;
+	/* A listing outweighs another name's silence. */
+	out->state = dnsbl_sites_score(sites, index, (const unsigned char (*)[4])
+				       answers, used, &out->score) ?
+	    VERDICT_ZONE_LISTED : VERDICT_ZONE_PASS;
+	out->answer_count = out->hits[0].answer_count;
+	memcpy(out->answer, out->hits[0].answer, sizeof(out->answer));
+	return 0;
+}
+
+struct verdict *
+verdict_join(const struct verdict *ip, const struct dnsbl_sites *names_sites,
+	     const struct verdict_name *names, size_t count)
+{
+	size_t	zones = dnsbl_sites_zone_count(names_sites);
+	struct verdict *joined;
+	struct verdict_zone *zone;
+	size_t	i;
+
+	if (count > VERDICT_MAX_NAMES)
+		count = VERDICT_MAX_NAMES;
+	if ((joined = verdict_create(ip->zone_count + zones)) == NULL)
+		return NULL;
+	joined->score = ip->score;
+	joined->complete = ip->complete;
+	joined->ttl = ip->ttl;
+	joined->dns_ms = ip->dns_ms;
+	for (i = 0; i < ip->zone_count; i++) {
+		joined->zone[i] = ip->zone[i];
+		joined->zone[i].text = NULL;
+		joined->zone[i].hits = NULL;
+		if (ip->zone[i].text != NULL
+		    && (joined->zone[i].text = strdup(ip->zone[i].text)) == NULL)
+			goto nomem;
+	}
+	for (i = 0; i < count; i++) {
+		if (names[i].verdict == NULL)
+			continue;
+		if (names[i].verdict->ttl < joined->ttl)
+			joined->ttl = names[i].verdict->ttl;
+		if (names[i].verdict->dns_ms > joined->dns_ms)
+			joined->dns_ms = names[i].verdict->dns_ms;
+	}
+	for (i = 0; i < zones; i++) {
+		zone = joined->zone + ip->zone_count + i;
+		memset(zone, 0, sizeof(*zone));
+		if (verdict_join_zone(names_sites, i, names, count, zone) < 0)
+			goto nomem;
+		joined->score += zone->score;
+		if (zone->state == VERDICT_ZONE_UNKNOWN)
+			joined->complete = false;
+	}
+	return joined;
+
+nomem:
+	verdict_free(joined);
+	return NULL;
 }
 
 enum verdict_rank
@@ -91,15 +213,33 @@ verdict_rank_name(enum verdict_rank rank)
 	return "pass";
 }
 
-/* Append "zone(a;b),zone2(c)" for the zones in the given state. */
+/* Append "(a;b)": answers. */
+static void
+verdict_answers(const unsigned char (*answer)[4], size_t count,
+		struct kvline *line)
+{
+	char	text[INET_ADDRSTRLEN];
+	size_t	i;
+
+	kvline_printf(line, "(");
+	for (i = 0; i < count; i++)
+		kvline_printf(line, "%s%s", i ? ";" : "",
+			      inet_ntop(AF_INET, answer[i], text, sizeof(text)));
+	kvline_printf(line, ")");
+}
+
+/*
+ * Append "zone(a;b),zone2(c)" for the zones in the given state, and
+ * "zone[role=name](a)" for each name a joined domain zone listed.
+ */
 static void
 verdict_zone_list(const struct verdict *verdict,
 		  const struct dnsbl_sites *sites, enum verdict_state state,
 		  struct kvline *line)
 {
 	const struct verdict_zone *zone;
+	const struct verdict_hit *hit;
 	const char *sep = "";
-	char	text[INET_ADDRSTRLEN];
 	size_t	i;
 	size_t	j;
 
@@ -107,15 +247,24 @@ verdict_zone_list(const struct verdict *verdict,
 		zone = verdict->zone + i;
 		if (zone->state != state)
 			continue;
-		kvline_printf(line, "%s%s(", sep, dnsbl_sites_zone(sites, i));
+		for (j = 0; state == VERDICT_ZONE_LISTED && j < zone->hit_count;
+		     j++) {
+			hit = zone->hits + j;
+			kvline_printf(line, "%s%s[%s=%s]", sep,
+				      dnsbl_sites_zone(sites, i),
+				      domain_role_name(hit->role), hit->name);
+			verdict_answers((const unsigned char (*)[4]) hit->answer,
+					hit->answer_count, line);
+			sep = ",";
+		}
+		if (zone->hit_count > 0 && state == VERDICT_ZONE_LISTED)
+			continue;
+		kvline_printf(line, "%s%s", sep, dnsbl_sites_zone(sites, i));
 		if (state == VERDICT_ZONE_UNKNOWN)
-			kvline_printf(line, "%s", zone->reason);
-		for (j = 0; state == VERDICT_ZONE_LISTED
-		     && j < zone->answer_count; j++)
-			kvline_printf(line, "%s%s", j ? ";" : "",
-				      inet_ntop(AF_INET, zone->answer[j],
-						text, sizeof(text)));
-		kvline_printf(line, ")");
+			kvline_printf(line, "(%s)", zone->reason);
+		else
+			verdict_answers((const unsigned char (*)[4]) zone->answer,
+					zone->answer_count, line);
 		sep = ",";
 	}
 }

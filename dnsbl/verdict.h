@@ -1,10 +1,13 @@
 /*
- * verdict - what the DNSBL/DNSWL zones said about one client IP.
+ * verdict - what the DNSBL/DNSWL zones said about one client IP, or the
+ * domain zones about one name, or both joined for one decision.
  *
  * A verdict is a plain value: the engine fills it, front ends rank and
  * print it, the verdict cache (cache/) stores it.  It holds each zone's outcome,
  * the summed score, the TTL it may be reused for, and whether every zone
- * answered.  It does not know about allow/deny/relay lists or actions.
+ * answered.  A joined verdict (verdict_join()) also says which names each
+ * domain zone listed.  It does not know about allow/deny/relay lists or
+ * actions.
  */
 #ifndef RBL_DNSBL_VERDICT_H
 #define RBL_DNSBL_VERDICT_H
@@ -12,14 +15,27 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lib/domain.h"
+
 struct dnsbl_sites;
 struct kvline;
 
 /* Answers kept per zone; DNSBLs return one to a few. */
 #define VERDICT_MAX_ANSWERS	8
 
+/* Names one decision looks up at most: two (domain_lookup_names()) a role. */
+#define VERDICT_MAX_NAMES	(2 * DOMAIN_ROLES)
+
 /* "timeout", "servfail", or a bogus answer such as "127.255.255.254". */
 #define VERDICT_REASON_SIZE	24
+
+/* A name that a domain zone listed, in a joined verdict. */
+struct verdict_hit {
+	int	role;			/* enum domain_role */
+	char	name[DOMAIN_NAME_SIZE];	/* as asked */
+	size_t	answer_count;		/* its listing answers */
+	unsigned char answer[VERDICT_MAX_ANSWERS][4];
+};
 
 enum verdict_state {
 	VERDICT_ZONE_UNKNOWN,		/* no usable answer (reason says why) */
@@ -36,6 +52,9 @@ struct verdict_zone {
 	unsigned char answer[VERDICT_MAX_ANSWERS][4];
 	char	reason[VERDICT_REASON_SIZE];	/* when UNKNOWN */
 	char   *text;			/* TXT explanation, or NULL */
+	struct verdict_hit *hits;	/* a domain zone of a joined verdict:
+					 * the names it listed, or NULL */
+	size_t	hit_count;
 };
 
 struct verdict {
@@ -60,6 +79,26 @@ void	verdict_free(struct verdict *verdict);
 /* A deep copy, or NULL when out of memory. */
 struct verdict *verdict_clone(const struct verdict *verdict);
 
+/* One name a decision looked up, and what the domain zones said of it. */
+struct verdict_name {
+	int	role;			/* enum domain_role */
+	const char *name;		/* as asked */
+	const struct verdict *verdict;	/* over rhsbl_sites; NULL: none came
+					 * in time */
+};
+
+/*
+ * The verdict of one decision: ip's zones, then those of names_sites, in
+ * which each zone is listed when it listed any of the count names, its
+ * sites scored once on all their answers (a zone counts once per
+ * decision, whichever names it listed), and unknown when it listed none
+ * and left one unknown.  TTL the shortest, dns_ms the longest.  NULL when
+ * out of memory.
+ */
+struct verdict *verdict_join(const struct verdict *ip,
+			     const struct dnsbl_sites *names_sites,
+			     const struct verdict_name *names, size_t count);
+
 /*
  * Rank by score as postscreen does; allowlist_threshold takes effect only
  * when negative (0, the default, turns it off).
@@ -68,7 +107,11 @@ enum verdict_rank verdict_rank(const struct verdict *verdict, int threshold,
 			       int allowlist_threshold);
 const char *verdict_rank_name(enum verdict_rank rank);
 
-/* Append "zone(answer;answer),zone(answer)" for the listing zones. */
+/*
+ * Append "zone(answer;answer),zone(answer)" for the listing zones; a
+ * domain zone of a joined verdict once per name it listed, as
+ * "zone[role=name](answer)".
+ */
 void	verdict_listed(const struct verdict *verdict,
 		       const struct dnsbl_sites *sites, struct kvline *line);
 

@@ -4,7 +4,11 @@
  *
  * The lookup starts at connect, in the background, and is waited for only
  * at reject_stage (or at the first RCPT that needs it), so DNS overlaps
- * the client's HELO and MAIL.  Steps that are not needed are negotiated
+ * the client's HELO and MAIL.  So do the lookups of the names in the
+ * domain zones: the client's hostname at connect, the HELO name at HELO,
+ * the sender's domain at MAIL (each replacing the one before); a decision
+ * joins those that are known by its stage, so that with reject_stage =
+ * helo the sender's domain has no say.  Steps that are not needed are negotiated
  * away (headers, body), but DATA is always answered: when a milter skips
  * DATA, Postfix's cleanup writes to the milter socket behind a lone
  * macro packet and Nagle holds it for a delayed ACK, about 40 ms per
@@ -40,6 +44,7 @@
 #include "decide/logline.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
+#include "lib/domain.h"
 #include "lib/msg.h"
 #include "milter/filter.h"
 #include "runtime/worker.h"
@@ -71,6 +76,13 @@ static struct {
 	bool	stopped;		/* filter_stop() has run */
 } filter_sessions = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* A name of the session, looked up in the domain zones. */
+struct filter_name {
+	int	role;			/* enum domain_role */
+	char	name[DOMAIN_NAME_SIZE];
+	struct worker_lookup *lookup;	/* NULL: out of memory */
+};
+
 /* What the filter knows about one SMTP connection. */
 struct session {
 	struct generation *generation;	/* configuration and stack */
@@ -81,9 +93,12 @@ struct session {
 	char	queue_id[32];		/* i, per message */
 	unsigned lists;			/* LIST_* flags */
 	struct worker_lookup *lookup;	/* NULL: lists decided, or no memory */
-	const struct verdict *verdict;	/* once waited for */
+	struct filter_name names[VERDICT_MAX_NAMES];	/* looked up beside */
+	size_t	name_count;
+	struct verdict *verdict;	/* the IP's and the names' joined, once
+					 * waited for; NULL: none */
 	enum cache_level level;
-	bool	waited;
+	bool	waited;			/* verdict is up to date */
 	bool	authenticated;		/* per message */
 	bool	logged;			/* the client-level decision is logged */
 	char	tag[512];		/* X-RBL-Check for the client's
@@ -105,14 +120,86 @@ filter_macro(SMFICTX *ctx, const char *name, char *buf, size_t size)
 	buf[i] = 0;
 }
 
-/* The verdict, waiting for the lookup the first time. */
+/* Forget the names of role, and the verdict they had a say in. */
+static void
+filter_names_drop(struct session *session, int role)
+{
+	size_t	kept = 0;
+	size_t	i;
+
+	for (i = 0; i < session->name_count; i++) {
+		if (session->names[i].role != role) {
+			session->names[kept++] = session->names[i];
+			continue;
+		}
+		if (session->names[i].lookup != NULL)
+			worker_lookup_free(session->names[i].lookup);
+		session->waited = false;
+	}
+	session->name_count = kept;
+}
+
+/*
+ * Start the lookups of the names given in role (stack_names()), in place
+ * of those given before; none when the lists decide the client.
+ */
+static void
+filter_names_add(struct session *session, int role, const char *given)
+{
+	char	names[2][DOMAIN_NAME_SIZE];
+	struct filter_name *name;
+	size_t	count;
+	size_t	i;
+
+	filter_names_drop(session, role);
+	if (session->lookup == NULL)
+		return;
+	count = stack_names(generation_stack(session->generation), role,
+			    given, names);
+	for (i = 0; i < count && session->name_count < VERDICT_MAX_NAMES; i++) {
+		name = session->names + session->name_count++;
+		name->role = role;
+		strcpy(name->name, names[i]);
+		if ((name->lookup = worker_submit(filter_worker,
+						  session->generation,
+						  DNSBL_NAMES, name->name)) == NULL)
+			msg_warn("out of memory: no lookup of %s", name->name);
+		session->waited = false;
+	}
+}
+
+/*
+ * The verdict, waiting for the lookups the first time they are needed:
+ * the IP's joined with those of the names known now.  The level is the
+ * farthest any of them went.
+ */
 static const struct verdict *
 filter_verdict(struct session *session)
 {
-	if (!session->waited && session->lookup != NULL) {
-		session->verdict = worker_wait(session->lookup, &session->level);
-		session->waited = true;
+	struct verdict_name names[VERDICT_MAX_NAMES];
+	const struct verdict *ip;
+	enum cache_level level;
+	size_t	i;
+
+	if (session->waited || session->lookup == NULL)
+		return session->verdict;
+	session->waited = true;
+	verdict_free(session->verdict);
+	session->verdict = NULL;
+	if ((ip = worker_wait(session->lookup, &session->level)) == NULL)
+		return NULL;
+	for (i = 0; i < session->name_count; i++) {
+		names[i].role = session->names[i].role;
+		names[i].name = session->names[i].name;
+		names[i].verdict = NULL;
+		if (session->names[i].lookup != NULL
+		    && (names[i].verdict = worker_wait(session->names[i].lookup,
+						       &level)) != NULL
+		    && level > session->level)
+			session->level = level;
 	}
+	session->verdict = stack_join(generation_stack(session->generation),
+				      ip, names, session->name_count);
 	return session->verdict;
 }
 
@@ -134,7 +221,7 @@ filter_log(struct session *session, int stage, const char *recipient,
 		.rcpt = recipient,
 		.verdict = session->verdict,
 		.level = session->level,
-		.sites = config->dnsbl_sites,
+		.sites = config->scored_sites,
 	};
 
 	logline_write(&line);
@@ -257,11 +344,16 @@ filter_address(const struct sockaddr *sa, struct addr *addr)
 static void
 filter_free(struct session *session)
 {
+	int	role;
+
 	if (session->prev != NULL
 	    && (*session->prev = session->next) != NULL)
 		session->next->prev = session->prev;
 	if (session->lookup != NULL)
 		worker_lookup_free(session->lookup);
+	for (role = 0; role < DOMAIN_ROLES; role++)
+		filter_names_drop(session, role);
+	verdict_free(session->verdict);
 	worker_release(session->generation);
 	free(session);
 }
@@ -338,7 +430,6 @@ filter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *sa)
 	struct stack *stack;
 	char	daemon[64];
 
-	(void) hostname;
 	if ((session = calloc(1, sizeof(*session))) == NULL) {
 		msg_warn("out of memory: client accepted unchecked");
 		return SMFIS_ACCEPT;
@@ -363,9 +454,10 @@ filter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *sa)
 	stack_count_lists(stack, session->lists);
 	if (!(session->lists & (LIST_ALLOW | LIST_DENY))
 	    && (session->lookup = worker_submit(filter_worker,
-						session->generation,
-						&session->addr)) == NULL)
+						session->generation, DNSBL_IPS,
+						session->ip)) == NULL)
 		msg_warn("out of memory: no DNSBL lookup for %s", session->ip);
+	filter_names_add(session, DOMAIN_CLIENT, hostname);
 	if (smfi_setpriv(ctx, session) != MI_SUCCESS) {
 		filter_unbusy(session, true);
 		return SMFIS_ACCEPT;
@@ -384,6 +476,7 @@ filter_helo(SMFICTX *ctx, char *helo)
 		return status;
 	snprintf(session->helo, sizeof(session->helo), "%s",
 		 helo != NULL ? helo : "");
+	filter_names_add(session, DOMAIN_HELO, helo);
 	return filter_leave(session, filter_decide(ctx, session, STAGE_HELO,
 						   NULL, NULL));
 }
@@ -395,9 +488,10 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 	sfsistat status;
 	char	auth[8];
 
-	(void) argv;
 	if ((session = filter_enter(ctx, &status)) == NULL)
 		return status;
+	filter_names_add(session, DOMAIN_SENDER,
+			 argv != NULL ? argv[0] : NULL);
 	filter_macro(ctx, "i", session->queue_id, sizeof(session->queue_id));
 	filter_macro(ctx, "{auth_authen}", auth, sizeof(auth));
 	session->authenticated = auth[0] != 0;
@@ -461,6 +555,7 @@ filter_abort(SMFICTX *ctx)
 		return status;
 	session->queue_id[0] = 0;
 	session->authenticated = false;
+	filter_names_drop(session, DOMAIN_SENDER);
 	return filter_leave(session, SMFIS_CONTINUE);
 }
 

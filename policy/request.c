@@ -24,6 +24,8 @@ static const struct {
 	FIELD(recipient),
 	FIELD(instance),
 	FIELD(helo_name),
+	FIELD(sender),
+	FIELD(client_name),
 	FIELD(queue_id),
 	FIELD(policy_context),
 #undef FIELD

@@ -23,6 +23,8 @@ struct policy_request {
 	char	recipient[512];
 	char	instance[64];
 	char	helo_name[256];
+	char	sender[512];		/* the envelope sender, "" for <> */
+	char	client_name[256];	/* verified, or "unknown" */
 	char	queue_id[64];
 	char	policy_context[64];	/* "relay": the relay question */
 	size_t	size;			/* bytes of this request so far */

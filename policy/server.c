@@ -36,6 +36,7 @@
 #include "decide/stack.h"
 #include "conf/config.h"
 #include "decide/decision.h"
+#include "decide/gather.h"
 #include "decide/logline.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
@@ -163,7 +164,7 @@ policy_log(const struct policy_conn *conn, const struct config *config,
 		.rcpt = request->recipient[0] ? request->recipient : NULL,
 		.verdict = verdict,
 		.level = level,
-		.sites = config->dnsbl_sites,
+		.sites = config->scored_sites,
 	};
 
 	logline_write(&line);
@@ -217,6 +218,24 @@ policy_on_verdict(struct verdict *verdict, enum cache_level level, void *arg)
 	verdict_free(verdict);
 }
 
+/* Look the client's IP and names up (gather.h). */
+static int
+policy_lookup(struct policy_conn *conn, struct stack *stack)
+{
+	const struct policy_request *request = &conn->request;
+	char	ip[ADDR_TEXT_SIZE];
+	struct gather_client client = {
+		.ip = addr_format(&conn->addr, ip),
+		.given = {
+			[DOMAIN_HELO] = request->helo_name,
+			[DOMAIN_SENDER] = request->sender,
+			[DOMAIN_CLIENT] = request->client_name,
+		},
+	};
+
+	return gather_lookup(stack, &client, policy_on_verdict, conn);
+}
+
 /* A whole request: decide now, or after its lookup. */
 static void
 policy_request(struct policy_conn *conn)
@@ -245,8 +264,7 @@ policy_request(struct policy_conn *conn)
 		stack_count_lists(stack, conn->lists);
 		conn->pending = true;
 		bufferevent_disable(conn->bev, EV_READ);
-		if (stack_lookup(stack, &conn->addr, policy_on_verdict,
-				   conn) == 0)
+		if (policy_lookup(conn, stack) == 0)
 			return;
 		conn->pending = false;
 		bufferevent_enable(conn->bev, EV_READ);

@@ -27,7 +27,7 @@
 #include "decide/stack.h"
 #include "conf/config.h"
 #include "dnsbl/verdict.h"
-#include "lib/addr.h"
+#include "lib/domain.h"
 #include "lib/msg.h"
 #include "runtime/worker.h"
 
@@ -73,7 +73,8 @@ struct worker_lookup {
 	bool	done;
 	struct verdict *verdict;
 	enum cache_level level;
-	struct addr addr;
+	int	kind;			/* enum dnsbl_kind */
+	char	subject[DOMAIN_NAME_SIZE];	/* the IP as text, or a name */
 	struct generation *generation;	/* referenced */
 	struct timespec deadline;	/* CLOCK_MONOTONIC */
 	struct worker *worker;
@@ -290,14 +291,14 @@ worker_lookup_run(struct worker *worker, void *arg)
 	struct worker_lookup *lookup = arg;
 
 	(void) worker;
-	if (stack_lookup(lookup->generation->stack, &lookup->addr,
-			   worker_on_verdict, lookup) < 0)
+	if (stack_lookup(lookup->generation->stack, lookup->kind,
+			 lookup->subject, worker_on_verdict, lookup) < 0)
 		worker_on_verdict(NULL, CACHE_MISS, lookup);
 }
 
 struct worker_lookup *
 worker_submit(struct worker *worker, struct generation *generation,
-	      const struct addr *addr)
+	      int kind, const char *subject)
 {
 	const struct config *config = generation->config;
 	struct worker_lookup *lookup;
@@ -306,7 +307,8 @@ worker_submit(struct worker *worker, struct generation *generation,
 	    + WORKER_MARGIN_MS;
 	struct verdict *verdict;
 
-	if ((lookup = calloc(1, sizeof(*lookup))) == NULL)
+	if (strlen(subject) >= DOMAIN_NAME_SIZE
+	    || (lookup = calloc(1, sizeof(*lookup))) == NULL)
 		return NULL;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -318,7 +320,8 @@ worker_submit(struct worker *worker, struct generation *generation,
 	}
 	pthread_condattr_destroy(&attr);
 	lookup->worker = worker;
-	lookup->addr = *addr;
+	lookup->kind = kind;
+	strcpy(lookup->subject, subject);
 	lookup->generation = generation;
 	__atomic_add_fetch(&generation->refs, 1, __ATOMIC_ACQ_REL);
 	clock_gettime(CLOCK_MONOTONIC, &lookup->deadline);
@@ -329,7 +332,7 @@ worker_submit(struct worker *worker, struct generation *generation,
 		lookup->deadline.tv_nsec -= 1000000000;
 	}
 	lookup->refs = 1;
-	if ((verdict = stack_cached(generation->stack, addr)) != NULL) {
+	if ((verdict = stack_cached(generation->stack, kind, subject)) != NULL) {
 		worker_complete(lookup, verdict, CACHE_MEMORY);
 		return lookup;
 	}

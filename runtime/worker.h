@@ -16,7 +16,6 @@
 
 #include "cache/vcache.h"
 
-struct addr;
 struct config;
 struct event_base;
 struct verdict;
@@ -73,12 +72,14 @@ const struct config *generation_config(const struct generation *generation);
 struct stack *generation_stack(const struct generation *generation);
 
 /*
- * Start a lookup for addr; the memory cache is asked at once.  NULL only
- * when out of memory.
+ * Start a lookup of subject in kind's zones (enum dnsbl_kind: an IP as
+ * addr_format() writes it, or a name from stack_names()); the memory
+ * cache is asked at once.  NULL when out of memory or subject is too
+ * long.
  */
 struct worker_lookup *worker_submit(struct worker *worker,
 				    struct generation *generation,
-				    const struct addr *addr);
+				    int kind, const char *subject);
 
 /*
  * Wait for the lookup, at most until its deadline (redis_timeout +

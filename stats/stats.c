@@ -29,14 +29,17 @@ static const char *const stats_names[STATS_COUNTERS] = {
 	"connections", "action:reject", "action:tempfail", "action:tag",
 	"action:log", "action:pass", "action:allow", "action:relay",
 	"cache:memory", "cache:redis", "cache:miss",
+	"name-cache:memory", "name-cache:redis", "name-cache:miss",
 	"list:relay", "list:allow", "list:deny",
 };
 
 struct stats {
 	unsigned long counter[STATS_COUNTERS];	/* atomic */
 	unsigned long *timeouts;	/* per zone, atomic */
-	const struct dnsbl_sites *sites;
-	const struct health *health;	/* NULL: zones are not probed */
+	const struct dnsbl_sites *sites;	/* IP zones, then name zones */
+	const struct health *health[2];	/* of each kind's zones, by enum
+					 * dnsbl_kind; NULL: not probed */
+	size_t	ip_zones;		/* how many zones are IP zones */
 	char	(*sent)[HEALTH_TEXT_SIZE];	/* per zone: health last sent */
 	struct store *store;		/* NULL: nowhere to write */
 	struct event *timer;
@@ -77,11 +80,16 @@ stats_send(struct stats *stats, unsigned long *counter, const char *field)
 static void
 stats_send_health(struct stats *stats)
 {
+	const struct health *health;
 	char	text[HEALTH_TEXT_SIZE];
 	size_t	i;
 
 	for (i = 0; i < dnsbl_sites_zone_count(stats->sites); i++) {
-		health_describe(stats->health, i, text, sizeof(text));
+		if ((health = stats->health[dnsbl_sites_kind(stats->sites, i)])
+		    == NULL)
+			continue;
+		health_describe(health, i < stats->ip_zones ? i
+				: i - stats->ip_zones, text, sizeof(text));
 		if (strcmp(text, stats->sent[i]) == 0)
 			continue;
 		if (store_command(stats->store, stats_on_reply, stats,
@@ -128,8 +136,7 @@ stats_flush(struct stats *stats)
 			 dnsbl_sites_zone(stats->sites, i));
 		stats_send(stats, stats->timeouts + i, field);
 	}
-	if (stats->health != NULL)
-		stats_send_health(stats);
+	stats_send_health(stats);
 	stats_send_lists(stats);
 	return stats->pending;
 }
@@ -150,11 +157,12 @@ stats_on_timer(evutil_socket_t fd, short what, void *arg)
 
 struct stats *
 stats_create(struct event_base *base, struct store *store,
-	     const struct dnsbl_sites *sites, const struct health *health,
-	     const char *key, const char *health_key)
+	     const struct dnsbl_sites *sites, const char *key,
+	     const char *health_key)
 {
 	size_t	zones = dnsbl_sites_zone_count(sites);
 	struct stats *stats;
+	size_t	i;
 
 	if ((stats = calloc(1, sizeof(*stats))) == NULL)
 		return NULL;
@@ -167,7 +175,9 @@ stats_create(struct event_base *base, struct store *store,
 		return NULL;
 	}
 	stats->sites = sites;
-	stats->health = health;
+	for (i = 0; i < zones; i++)
+		if (dnsbl_sites_kind(sites, i) == DNSBL_IPS)
+			stats->ip_zones++;
 	stats->store = store;
 	snprintf(stats->key, sizeof(stats->key), "%s", key);
 	snprintf(stats->health_key, sizeof(stats->health_key), "%s",
@@ -178,6 +188,14 @@ stats_create(struct event_base *base, struct store *store,
 		snprintf(stats->host, sizeof(stats->host), "localhost");
 	event_active(stats->timer, EV_TIMEOUT, 1);
 	return stats;
+}
+
+void
+stats_set_health(struct stats *stats, const struct health *ip_health,
+		 const struct health *names_health)
+{
+	stats->health[DNSBL_IPS] = ip_health;
+	stats->health[DNSBL_NAMES] = names_health;
 }
 
 void

@@ -33,6 +33,9 @@ enum stats_counter {
 	STATS_CACHE_MEMORY,		/* verdicts found in memory */
 	STATS_CACHE_REDIS,		/* ... in Redis */
 	STATS_CACHE_MISS,		/* ... looked up in DNS */
+	STATS_NAME_MEMORY,		/* name verdicts found in memory */
+	STATS_NAME_REDIS,		/* ... in Redis */
+	STATS_NAME_MISS,		/* ... looked up in DNS */
 	STATS_LIST_RELAY,		/* clients on a list */
 	STATS_LIST_ALLOW,
 	STATS_LIST_DENY,
@@ -40,14 +43,22 @@ enum stats_counter {
 };
 
 /*
- * Count for zones (their DNS timeouts are counted too) and flush to key
- * through store (NULL: count only) every second, with the zones' health
- * (NULL: none) to health_key, "ZONE@HOST" fields.  NULL: out of memory.
+ * Count for zones (the joined list of IP and name zones: their DNS
+ * timeouts are counted too) and flush to key through store (NULL: count
+ * only) every second, with the zones' health (stats_set_health()) to
+ * health_key, "ZONE@HOST" fields.  NULL: out of memory.
  */
 struct stats *stats_create(struct event_base *base, struct store *store,
-			   const struct dnsbl_sites *sites,
-			   const struct health *health, const char *key,
+			   const struct dnsbl_sites *sites, const char *key,
 			   const char *health_key);
+
+/*
+ * Where the zones' health comes from: that of the IP zones from
+ * ip_health, of the name zones from names_health (NULL: not probed).
+ * Both must outlive the stats.
+ */
+void	stats_set_health(struct stats *stats, const struct health *ip_health,
+			 const struct health *names_health);
 
 /* Write what is left; pending writes still answer through the store. */
 void	stats_free(struct stats *stats);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lists/lists.h"
+#include "decide/gather.h"
 #include "decide/stack.h"
 #include "conf/config.h"
 #include "dnsbl/verdict.h"
@@ -33,9 +34,14 @@ static const char bl4[] =
 static const char short4[] =
 	"$TTL 2\n"
 	"127.0.0.2\n";
+static const char dbl[] =
+	"$TTL 300\n"
+	":127.0.1.2:\n"
+	"spam.example\n"
+	"test\n";
 static const char *const datasets[] = {
 	"bl.test:ip4set:bl4", "slow.test:ip4set:bl4", "short.test:ip4set:short4",
-	NULL,
+	"dbl.test:dnset:dbl", NULL,
 };
 static const char *const rules[] = {"slow.test=300", NULL};
 
@@ -56,6 +62,7 @@ start_servers(void)
 	env.dir = tenv_mkdir();
 	free(tenv_write(env.dir, "bl4", bl4));
 	free(tenv_write(env.dir, "short4", short4));
+	free(tenv_write(env.dir, "dbl", dbl));
 	env.query_log = tenv_write(env.dir, "queries", "");
 	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &rbl_port);
 	env.dnsdelay = tenv_dnsdelay(rbl_port, rules, env.query_log,
@@ -147,9 +154,12 @@ lookup_ttl(struct fixture *f, const char *ip, int *score, unsigned *ttl)
 {
 	struct result result = {0};
 	struct addr addr;
+	char	text[ADDR_TEXT_SIZE];
 
 	ck_assert_int_eq(addr_parse(ip, &addr), 0);
-	ck_assert_int_eq(stack_lookup(f->stack, &addr, on_done, &result), 0);
+	ck_assert_int_eq(stack_lookup(f->stack, DNSBL_IPS,
+				      addr_format(&addr, text), on_done,
+				      &result), 0);
 	while (!result.done)
 		event_base_loop(f->base, EVLOOP_ONCE);
 	ck_assert_ptr_nonnull(result.verdict);
@@ -299,15 +309,13 @@ START_TEST(test_coalescing)
 {
 	struct result results[20] = {{0}};
 	struct fixture f;
-	struct addr addr;
 	size_t	i;
 	int	done = 0;
 
 	open_service(&f, tcp_redis(), "dnsbl_sites = slow.test, bl.test\n");
-	ck_assert_int_eq(addr_parse("198.51.100.7", &addr), 0);
 	for (i = 0; i < 20; i++)
-		ck_assert_int_eq(stack_lookup(f.stack, &addr, on_done,
-						results + i), 0);
+		ck_assert_int_eq(stack_lookup(f.stack, DNSBL_IPS, "198.51.100.7",
+					      on_done, results + i), 0);
 	while (done < 20)
 		for (event_base_loop(f.base, EVLOOP_ONCE), done = 0, i = 0;
 		     i < 20; i++)
@@ -323,6 +331,102 @@ START_TEST(test_coalescing)
 					  "7.100.51.198.slow.test"), 1);
 	ck_assert_int_eq(tenv_count_lines(env.query_log,
 					  "7.100.51.198.bl.test"), 1);
+}
+END_TEST
+
+/* Gather ip with sender and helo (gather.h), as the policy service. */
+static void
+gather(struct fixture *f, const char *ip, const char *sender,
+       const char *helo, struct result *result)
+{
+	struct gather_client client = {
+		.ip = ip,
+		.given = {[DOMAIN_SENDER] = sender, [DOMAIN_HELO] = helo},
+	};
+
+	memset(result, 0, sizeof(*result));
+	ck_assert_int_eq(gather_lookup(f->stack, &client, on_done, result), 0);
+}
+
+/* The TTL of the one Redis key matching pattern, or -2 for none. */
+static long long
+key_ttl(const char *pattern)
+{
+	redisReply *keys = tenv_redis_cmd(&env.redis, "KEYS %s", pattern);
+	redisReply *ttl;
+	long long value = -2;
+
+	ck_assert_uint_le(keys->elements, 1);
+	if (keys->elements == 1) {
+		ttl = tenv_redis_cmd(&env.redis, "TTL %s",
+				     keys->element[0]->str);
+		value = ttl->integer;
+		freeReplyObject(ttl);
+	}
+	freeReplyObject(keys);
+	return value;
+}
+
+START_TEST(test_names)
+{
+	struct result results[10];
+	struct fixture f;
+	size_t	i;
+	int	done = 0;
+
+	redis_do("FLUSHALL");
+	open_service(&f, tcp_redis(), "dnsbl_sites = slow.test\n"
+		     "rhsbl_sites = dbl.test*3\n");
+	/* Ten clients at once with one sender domain: one query a name. */
+	for (i = 0; i < 10; i++)
+		gather(&f, i % 2 ? "192.0.2.31" : "192.0.2.32",
+		       "<a@mail.spam.example>", "[192.0.2.31]", results + i);
+	while (done < 10)
+		for (event_base_loop(f.base, EVLOOP_ONCE), done = 0, i = 0;
+		     i < 10; i++)
+			done += results[i].done;
+	for (i = 0; i < 10; i++) {
+		ck_assert_int_eq(results[i].level, CACHE_MISS);
+		ck_assert_int_eq(results[i].verdict->score, 3);
+		ck_assert_uint_eq(results[i].verdict->zone_count, 2);
+		ck_assert_uint_eq(results[i].verdict->zone[1].hit_count, 1);
+		ck_assert_str_eq(results[i].verdict->zone[1].hits[0].name,
+				 "spam.example");
+		verdict_free(results[i].verdict);
+	}
+	ck_assert_int_eq(tenv_count_lines(env.query_log,
+					  "spam.example.dbl.test"), 1);
+	ck_assert_int_eq(tenv_count_lines(env.query_log,
+					  "mail.spam.example.dbl.test"), 1);
+	/* The address literal HELO was never asked. */
+	ck_assert_int_eq(tenv_count_matches(env.query_log, "[192"), 0);
+	ck_assert_int_eq(tenv_count_matches(env.query_log, "31.2.0.192.dbl"),
+			 0);
+	/* Each name under its own key, with the zone's TTL. */
+	ck_assert_int_gt(key_ttl("rblmilter:d:*:spam.example"), 290);
+	ck_assert_int_le(key_ttl("rblmilter:d:*:spam.example"), 300);
+	ck_assert_int_gt(key_ttl("rblmilter:d:*:mail.spam.example"), 0);
+	ck_assert_int_eq(key_ttl("rblmilter:v:*:spam.example"), -2);
+	close_service(&f);
+	/* Another host of the fleet finds the names in Redis. */
+	open_service(&f, tcp_redis(), "dnsbl_sites = slow.test\n"
+		     "rhsbl_sites = dbl.test*3\n");
+	gather(&f, "192.0.2.31", "a@spam.example", NULL, results);
+	while (!results[0].done)
+		event_base_loop(f.base, EVLOOP_ONCE);
+	ck_assert_int_eq(results[0].level, CACHE_REDIS);
+	ck_assert_int_eq(results[0].verdict->score, 3);
+	verdict_free(results[0].verdict);
+	/* The null sender is not looked up. */
+	gather(&f, "192.0.2.31", "<>", NULL, results);
+	while (!results[0].done)
+		event_base_loop(f.base, EVLOOP_ONCE);
+	ck_assert_int_eq(results[0].level, CACHE_MEMORY);
+	ck_assert_int_eq(results[0].verdict->score, 0);
+	verdict_free(results[0].verdict);
+	close_service(&f);
+	ck_assert_int_eq(tenv_count_lines(env.query_log,
+					  "spam.example.dbl.test"), 1);
 }
 END_TEST
 
@@ -894,6 +998,7 @@ cache_suite(void)
 	tcase_add_test(tc, test_ttl_expiry);
 	tcase_add_test(tc, test_config_change);
 	tcase_add_test(tc, test_coalescing);
+	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_lists);
 	tcase_add_test(tc, test_list_files);
 	tcase_add_test(tc, test_list_poll_failures);

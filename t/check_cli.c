@@ -22,8 +22,15 @@ static const char zone4[] =
 static const char zone6[] =
 	"$TTL 300\n"
 	"2001:db8::2\n";
+/* A DBL-like domain zone, TEST included. */
+static const char dbl[] =
+	"$TTL 300\n"
+	":127.0.1.2:\n"
+	"spam.example\n"
+	"test\n";
 static const char *const datasets[] = {
-	"bl.test:ip4set:zone4", "bl.test:ip6trie:zone6", NULL,
+	"bl.test:ip4set:zone4", "bl.test:ip6trie:zone6", "dbl.test:dnset:dbl",
+	NULL,
 };
 
 /* The start of a --check line for ip: the decision line, front=check. */
@@ -34,6 +41,7 @@ static struct {
 	char   *dir;
 	pid_t	rbldnsd;
 	char   *config;			/* a good configuration */
+	char   *names;			/* the same, with a domain zone */
 } env;
 
 static void
@@ -45,6 +53,7 @@ start_servers(void)
 	env.dir = tenv_mkdir();
 	free(tenv_write(env.dir, "zone4", zone4));
 	free(tenv_write(env.dir, "zone6", zone6));
+	free(tenv_write(env.dir, "dbl", dbl));
 	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &port);
 	snprintf(text, sizeof(text),
 		 "# test configuration\n"
@@ -54,6 +63,13 @@ start_servers(void)
 		 "dnsbl_threshold = 2\n"
 		 "dnsbl_timeout = 1s\n", port);
 	env.config = tenv_write(env.dir, "rblmilter.conf", text);
+	snprintf(text, sizeof(text),
+		 "dns_servers = 127.0.0.1:%d\n"
+		 "dnsbl_sites = bl.test*2\n"
+		 "rhsbl_sites = dbl.test=127.0.1.[2..99]*3\n"
+		 "dnsbl_threshold = 2\n"
+		 "dnsbl_timeout = 1s\n", port);
+	env.names = tenv_write(env.dir, "names.conf", text);
 }
 
 static void
@@ -61,6 +77,7 @@ stop_servers(void)
 {
 	tenv_stop(env.rbldnsd);
 	free(env.config);
+	free(env.names);
 	tenv_rmdir(env.dir);
 }
 
@@ -119,6 +136,41 @@ START_TEST(test_passes)
 }
 END_TEST
 
+START_TEST(test_names)
+{
+	struct tenv_output r;
+	char	args[512];
+
+	snprintf(args, sizeof(args), "-c '%s' --check 192.0.2.1 "
+		 "helo=mail.spam.example sender=a@spam.example 192.0.2.2 "
+		 "helo=[192.0.2.2] sender= client_name=unknown", env.names);
+	run(&r, args, "");
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, "queue_id= client=192.0.2.1 daemon= front=check "
+			 "helo=\"mail.spam.example\" stage=rcpt action=reject "
+			 "reason=dnsbl cache=miss score=3 listed=dbl.test[helo="
+			 "spam.example](127.0.1.2),dbl.test[sender=spam.example]"
+			 "(127.0.1.2) unknown= ttl=60\n"
+			 "queue_id= client=192.0.2.2 daemon= front=check "
+			 "helo=\"[192.0.2.2]\" stage=rcpt action=pass "
+			 "reason=pass cache=miss score=0 listed= unknown= "
+			 "ttl=60\n");
+	/* The same on standard input, the words after their IP. */
+	snprintf(args, sizeof(args), "-c '%s' --check", env.names);
+	run(&r, args, "192.0.2.3 client_name=a.spam.example\n"
+	    "helo=x.example\n192.0.2.4 size=10\n");
+	ck_assert_int_eq(r.status, 2);
+	ck_assert_str_eq(r.out, "queue_id= client=192.0.2.3 daemon= front=check "
+			 "helo=\"\" stage=rcpt action=reject reason=dnsbl "
+			 "cache=miss score=3 listed=dbl.test[client="
+			 "spam.example](127.0.1.2) unknown= ttl=60\n"
+			 "ip=\"helo=x.example\" error=\"a name= word without an "
+			 "IP before it\"\n"
+			 "ip=\"192.0.2.4 size=10\" error=\"unknown word: write "
+			 "helo=, sender= or client_name=\"\n");
+}
+END_TEST
+
 START_TEST(test_stdin)
 {
 	struct tenv_output r;
@@ -132,7 +184,8 @@ START_TEST(test_stdin)
 			 "ip=\"not-an-ip\" error=\"not an IP address\"\n"
 			 CHECKED("192.0.2.99") "action=pass reason=pass cache=miss score=0 listed= unknown= "
 			 "ttl=60\n"
-			 "ip=\"1.2.3.4 5.6.7.8\" error=\"not an IP address\"\n");
+			 "ip=\"1.2.3.4 5.6.7.8\" error=\"one IP a line, then name= "
+			 "words\"\n");
 }
 END_TEST
 
@@ -519,6 +572,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_listed);
 	tcase_add_test(tc, test_passes);
 	tcase_add_test(tc, test_stdin);
+	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_many_in_order);
 	tcase_add_test(tc, test_hostile_input);
 	tcase_add_test(tc, test_print_config);

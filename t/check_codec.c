@@ -23,7 +23,7 @@ two_zones(void)
 	char	err[256];
 
 	ck_assert_int_eq(dnsbl_sites_parse("bl.test=127.0.0.[2..3]*2, "
-					   "wl.test*-1", &sites, err,
+					   "wl.test*-1", DNSBL_IPS, &sites, err,
 					   sizeof(err)), 0);
 	return sites;
 }
@@ -156,45 +156,32 @@ START_TEST(test_embedded_nul)
 }
 END_TEST
 
-/* An IPv4 address 10.0.x.y for i. */
-static struct addr
-ip(unsigned i)
-{
-	char	text[32];
-	struct addr addr;
-
-	snprintf(text, sizeof(text), "10.0.%u.%u", i / 256, i % 256);
-	ck_assert_int_eq(addr_parse(text, &addr), 0);
-	return addr;
-}
 
 START_TEST(test_memcache)
 {
 	struct memcache *cache = memcache_create(3);
-	struct addr a = ip(1), b = ip(2), c = ip(3), d = ip(4);
-	struct addr v6;
 	char   *text;
 
 	ck_assert_ptr_nonnull(cache);
-	ck_assert_int_eq(addr_parse("::a00:1", &v6), 0);
-	ck_assert_int_eq(memcache_put(cache, &a, "a", 100), 0);
-	ck_assert_int_eq(memcache_put(cache, &b, "b", 100), 0);
-	ck_assert_int_eq(memcache_put(cache, &c, "c", 100), 0);
-	/* IPv4 10.0.0.1 and IPv6 ::a00:1 share bytes, not an entry. */
-	ck_assert_ptr_null(memcache_get(cache, &v6, 50));
+	ck_assert_int_eq(memcache_put(cache, "10.0.0.1", "a", 100), 0);
+	ck_assert_int_eq(memcache_put(cache, "10.0.0.2", "b", 100), 0);
+	ck_assert_int_eq(memcache_put(cache, "spam.example", "c", 100), 0);
+	/* Keys are compared whole. */
+	ck_assert_ptr_null(memcache_get(cache, "10.0.0.10", 50));
+	ck_assert_ptr_null(memcache_get(cache, "spam.exampl", 50));
 	/* a is used, so b is the least recently used when d comes. */
-	free(memcache_get(cache, &a, 50));
-	ck_assert_int_eq(memcache_put(cache, &d, "d", 100), 0);
-	ck_assert_ptr_null(memcache_get(cache, &b, 50));
-	ck_assert_str_eq(text = memcache_get(cache, &a, 50), "a");
+	free(memcache_get(cache, "10.0.0.1", 50));
+	ck_assert_int_eq(memcache_put(cache, "::a00:1", "d", 100), 0);
+	ck_assert_ptr_null(memcache_get(cache, "10.0.0.2", 50));
+	ck_assert_str_eq(text = memcache_get(cache, "10.0.0.1", 50), "a");
 	free(text);
 	/* Replace in place. */
-	ck_assert_int_eq(memcache_put(cache, &c, "c2", 100), 0);
-	ck_assert_str_eq(text = memcache_get(cache, &c, 50), "c2");
+	ck_assert_int_eq(memcache_put(cache, "spam.example", "c2", 100), 0);
+	ck_assert_str_eq(text = memcache_get(cache, "spam.example", 50), "c2");
 	free(text);
 	/* Expired entries are gone. */
-	ck_assert_ptr_null(memcache_get(cache, &d, 100));
-	ck_assert_ptr_null(memcache_get(cache, &d, 50));
+	ck_assert_ptr_null(memcache_get(cache, "::a00:1", 100));
+	ck_assert_ptr_null(memcache_get(cache, "::a00:1", 50));
 	memcache_free(cache);
 }
 END_TEST
@@ -202,7 +189,7 @@ END_TEST
 START_TEST(test_memcache_many)
 {
 	struct memcache *cache = memcache_create(1000);
-	struct addr addr;
+	char	key[32];
 	char	want[16];
 	char   *text;
 	unsigned i;
@@ -210,13 +197,13 @@ START_TEST(test_memcache_many)
 
 	/* Ten times the capacity: the newest 1000 stay. */
 	for (i = 0; i < 10000; i++) {
-		addr = ip(i);
+		snprintf(key, sizeof(key), "h%u.example", i);
 		snprintf(want, sizeof(want), "%u", i);
-		ck_assert_int_eq(memcache_put(cache, &addr, want, 100), 0);
+		ck_assert_int_eq(memcache_put(cache, key, want, 100), 0);
 	}
 	for (i = 0; i < 10000; i++) {
-		addr = ip(i);
-		if ((text = memcache_get(cache, &addr, 50)) == NULL)
+		snprintf(key, sizeof(key), "h%u.example", i);
+		if ((text = memcache_get(cache, key, 50)) == NULL)
 			continue;
 		snprintf(want, sizeof(want), "%u", i);
 		ck_assert_str_eq(text, want);
@@ -228,8 +215,8 @@ START_TEST(test_memcache_many)
 	memcache_free(cache);
 	/* Capacity 0: nothing is kept. */
 	cache = memcache_create(0);
-	ck_assert_int_eq(memcache_put(cache, &addr, "x", 100), 0);
-	ck_assert_ptr_null(memcache_get(cache, &addr, 50));
+	ck_assert_int_eq(memcache_put(cache, "x.example", "x", 100), 0);
+	ck_assert_ptr_null(memcache_get(cache, "x.example", 50));
 	memcache_free(cache);
 }
 END_TEST

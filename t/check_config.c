@@ -239,7 +239,7 @@ START_TEST(test_bad_lines)
 	load_bad("dnsbl_reply_map = bl.test = shown.test\n"
 		 "dnsbl_sites = other.test\n",
 		 ":1: dnsbl_reply_map entry \"bl.test=shown.test...\": that "
-		 "zone is not in dnsbl_sites");
+		 "zone is not in dnsbl_sites or rhsbl_sites");
 }
 END_TEST
 

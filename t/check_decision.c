@@ -13,6 +13,7 @@
 #include "decide/decision.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
+#include "lib/kvline.h"
 #include "t/tenv.h"
 
 static char *dir;
@@ -345,6 +346,129 @@ START_TEST(test_dns_failure)
 }
 END_TEST
 
+/* A verdict of rhsbl_sites' two zones on a name: dbl.test lists it with
+ * last (127.0.1.last) when last is not 0; zrd.test passes or is unknown. */
+static struct verdict *
+name_verdict(unsigned last, bool complete)
+{
+	struct verdict *v = verdict_create(2);
+
+	v->zone[0].state = last ? VERDICT_ZONE_LISTED : VERDICT_ZONE_PASS;
+	if (last) {
+		v->zone[0].answer_count = 1;
+		memcpy(v->zone[0].answer[0], "\x7f\0\x01\0", 4);
+		v->zone[0].answer[0][3] = (unsigned char) last;
+		v->zone[0].has_ttl = true;
+		v->zone[0].ttl = 50;
+	}
+	v->zone[1].state = complete ? VERDICT_ZONE_PASS : VERDICT_ZONE_UNKNOWN;
+	v->ttl = 50;
+	v->complete = complete;
+	return v;
+}
+
+/* The listed= and unknown= of a joined verdict, as logs print them. */
+static const char *
+listed(const struct config *config, const struct verdict *v)
+{
+	static char text[512];
+	struct kvline *line = kvline_create();
+
+	ck_assert_ptr_nonnull(line);
+	verdict_format(v, config->scored_sites, line);
+	snprintf(text, sizeof(text), "%s", kvline_text(line));
+	kvline_free(line);
+	*strstr(text, " ttl=") = 0;
+	return text;
+}
+
+START_TEST(test_names)
+{
+	struct config *config = configure("rhsbl_sites = "
+		"dbl.test=127.0.1.[2..99]*3, dbl.test=127.0.1.3*2, zrd.test\n");
+	struct verdict *ip = verdict(false, false, true, NULL);
+	struct verdict *dnswl = verdict(false, true, true, NULL);
+	struct verdict *spam = name_verdict(2, true);
+	struct verdict *spam3 = name_verdict(3, true);
+	struct verdict *clean = name_verdict(0, true);
+	struct verdict *partial = name_verdict(0, false);
+	struct verdict_name names[3] = {
+		{DOMAIN_HELO, "mail.example", clean},
+		{DOMAIN_SENDER, "spam.example", spam},
+		{DOMAIN_CLIENT, "spam.example", spam},
+	};
+	struct verdict *v;
+	struct decision d;
+
+	ip->ttl = dnswl->ttl = 100;
+	/* A clean IP and a listed sender domain: rejected, naming both. */
+	ck_assert_ptr_nonnull(v = verdict_join(ip, config->rhsbl_sites,
+					       names, 2));
+	ck_assert_int_eq(v->score, 3);
+	ck_assert_uint_eq(v->ttl, 50);
+	ck_assert(v->complete);
+	ck_assert_str_eq(listed(config, v), "score=3 listed=dbl.test[sender="
+			 "spam.example](127.0.1.2) unknown=");
+	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	assert_reply(&d, DECISION_REJECT, "dnsbl", "550", "5.7.1",
+		     "Service unavailable; sender domain spam.example blocked "
+		     "using dbl.test");
+	verdict_free(v);
+	/* Listed under two names, the zone counts once. */
+	ck_assert_ptr_nonnull(v = verdict_join(ip, config->rhsbl_sites,
+					       names, 3));
+	ck_assert_int_eq(v->score, 3);
+	ck_assert_str_eq(listed(config, v), "score=3 listed=dbl.test[sender="
+			 "spam.example](127.0.1.2),dbl.test[client=spam.example]"
+			 "(127.0.1.2) unknown=");
+	verdict_free(v);
+	/* ... each of its sites once, on the answers of all names. */
+	names[0].verdict = spam3;
+	ck_assert_ptr_nonnull(v = verdict_join(ip, config->rhsbl_sites,
+					       names, 2));
+	ck_assert_int_eq(v->score, 5);
+	verdict_free(v);
+	/* A listed HELO beside a DNSWL entry: the weights decide. */
+	names[0].verdict = spam;
+	ck_assert_ptr_nonnull(v = verdict_join(dnswl, config->rhsbl_sites,
+					       names, 1));
+	ck_assert_int_eq(v->score, -2);
+	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_str_eq(decision_reason_name(d.reason), "dnswl");
+	verdict_free(v);
+	/* A name whose lookup did not answer leaves its zones unknown. */
+	names[0].verdict = NULL;
+	names[1].verdict = partial;
+	ck_assert_ptr_nonnull(v = verdict_join(ip, config->rhsbl_sites,
+					       names, 2));
+	ck_assert(!v->complete);
+	ck_assert_str_eq(listed(config, v), "score=0 listed= "
+			 "unknown=dbl.test(timeout),zrd.test(timeout)");
+	verdict_free(v);
+	/* $name and $role in reject_text. */
+	config_free(config);
+	config = configure("rhsbl_sites = dbl.test*3\n"
+			   "reject_text = $role=$name via $zone\n");
+	names[1].verdict = spam;
+	ck_assert_ptr_nonnull(v = verdict_join(ip, config->rhsbl_sites,
+					       names + 1, 1));
+	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_str_eq(d.text, "sender domain=spam.example via dbl.test");
+	verdict_free(v);
+	v = verdict(true, false, true, NULL);
+	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_str_eq(d.text, "client=[127.0.0.2] via bl.test");
+	verdict_free(v);
+	verdict_free(ip);
+	verdict_free(dnswl);
+	verdict_free(spam);
+	verdict_free(spam3);
+	verdict_free(clean);
+	verdict_free(partial);
+	config_free(config);
+}
+END_TEST
+
 static Suite *
 decision_suite(void)
 {
@@ -360,6 +484,7 @@ decision_suite(void)
 	tcase_add_test(tc, test_relay_question);
 	tcase_add_test(tc, test_exempt);
 	tcase_add_test(tc, test_dns_failure);
+	tcase_add_test(tc, test_names);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

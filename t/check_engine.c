@@ -55,7 +55,34 @@ static const char world4[] =
 	":127.0.0.2:the world\n"
 	"0.0.0.0/0\n";
 
+/* Domain zones: DBL-like (with TEST), ZRD-like, and one that takes
+ * every name for an IP address, as DBL answers IP queries. */
+static const char dbl[] =
+	"$TTL 300\n"
+	"$SOA 300 ns.dbl.test. admin.dbl.test. 1 3600 600 86400 120\n"
+	":127.0.1.2:Listed in dbl.test: $\n"
+	"spam.example\n"
+	"test\n"
+	"mail.other.example :127.0.1.3:full name\n";
+static const char zrd[] =
+	"$TTL 200\n"
+	":127.0.2.5:young\n"
+	"young.example\n"
+	"test\n";
+static const char ipq[] =
+	":127.0.1.255:IP queries prohibited\n"
+	"*.example\n"
+	"test\n";
+/* A dead domain list: every name there is. */
+static const char dworld[] =
+	":127.0.1.2:the world\n"
+	"test\n"
+	"invalid\n"
+	"*.example\n";
+
 static const char *const datasets[] = {
+	"dbl.test:dnset:dbl", "zrd.test:dnset:zrd", "ipq.test:dnset:ipq",
+	"dworld.test:dnset:dworld",
 	"bl.test:ip4set:bl4", "bl.test:ip6trie:bl6", "wl.test:ip4set:wl4",
 	"refused.test:ip4set:refused4", "outside.test:ip4set:outside4",
 	"never.test:ip4set:plain4", "slow.test:ip4set:plain4",
@@ -85,6 +112,10 @@ start_servers(void)
 	free(tenv_write(env.dir, "outside4", outside4));
 	free(tenv_write(env.dir, "plain4", plain4));
 	free(tenv_write(env.dir, "world4", world4));
+	free(tenv_write(env.dir, "dbl", dbl));
+	free(tenv_write(env.dir, "zrd", zrd));
+	free(tenv_write(env.dir, "ipq", ipq));
+	free(tenv_write(env.dir, "dworld", dworld));
 	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &rbl_port);
 	env.dnsdelay = tenv_dnsdelay(rbl_port, rules, NULL, &delay_port);
 	snprintf(env.servers, sizeof(env.servers), "127.0.0.1:%d", delay_port);
@@ -112,18 +143,21 @@ struct result {
 	struct verdict *verdict;
 };
 
-/* An engine that probes its zones every health_interval seconds. */
+/*
+ * An engine for zones of kind that probes them every health_interval
+ * seconds.
+ */
 static void
-fixture_open_health(struct fixture *f, const char *servers, const char *sites,
-		    unsigned timeout_ms, bool reply_text,
-		    unsigned health_interval)
+fixture_open_kind(struct fixture *f, enum dnsbl_kind kind, const char *servers,
+		  const char *sites, unsigned timeout_ms, bool reply_text,
+		  unsigned health_interval)
 {
 	struct dnsbl_options options = {0};
 	char	err[256];
 
 	memset(f, 0, sizeof(*f));
 	ck_assert_ptr_nonnull(f->base = event_base_new());
-	ck_assert_int_eq(dnsbl_sites_parse(sites, &f->sites, err,
+	ck_assert_int_eq(dnsbl_sites_parse(sites, kind, &f->sites, err,
 					   sizeof(err)), 0);
 	options.sites = f->sites;
 	options.dns_servers = servers;
@@ -135,6 +169,16 @@ fixture_open_health(struct fixture *f, const char *servers, const char *sites,
 	options.health_interval = health_interval;
 	f->engine = dnsbl_engine_create(f->base, &options, err, sizeof(err));
 	ck_assert_msg(f->engine != NULL, "%s", err);
+}
+
+/* An engine that probes its IP zones every health_interval seconds. */
+static void
+fixture_open_health(struct fixture *f, const char *servers, const char *sites,
+		    unsigned timeout_ms, bool reply_text,
+		    unsigned health_interval)
+{
+	fixture_open_kind(f, DNSBL_IPS, servers, sites, timeout_ms, reply_text,
+			  health_interval);
 }
 
 static void
@@ -166,12 +210,9 @@ on_done(struct verdict *verdict, void *arg)
 static void
 submit(struct fixture *f, const char *ip, struct result *result)
 {
-	struct addr addr;
-
-	ck_assert_int_eq(addr_parse(ip, &addr), 0);
 	result->fixture = f;
 	result->verdict = NULL;
-	ck_assert_int_eq(dnsbl_submit(f->engine, &addr, on_done, result), 0);
+	ck_assert_int_eq(dnsbl_submit(f->engine, ip, on_done, result), 0);
 	f->pending++;
 }
 
@@ -183,18 +224,28 @@ wait_all(struct fixture *f)
 		ck_assert_int_eq(event_base_loop(f->base, EVLOOP_ONCE), 0);
 }
 
-/* Look up one IP with a fresh engine; the caller frees the verdict. */
+/*
+ * Look up one IP (or name, in zones of that kind) with a fresh engine;
+ * the caller frees the verdict.
+ */
 static struct verdict *
-lookup(const char *sites, const char *ip, unsigned timeout_ms, bool text)
+lookup_kind(enum dnsbl_kind kind, const char *sites, const char *subject,
+	    unsigned timeout_ms, bool text)
 {
 	struct fixture f;
 	struct result result;
 
-	fixture_open(&f, env.servers, sites, timeout_ms, text);
-	submit(&f, ip, &result);
+	fixture_open_kind(&f, kind, env.servers, sites, timeout_ms, text, 0);
+	submit(&f, subject, &result);
 	wait_all(&f);
 	fixture_close(&f);
 	return result.verdict;
+}
+
+static struct verdict *
+lookup(const char *sites, const char *ip, unsigned timeout_ms, bool text)
+{
+	return lookup_kind(DNSBL_IPS, sites, ip, timeout_ms, text);
 }
 
 /* The verdict line, as --check and the logs print it. */
@@ -207,7 +258,7 @@ assert_format(const struct verdict *verdict, const char *sites_text,
 	char	err[256];
 	char	text[512];
 
-	ck_assert_int_eq(dnsbl_sites_parse(sites_text, &sites, err,
+	ck_assert_int_eq(dnsbl_sites_parse(sites_text, DNSBL_IPS, &sites, err,
 					   sizeof(err)), 0);
 	ck_assert_ptr_nonnull(line = kvline_create());
 	verdict_format(verdict, sites, line);
@@ -636,6 +687,82 @@ START_TEST(test_health_states)
 }
 END_TEST
 
+/* Look up one name in domain zones with a fresh engine. */
+static struct verdict *
+lookup_name(const char *sites, const char *name)
+{
+	return lookup_kind(DNSBL_NAMES, sites, name, 2000, true);
+}
+
+START_TEST(test_names)
+{
+	struct verdict *v;
+	char	log[512];
+	int	saved;
+
+	v = lookup_name("dbl.test=127.0.1.[2..99]*3 zrd.test*2", "spam.example");
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_LISTED);
+	ck_assert_int_eq(v->zone[0].score, 3);
+	ck_assert_int_eq(v->zone[1].state, VERDICT_ZONE_PASS);
+	ck_assert_int_eq(v->score, 3);
+	ck_assert_uint_eq(v->ttl, 300);
+	ck_assert_str_eq(v->zone[0].text, "Listed in dbl.test: spam.example");
+	verdict_free(v);
+	v = lookup_name("dbl.test zrd.test*2", "young.example");
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_PASS);
+	ck_assert_int_eq(v->zone[1].state, VERDICT_ZONE_LISTED);
+	ck_assert_int_eq(v->score, 2);
+	ck_assert(v->complete);
+	verdict_free(v);
+	/* 127.0.1.255 from a name zone: no listing, and warned once. */
+	snprintf(log, sizeof(log), "%s/ipq.log", env.dir);
+	saved = tenv_log_to(log);
+	v = lookup_name("ipq.test", "spam.example");
+	tenv_log_restore(saved);
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_UNKNOWN);
+	ck_assert_str_eq(v->zone[0].reason, "127.0.1.255");
+	ck_assert(!v->complete);
+	ck_assert_int_eq(v->score, 0);
+	ck_assert_int_eq(tenv_count_matches(log, "dnsbl zone ipq.test answered "
+		"127.0.1.255 for spam.example: not a listing; the list takes the "
+		"name for an IP address"), 1);
+	verdict_free(v);
+	/* From an IP zone the same answer is a listing. */
+	v = lookup("bl.test", "192.0.2.11", 2000, false);
+	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_LISTED);
+	verdict_free(v);
+}
+END_TEST
+
+START_TEST(test_name_health)
+{
+	static const char sites[] = "dbl.test dworld.test ipq.test zrd.test";
+	static const enum health_state want[] = {
+		HEALTH_OK, HEALTH_LISTING_WORLD, HEALTH_REFUSING, HEALTH_OK,
+	};
+	const struct health *health;
+	struct fixture f;
+	char	log[512];
+	size_t	i;
+	int	saved;
+
+	snprintf(log, sizeof(log), "%s/name-states.log", env.dir);
+	saved = tenv_log_to(log);
+	fixture_open_kind(&f, DNSBL_NAMES, env.servers, sites, 500, false, 60);
+	health = wait_probed(&f);
+	tenv_log_restore(saved);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		ck_assert_msg(health_state(health, i) == want[i], "zone %zu: %s",
+			      i, health_state_name(health_state(health, i)));
+	ck_assert_int_eq(tenv_count_matches(log, "dnsbl zone dworld.test lists "
+		"INVALID (answer 127.0.1.2), the RFC 5782 test point that no "
+		"list may list"), 1);
+	ck_assert_int_eq(tenv_count_matches(log, "dnsbl zone ipq.test answers "
+		"127.0.1.255 for the RFC 5782 test point TEST"), 1);
+	fixture_close(&f);
+}
+END_TEST
+
 START_TEST(test_health_scoring)
 {
 	static const char sites[] = "bl.test*2 world.test*2 refused.test*5";
@@ -670,22 +797,22 @@ START_TEST(test_health_scoring)
 	ck_assert_int_eq(v->zone[2].state, VERDICT_ZONE_PASS);
 	assert_format(v, sites, "score=2 listed=bl.test(127.0.0.2) unknown= "
 		      "ttl=60");
-	ck_assert(health_admits(health, v));
+	ck_assert(health_admits(health, v, 0));
 	verdict_free(v);
 	v = results[1].verdict;
 	ck_assert(v->complete);
 	assert_format(v, sites, "score=0 listed= unknown= ttl=60");
-	ck_assert(health_admits(health, v));
+	ck_assert(health_admits(health, v, 0));
 	/* A verdict cached while a zone now out of scoring had a say. */
 	v->zone[1].state = VERDICT_ZONE_LISTED;
-	ck_assert(!health_admits(health, v));
+	ck_assert(!health_admits(health, v, 0));
 	v->zone[1].state = VERDICT_ZONE_PASS;
 	v->zone[2].state = VERDICT_ZONE_UNKNOWN;
-	ck_assert(!health_admits(health, v));
+	ck_assert(!health_admits(health, v, 0));
 	/* ... but not when only zones in scoring did. */
 	v->zone[2].state = VERDICT_ZONE_PASS;
 	v->zone[0].state = VERDICT_ZONE_UNKNOWN;
-	ck_assert(health_admits(health, v));
+	ck_assert(health_admits(health, v, 0));
 	verdict_free(v);
 	/* Asked about 127.0.0.2, refused.test would have said 127.255.255.254. */
 	ck_assert_int_eq(tenv_count_matches(log, "dnsbl zone refused.test "
@@ -763,6 +890,8 @@ engine_suite(void)
 	tcase_add_test(tc, test_health_states);
 	tcase_add_test(tc, test_health_scoring);
 	tcase_add_test(tc, test_health_recovery);
+	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_name_health);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

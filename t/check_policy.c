@@ -116,7 +116,10 @@ START_TEST(test_limits)
 END_TEST
 
 static const char zone4[] = "$TTL 300\n:127.0.0.2:Listed\n127.0.0.2\n";
-static const char *const datasets[] = {"bl.test:ip4set:zone4", NULL};
+static const char dbl[] = "$TTL 300\n:127.0.1.2:\nspam.example\ntest\n";
+static const char *const datasets[] = {
+	"bl.test:ip4set:zone4", "dbl.test:dnset:dbl", NULL,
+};
 
 static struct {
 	char   *dir;
@@ -139,13 +142,15 @@ start_servers(void)
 	ck_assert_msg(program != NULL, "RBLMILTER is not set");
 	env.dir = tenv_mkdir();
 	free(tenv_write(env.dir, "zone4", zone4));
+	free(tenv_write(env.dir, "dbl", dbl));
 	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &dns_port);
 	env.port = tenv_free_port(SOCK_STREAM);
 	snprintf(env.spec, sizeof(env.spec), "inet:%d@127.0.0.1",
 		 tenv_free_port(SOCK_STREAM));
 	relay = tenv_write(env.dir, "relay_hosts", "127.0.0.5\n");
 	snprintf(text, sizeof(text), "dns_servers = 127.0.0.1:%d\n"
-		 "dnsbl_sites = bl.test\nmilter_socket = %s\n"
+		 "dnsbl_sites = bl.test\nrhsbl_sites = dbl.test\n"
+		 "milter_socket = %s\n"
 		 "policy_socket = inet:127.0.0.1:%d\nrelay_hosts = %s\n%s",
 		 dns_port, env.spec, env.port, relay, tenv_user());
 	free(relay);
@@ -247,7 +252,8 @@ START_TEST(test_same_line)
 	int	fd = tenv_connect(env.port);
 
 	/* Warm the memory cache, so that both lines say cache=memory. */
-	tenv_send(fd, "protocol_state=RCPT\nclient_address=127.0.0.2\n\n");
+	tenv_send(fd, "protocol_state=RCPT\nclient_address=127.0.0.2\n"
+		  "helo_name=same.test\nsender=a@sender.test\n\n");
 	tenv_answers(fd, buf, sizeof(buf), 1);
 	offset = tenv_size(env.log);
 	msession_init(&s, env.spec, 5000, &smtp);
@@ -265,6 +271,61 @@ START_TEST(test_same_line)
 				     "daemon= helo=\"same.test\" stage=rcpt "
 				     "action=reject reason=dnsbl "
 				     "rcpt=\"<u@here.test>\" cache=memory"));
+	close(fd);
+}
+END_TEST
+
+/*
+ * A clean IP with a listed sender domain: rejected, naming the domain and
+ * the zone, by the milter and the policy service alike; the null sender
+ * and an address literal HELO are not looked up.
+ */
+START_TEST(test_names)
+{
+	static const struct msession_smtp smtp = {
+		.host = "unknown", .ip = "192.0.2.1", .port = 25,
+		.helo = "[192.0.2.1]", .queue_id = "QNAME1",
+		.from = "<a@spam.example>", .rcpt = "<u@here.test>",
+		.mailer = "local",
+	};
+	struct msession s;
+	char	buf[1024];
+	char	milter[1024];
+	char	policy[1024];
+	long	offset;
+	int	fd = tenv_connect(env.port);
+
+	/* Warm the cache, so that both lines say cache=memory. */
+	tenv_send(fd, "protocol_state=RCPT\nclient_address=192.0.2.1\n"
+		  "client_name=unknown\nhelo_name=[192.0.2.1]\n"
+		  "sender=a@spam.example\nrecipient=<u@here.test>\n\n"
+		  "protocol_state=RCPT\nclient_address=192.0.2.1\n"
+		  "client_name=unknown\nhelo_name=[192.0.2.1]\n"
+		  "sender=\nrecipient=<u@here.test>\n\n");
+	tenv_answers(fd, buf, sizeof(buf), 2);
+	ck_assert_str_eq(buf, "action=550 5.7.1 Service unavailable; sender "
+			 "domain spam.example blocked using dbl.test\n\n"
+			 "action=DUNNO\n\n");
+	offset = tenv_size(env.log);
+	msession_init(&s, env.spec, 5000, &smtp);
+	ck_assert_msg(msession_run(&s, MSESSION_RCPT) == 0, "%s", s.err);
+	ck_assert_int_eq(s.reply.code, 'y');
+	ck_assert_str_eq(s.reply.text, "550 5.7.1 Service unavailable; sender "
+			 "domain spam.example blocked using dbl.test");
+	msession_close(&s);
+	decision_line(offset, "front=milter", milter, sizeof(milter));
+	tenv_send(fd, "protocol_state=RCPT\nclient_address=192.0.2.1\n"
+		  "client_name=unknown\nhelo_name=[192.0.2.1]\n"
+		  "sender=a@spam.example\nqueue_id=QNAME1\n"
+		  "recipient=<u@here.test>\n\n");
+	tenv_answers(fd, buf, sizeof(buf), 1);
+	decision_line(offset, "front=policy", policy, sizeof(policy));
+	ck_assert_str_eq(milter, policy);
+	ck_assert_ptr_nonnull(strstr(milter, "helo=\"[192.0.2.1]\" stage=rcpt "
+				     "action=reject reason=dnsbl "
+				     "rcpt=\"<u@here.test>\" cache=memory "
+				     "score=1 listed=dbl.test[sender="
+				     "spam.example](127.0.1.2) unknown="));
 	close(fd);
 }
 END_TEST
@@ -362,6 +423,7 @@ policy_suite(void)
 	tcase_add_test(daemon, test_answers);
 	tcase_add_test(daemon, test_relay_question);
 	tcase_add_test(daemon, test_same_line);
+	tcase_add_test(daemon, test_names);
 	tcase_add_test(daemon, test_malformed);
 	tcase_add_test(daemon, test_flood_and_idle);
 	suite_add_tcase(suite, daemon);

@@ -18,7 +18,7 @@ parse_ok(const char *text)
 	struct dnsbl_sites *sites = NULL;
 	char	err[256] = "";
 
-	ck_assert_msg(dnsbl_sites_parse(text, &sites, err, sizeof(err)) == 0,
+	ck_assert_msg(dnsbl_sites_parse(text, DNSBL_IPS, &sites, err, sizeof(err)) == 0,
 		      "\"%s\": %s", text, err);
 	return sites;
 }
@@ -30,7 +30,7 @@ parse_bad(const char *text, const char *want)
 	struct dnsbl_sites *sites = NULL;
 	char	err[256] = "";
 
-	ck_assert_msg(dnsbl_sites_parse(text, &sites, err, sizeof(err)) < 0,
+	ck_assert_msg(dnsbl_sites_parse(text, DNSBL_IPS, &sites, err, sizeof(err)) < 0,
 		      "accepted \"%s\"", text);
 	ck_assert_ptr_null(sites);
 	ck_assert_msg(strstr(err, want) != NULL, "\"%s\": got \"%s\", want "
@@ -169,7 +169,7 @@ map(const char *text, struct dnsbl_sites **sites)
 	*sites = parse_ok("K3Y.zen.dq.test=127.0.0.[2..11] K3Y.zen.dq.test*2, "
 			  "wl.test*-2");
 	err[0] = 0;
-	if (dnsbl_sites_map(*sites, text, err, sizeof(err)) == 0)
+	if (dnsbl_sites_map(sites, 1, text, err, sizeof(err)) == 0)
 		ck_assert_str_eq(err, "");
 	else
 		ck_assert_str_ne(err, "");
@@ -202,7 +202,7 @@ START_TEST(test_reply_map)
 	dnsbl_sites_free(sites);
 	err = map("averyveryverylongsecretkey.zen.dq.test = zen.test", &sites);
 	ck_assert_str_eq(err, "dnsbl_reply_map entry \"averyveryverylongsec"
-			 "...\": that zone is not in dnsbl_sites");
+			 "...\": that zone is not in dnsbl_sites or rhsbl_sites");
 	dnsbl_sites_free(sites);
 	err = map("wl.test=a.test wl.test=b.test", &sites);
 	ck_assert_ptr_nonnull(strstr(err, "that zone is mapped twice"));

@@ -38,7 +38,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void) argc;
 	(void) argv;
-	if (dnsbl_sites_parse(fuzz_sites_text, &fuzz_sites, err,
+	if (dnsbl_sites_parse(fuzz_sites_text, DNSBL_IPS, &fuzz_sites, err,
 			      sizeof(err)) < 0)
 		abort();
 	return 0;
@@ -87,11 +87,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		&& (zone.reason[0] == 0
 		    || memchr(zone.reason, 0, sizeof(zone.reason)) == NULL))
 	    || (zone.state == VERDICT_ZONE_LISTED && zone.answer_count == 0)
-	    || (has_bogus && dnsbl_answer_is_listing(bogus))
+	    || (has_bogus && dnsbl_answer_is_listing(DNSBL_IPS, bogus))
 	    || (zone.has_ttl && zone.ttl > INT32_MAX))
 		abort();
 	for (i = 0; i < zone.answer_count; i++)
-		if (!dnsbl_answer_is_listing(zone.answer[i]))
+		if (!dnsbl_answer_is_listing(DNSBL_IPS, zone.answer[i]))
 			abort();
 	if (status == ARES_SUCCESS
 	    && (text = dnsbl_answer_txt(data, (int) size)) != NULL) {

@@ -490,12 +490,14 @@ make_verdict(void)
 
 struct worker_lookup *
 worker_submit(struct worker *worker, struct generation *generation,
-	      const struct addr *addr)
+	      int kind, const char *subject)
 {
 	struct worker_lookup *lookup;
+	char	ip[ADDR_TEXT_SIZE];
 
 	CHECK(worker == &fz.worker && generation == &fz.generation);
-	CHECK(model.open && addr_equal(addr, &model.addr));
+	CHECK(kind == DNSBL_IPS && model.open
+	      && strcmp(subject, addr_format(&model.addr, ip)) == 0);
 	CHECK(!(model.lists & (LIST_ALLOW | LIST_DENY)) && model.lookup == NULL);
 	if (fz.no_lookup)
 		return NULL;
@@ -525,7 +527,26 @@ worker_lookup_free(struct worker_lookup *lookup)
 	model.lookup = NULL;
 }
 
-/* The stack's stand-ins. */
+/* The stack's stand-ins: no domain zones, so no names. */
+size_t
+stack_names(const struct stack *stack, int role, const char *text,
+	    char out[2][DOMAIN_NAME_SIZE])
+{
+	(void) role;
+	(void) text;
+	(void) out;
+	CHECK(stack == &fz.stack);
+	return 0;
+}
+
+struct verdict *
+stack_join(const struct stack *stack, const struct verdict *ip,
+	   const struct verdict_name *names, size_t count)
+{
+	CHECK(stack == &fz.stack && count == 0);
+	return verdict_join(ip, fz.config->rhsbl_sites, names, count);
+}
+
 unsigned
 stack_lists(struct stack *stack, const struct addr *addr)
 {

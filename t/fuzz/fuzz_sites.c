@@ -154,7 +154,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		count = FUZZ_MAX_ANSWERS;
 	if (count > 0)
 		memcpy(answers, nul + 1, count * 4);
-	if (dnsbl_sites_parse(text, &sites, err, sizeof(err)) == 0) {
+	if (dnsbl_sites_parse(text, DNSBL_IPS, &sites, err, sizeof(err)) == 0) {
 		check_sites(sites, text, (const unsigned char (*)[4]) answers,
 			    count);
 		dnsbl_sites_free(sites);
