@@ -348,6 +348,19 @@ gather(struct fixture *f, const char *ip, const char *sender,
 	ck_assert_int_eq(gather_lookup(f->stack, &client, on_done, result), 0);
 }
 
+/* A counter of PREFIX stats is value. */
+static void
+assert_stat(const char *field, const char *value)
+{
+	redisReply *reply = tenv_redis_cmd(&env.redis, "HGET rblmilter:stats %s",
+					   field);
+
+	ck_assert_msg(reply->type == REDIS_REPLY_STRING
+		      && strcmp(reply->str, value) == 0, "%s: %s", field,
+		      reply->type == REDIS_REPLY_STRING ? reply->str : "none");
+	freeReplyObject(reply);
+}
+
 /* The TTL of the one Redis key matching pattern, or -2 for none. */
 static long long
 key_ttl(const char *pattern)
@@ -427,6 +440,9 @@ START_TEST(test_names)
 	close_service(&f);
 	ck_assert_int_eq(tenv_count_lines(env.query_log,
 					  "spam.example.dbl.test"), 1);
+	/* --stats counts name lookups apart: 10 clients x 2 names, then 1. */
+	assert_stat("name-cache:miss", "20");
+	assert_stat("name-cache:redis", "1");
 }
 END_TEST
 

@@ -24,9 +24,16 @@ static const char zone6[] =
 /* A dead list that answers for every address there is. */
 static const char world4[] =
 	"0.0.0.0/0\n";
+/* A domain zone: DBL-like, with the RFC 5782 test point. */
+static const char dbl[] =
+	"$TTL 300\n"
+	":127.0.1.2:\n"
+	"spam.example\n"
+	"test\n";
 static const char *const datasets[] = {
 	"bl.test:ip4set:zone4", "bl.test:ip6trie:zone6",
-	"k3ysecret.dq.test:ip4set:zone4", "world.test:ip4trie:world4", NULL,
+	"k3ysecret.dq.test:ip4set:zone4", "world.test:ip4trie:world4",
+	"dbl.test:dnset:dbl", NULL,
 };
 
 static struct {
@@ -70,6 +77,7 @@ start_servers(void)
 	free(tenv_write(env.dir, "zone4", zone4));
 	free(tenv_write(env.dir, "zone6", zone6));
 	free(tenv_write(env.dir, "world4", world4));
+	free(tenv_write(env.dir, "dbl", dbl));
 	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &env.dns_port);
 	snprintf(env.spec, sizeof(env.spec), "inet:%d@127.0.0.1",
 		 tenv_free_port(SOCK_STREAM));
@@ -313,6 +321,60 @@ START_TEST(test_stages)
 }
 END_TEST
 
+/*
+ * Names count from the stage they are known at: the client's hostname
+ * at connect, the HELO name at HELO, the sender's domain at MAIL, per
+ * message; a name that comes after reject_stage has no say.
+ */
+START_TEST(test_name_stages)
+{
+	struct msession s;
+
+	reload("rhsbl_sites = dbl.test\nreject_stage = connect\n");
+	msession_init(&s, env.spec, 5000, &smtp);
+	s.smtp.ip = "127.0.0.1";
+	s.smtp.host = "mx.spam.example";
+	ck_assert_int_eq(step(&s, MSESSION_OPEN), 'c');
+	ck_assert_int_eq(step(&s, MSESSION_CONNECT), 'y');
+	ck_assert_str_eq(s.reply.text, "550 5.7.1 Service unavailable; client "
+			 "host name spam.example blocked using dbl.test");
+	msession_close(&s);
+	reload("rhsbl_sites = dbl.test\nreject_stage = helo\n");
+	open_session(&s, "127.0.0.1");
+	s.smtp.helo = "mail.spam.example";
+	ck_assert_int_eq(step(&s, MSESSION_HELO), 'y');
+	ck_assert_str_eq(s.reply.text, "550 5.7.1 Service unavailable; helo "
+			 "name spam.example blocked using dbl.test");
+	msession_close(&s);
+	/* The sender comes after reject_stage = helo: no say. */
+	open_session(&s, "127.0.0.1");
+	ck_assert_int_eq(step(&s, MSESSION_HELO), 'c');
+	s.smtp.from = "<b@spam.example>";
+	ck_assert_int_eq(mail(&s, NULL), 'c');
+	ck_assert_int_eq(rcpt(&s, "<u@here.test>", "local"), 'c');
+	msession_close(&s);
+	/* At RCPT, each message's sender: one listed, the next not. */
+	reload("rhsbl_sites = dbl.test\n");
+	open_session(&s, "127.0.0.1");
+	ck_assert_int_eq(step(&s, MSESSION_HELO), 'c');
+	ck_assert_int_eq(mail(&s, NULL), 'c');
+	ck_assert_int_eq(rcpt(&s, "<u@here.test>", "local"), 'c');
+	ck_assert_int_eq(mclient_abort(s.client), 0);
+	s.smtp.from = "<b@Mail.SPAM.example.>";
+	ck_assert_int_eq(mail(&s, NULL), 'c');
+	ck_assert_int_eq(rcpt(&s, "<u@here.test>", "local"), 'y');
+	ck_assert_str_eq(s.reply.text, "550 5.7.1 Service unavailable; sender "
+			 "domain spam.example blocked using dbl.test");
+	ck_assert_int_eq(mclient_abort(s.client), 0);
+	s.smtp.from = "<>";
+	ck_assert_int_eq(mail(&s, NULL), 'c');
+	ck_assert_int_eq(rcpt(&s, "<u@here.test>", "local"), 'c');
+	msession_close(&s);
+	ck_assert_int_eq(tenv_count_matches(env.log, "listed=dbl.test[sender="
+					    "spam.example](127.0.1.2)"), 1);
+}
+END_TEST
+
 /* With settings in force, 127.0.0.2's RCPT is refused with text. */
 static void
 expect_refusal(const char *settings, const char *text)
@@ -468,6 +530,7 @@ milter_suite(void)
 	tcase_add_test(tc, test_lists_and_failures);
 	tcase_add_test(tc, test_zone_health);
 	tcase_add_test(tc, test_odd_clients);
+	tcase_add_test(tc, test_name_stages);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
