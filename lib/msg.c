@@ -33,7 +33,7 @@ msg_open(const char *ident, int dest, int facility)
 static void
 msg_vlog(int priority, const char *label, const char *fmt, va_list ap)
 {
-	char	text[2048];
+	char	text[MSG_MAX];
 
 	vsnprintf(text, sizeof(text), fmt, ap);
 	if (msg_sink.dest & MSG_STDERR)
@@ -67,7 +67,7 @@ msg_warn_limited(struct msg_limit *limit, unsigned period, const char *fmt,
 		 ...)
 {
 	struct timespec ts;
-	char	text[2048];
+	char	text[MSG_MAX];
 	va_list	ap;
 	long	last = __atomic_load_n(&limit->last, __ATOMIC_ACQUIRE);
 	long	now;

@@ -14,6 +14,13 @@
 #define MSG_SYSLOG	(1 << 1)	/* write to syslog, facility mail */
 
 /*
+ * Longest message, its NUL included; longer ones are cut.  rsyslog's
+ * default maxMessageSize: a decision line with a long quoted recipient,
+ * a TXT record and names must reach --report whole.
+ */
+#define MSG_MAX		8192
+
+/*
  * Choose destinations and the syslog facility (LOG_MAIL...); call at
  * startup, before any thread exists.
  */

@@ -326,6 +326,34 @@ END_TEST
  * at connect, the HELO name at HELO, the sender's domain at MAIL, per
  * message; a name that comes after reject_stage has no say.
  */
+/*
+ * A decision line longer than 2 KB (a recipient of quotes, each escaped)
+ * is logged whole, so that --report still reads it.
+ */
+START_TEST(test_long_line)
+{
+	struct msession s;
+	char	to[1600] = "<";
+	char	cmd[512];
+	struct tenv_output out;
+	size_t	i;
+
+	reload("");
+	for (i = 0; i < 700; i++)
+		strcat(to, "a\"");
+	strcat(to, "@here.test>");
+	ck_assert_int_eq(session_rcpt(&s, "127.0.0.2", to, "local"), 'y');
+	msession_close(&s);
+	ck_assert_msg(tenv_wait_line(env.log, 0, "text=\"Listed by the test\"",
+				     5000), "no whole line");
+	snprintf(cmd, sizeof(cmd), "--report '%s'", env.log);
+	tenv_command(&out, env.dir, cmd, "/dev/null");
+	ck_assert_int_eq(out.status, 0);
+	ck_assert_msg(strstr(out.out, "skipped (cut or garbled)            0")
+		      != NULL, "%s", out.out);
+}
+END_TEST
+
 START_TEST(test_name_stages)
 {
 	struct msession s;
@@ -531,6 +559,7 @@ milter_suite(void)
 	tcase_add_test(tc, test_zone_health);
 	tcase_add_test(tc, test_odd_clients);
 	tcase_add_test(tc, test_name_stages);
+	tcase_add_test(tc, test_long_line);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

@@ -408,6 +408,9 @@ START_TEST(test_zones)
 	static const char *const bad[] = {
 		"bl.test", "bl.test(", "bl.test(1),", "(1)", "bl.test(1)x",
 		"bl.test(1),,x(2)", "bl test(1)", "bl.test(a b)",
+		"dbl.test[sender](1)", "dbl.test[=a.example](1)",
+		"dbl.test[Sender=a.example](1)", "dbl.test[sender=](1)",
+		"dbl.test[sender=a.example(1)", "dbl.test[sender=a b](1)",
 	};
 	size_t	i;
 	int	status;
@@ -425,6 +428,17 @@ START_TEST(test_zones)
 	ck_assert(strncmp(zone.detail, "timeout", zone.detail_len) == 0);
 	ck_assert_int_eq(report_zone_next(&list, &zone), 1);
 	ck_assert_int_eq(zone.detail_len, 0);
+	ck_assert_ptr_null(zone.role);
+	ck_assert_int_eq(report_zone_next(&list, &zone), 0);
+	/* A domain zone names the role and the name it listed. */
+	list = "dbl.test[sender=spam.example](127.0.1.2)";
+	ck_assert_int_eq(report_zone_next(&list, &zone), 1);
+	ck_assert(zone.name_len == 8 && strncmp(zone.name, "dbl.test", 8) == 0);
+	ck_assert(zone.role_len == 6 && strncmp(zone.role, "sender", 6) == 0);
+	ck_assert(zone.subject_len == 12
+		  && strncmp(zone.subject, "spam.example", 12) == 0);
+	ck_assert(zone.detail_len == 9
+		  && strncmp(zone.detail, "127.0.1.2", 9) == 0);
 	ck_assert_int_eq(report_zone_next(&list, &zone), 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		list = bad[i];
@@ -432,6 +446,31 @@ START_TEST(test_zones)
 			;
 		ck_assert_msg(status < 0, "accepted: %s", bad[i]);
 	}
+}
+END_TEST
+
+/* Hits of domain zones are counted per zone and role. */
+START_TEST(test_report_names)
+{
+	static const char log[] =
+		"rblmilter: queue_id= client=192.0.2.1 daemon= front=policy "
+		"helo=\"mail.spam.example\" stage=rcpt action=reject "
+		"reason=dnsbl cache=miss score=6 listed=bl.test(127.0.0.2),"
+		"dbl.test[helo=spam.example](127.0.1.2),dbl.test[sender="
+		"spam.example](127.0.1.2) unknown= ttl=60 dns_ms=3\n"
+		"rblmilter: queue_id= client=192.0.2.2 daemon= front=policy "
+		"helo=\"x\" stage=rcpt action=reject reason=dnsbl cache=miss "
+		"score=3 listed=dbl.test[sender=spam.example](127.0.1.2) "
+		"unknown= ttl=60 dns_ms=3\n";
+	char   *text = report_of(log, sizeof(log) - 1, false);
+
+	ck_assert_msg(strstr(text, "zone hits (of 3)                   hits\n"
+			     "  dbl.test[sender]                    2\n"
+			     "  bl.test                             1\n"
+			     "  dbl.test[helo]                      1\n") != NULL,
+		      "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "sessions (decision lines)           2"));
+	free(text);
 }
 END_TEST
 
@@ -730,6 +769,7 @@ report_suite(void)
 	tcase_add_test(tc, test_zones);
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_report_text);
+	tcase_add_test(tc, test_report_names);
 	tcase_add_test(tc, test_report_json);
 	tcase_add_test(tc, test_report_empty);
 	tcase_add_test(tc, test_report_bounds);
