@@ -149,6 +149,7 @@ struct listsync {
 					 * current (CLOCK_MONOTONIC) */
 	time_t	current_wall;		/* the same, time(NULL) */
 	unsigned warned;		/* kinds warned about as not sets */
+	struct msg_limit refused;	/* copies refused: once a minute */
 };
 
 /* Milliseconds from a to b. */
@@ -561,13 +562,28 @@ listsync_piece(struct listsync_set *set)
 		listsync_fetch_end(set);
 }
 
+/*
+ * Say, once a minute, that a copy was refused: the set is read whole in
+ * its place, safe but at the cost the copies exist to save.  A copy
+ * replaced while it was read is refused too, and rarely.
+ */
+static void
+listsync_refuse(struct listsync_set *set, const char *why)
+{
+	msg_warn_limited(&set->sync->refused, 60, "redis key %s: %s; the "
+			 "set is read whole instead (a writer of garbage, or "
+			 "a proxy that cuts values?)", set->copy_key, why);
+	listsync_fetch_end(set);
+}
+
 /* The copy is whole: its members become the ones in force. */
 static void
 listsync_copied(struct listsync_set *set)
 {
 	if (listcopy_parse(&set->next, set->kind, set->raw,
 			   &set->header) < 0) {
-		listsync_fetch_end(set);
+		listsync_refuse(set, "a copy whose members do not match its "
+				"count and digest");
 		return;
 	}
 	free(set->raw);
@@ -591,8 +607,11 @@ listsync_on_header(redisReply *reply, void *arg)
 		return;
 	}
 	if (listcopy_header(reply->str, reply->len, &set->header) <= 0
-	    || set->header.seq < set->need
 	    || set->header.bytes > LISTSYNC_COPY_MAX) {
+		listsync_refuse(set, "not a copy of a list (bad header)");
+		return;
+	}
+	if (set->header.seq < set->need) {
 		listsync_fetch_end(set);
 		return;
 	}

@@ -643,18 +643,25 @@ END_TEST
  * Two hosts, one change: one reads the set (SSCAN) and writes the copy,
  * the other reads the copy (GETRANGE), and both relay the new member.
  */
+/* Two hosts on the test Redis, both with the relay set read. */
+static void
+open_fleet(struct fixture *a, struct fixture *b, const char *extra)
+{
+	load_relay_set();
+	open_service(a, tcp_redis(), extra);
+	open_peer(b, a);
+	ck_assert_uint_eq(wait_lists(a, "10.0.1.1", LIST_RELAY, LIST_RELAY,
+				     2000), LIST_RELAY);
+	ck_assert_uint_eq(wait_lists(b, "10.0.1.1", LIST_RELAY, LIST_RELAY,
+				     2000), LIST_RELAY);
+}
+
 START_TEST(test_list_fleet)
 {
 	struct fixture a;
 	struct fixture b;
 
-	load_relay_set();
-	open_service(&a, tcp_redis(), "");
-	open_peer(&b, &a);
-	ck_assert_uint_eq(wait_lists(&a, "10.0.1.1", LIST_RELAY, LIST_RELAY,
-				     2000), LIST_RELAY);
-	ck_assert_uint_eq(wait_lists(&b, "10.0.1.1", LIST_RELAY, LIST_RELAY,
-				     2000), LIST_RELAY);
+	open_fleet(&a, &b, "");
 	run_for(&a, 500);
 	redis_do("CONFIG RESETSTAT");
 	redis_do("SADD rblmilter:relay 192.0.2.9");
@@ -683,13 +690,7 @@ START_TEST(test_list_resync_quiet)
 	struct fixture a;
 	struct fixture b;
 
-	load_relay_set();
-	open_service(&a, tcp_redis(), "redis_list_resync = 1s\n");
-	open_peer(&b, &a);
-	ck_assert_uint_eq(wait_lists(&a, "10.0.1.1", LIST_RELAY, LIST_RELAY,
-				     2000), LIST_RELAY);
-	ck_assert_uint_eq(wait_lists(&b, "10.0.1.1", LIST_RELAY, LIST_RELAY,
-				     2000), LIST_RELAY);
+	open_fleet(&a, &b, "redis_list_resync = 1s\n");
 	run_for(&a, 1000);
 	redis_do("INCR rblmilter:seq:relay");
 	redis_do("CONFIG RESETSTAT");
@@ -708,6 +709,45 @@ END_TEST
  * seen by the check each second, and one that keeps the size at the
  * next full read, every redis_list_resync; that is said at the start.
  */
+/*
+ * A copy that is not one (garbage a writer left, a value a proxy cut) is
+ * refused with a warning, once a minute however often; the set is read
+ * whole instead, and the lists stay right.
+ */
+START_TEST(test_list_bad_copy)
+{
+	struct fixture f;
+	char   *path;
+	int	saved;
+
+	ck_assert_int_ge(asprintf(&path, "%s/copy.log", env.dir), 0);
+	load_relay_set();
+	saved = tenv_log_to(path);
+	open_service(&f, tcp_redis(), "");
+	ck_assert_uint_eq(wait_lists(&f, "10.0.1.1", LIST_RELAY, LIST_RELAY,
+				     2000), LIST_RELAY);
+	/* Another host holds the lock: this one waits for its copy. */
+	run_for(&f, 1000);
+	redis_do("SET rblmilter:lock:relay other PX 20000");
+	redis_do("SET rblmilter:copy:relay garbage");
+	redis_do("SADD rblmilter:relay 192.0.2.77");
+	ck_assert_uint_eq(wait_lists(&f, "192.0.2.77", LIST_RELAY, LIST_RELAY,
+				     6000), LIST_RELAY);
+	redis_do("SET rblmilter:copy:relay garbage");
+	redis_do("SADD rblmilter:relay 192.0.2.78");
+	ck_assert_uint_eq(wait_lists(&f, "192.0.2.78", LIST_RELAY, LIST_RELAY,
+				     6000), LIST_RELAY);
+	redis_do("DEL rblmilter:lock:relay");
+	close_service(&f);
+	tenv_log_restore(saved);
+	ck_assert_msg(tenv_count_matches(path, "warning: redis key "
+		"rblmilter:copy:relay: not a copy of a list (bad header); the "
+		"set is read whole instead") == 1, "%s", tenv_tail(path, 2000));
+	redis_do("DEL rblmilter:relay");
+	free(path);
+}
+END_TEST
+
 START_TEST(test_list_no_notices)
 {
 	struct fixture f;
@@ -1022,6 +1062,7 @@ cache_suite(void)
 	tcase_add_test(tc, test_list_fleet);
 	tcase_add_test(tc, test_list_resync_quiet);
 	tcase_add_test(tc, test_list_no_notices);
+	tcase_add_test(tc, test_list_bad_copy);
 	tcase_add_test(tc, test_garbage_value);
 	tcase_add_test(tc, test_counters);
 	tcase_add_test(tc, test_redis_restart);
