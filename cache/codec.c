@@ -235,7 +235,6 @@ codec_decode(const char *text, size_t len, const struct dnsbl_sites *sites,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	verdict->complete = true;
 	for (i = 0; i < zones; i++) {
 		if (cp >= end || *cp++ != ' ')
 			goto bad_zone;
@@ -244,11 +243,9 @@ codec_decode(const char *text, size_t len, const struct dnsbl_sites *sites,
 		if (stop == cp || !codec_decode_zone(cp, stop, sites, i,
 						     verdict->zone + i))
 			goto bad_zone;
-		verdict->score += verdict->zone[i].score;
-		if (verdict->zone[i].state == VERDICT_ZONE_UNKNOWN)
-			verdict->complete = false;
 		cp = stop;
 	}
+	verdict_sum(verdict, sites);
 	if (cp != end) {
 		snprintf(err, errlen, "text after the last zone");
 		verdict_free(verdict);

@@ -248,7 +248,7 @@ check_print(const struct config *config, struct stack *stack,
 			.sites = config->scored_sites,
 		}, line);
 		stack_count(stack, STATS_CONNECTIONS);
-		stack_count(stack, decision_counter(&decision));
+		stack_count_decision(stack, &decision, item->verdict);
 		status = decision.action == DECISION_REJECT
 		    || decision.action == DECISION_TEMPFAIL ?
 		    CHECK_REJECT : CHECK_PASS;

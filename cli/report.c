@@ -97,6 +97,11 @@ struct report {
 	struct report_table networks;	/* their /24 or /48 */
 	struct report_table hits;	/* zones in listed= */
 	struct report_table timeouts;	/* zones in unknown= with timeout */
+	struct report_table shadow_rejects;	/* shadow zones that listed a
+						 * client only they would
+						 * have rejected */
+	struct report_table shadow_alone;	/* ... that no scored zone
+						 * listed */
 	struct report_decision decision;	/* the line being counted */
 };
 
@@ -436,12 +441,14 @@ report_slots(struct report_decision *decision, struct report_numbers *numbers,
 		[LOGLINE_STAGE] = &decision->stage,
 		[LOGLINE_ACTION] = &decision->action,
 		[LOGLINE_REASON] = &decision->reason,
+		[LOGLINE_SHADOW_ACTION] = &decision->shadow_action,
 		[LOGLINE_LIST] = &decision->list,
 		[LOGLINE_RCPT] = &decision->rcpt,
 		[LOGLINE_CACHE] = &decision->cache,
 		[LOGLINE_FIELDS + VERDICT_SCORE] = &numbers->score,
 		[LOGLINE_FIELDS + VERDICT_LISTED] = &decision->listed,
 		[LOGLINE_FIELDS + VERDICT_UNKNOWN] = &decision->unknown,
+		[LOGLINE_FIELDS + VERDICT_SHADOW] = &decision->shadow,
 		[LOGLINE_FIELDS + VERDICT_TTL] = &numbers->ttl,
 		[LOGLINE_FIELDS + VERDICT_DNS_MS] = &numbers->dns_ms,
 		[LOGLINE_FIELDS + VERDICT_TEXT] = &decision->text,
@@ -524,6 +531,11 @@ report_check(struct report_decision *decision,
 	if (i == REPORT_KINDS)
 		return -1;
 	decision->kind = i;
+	for (i = 0; decision->shadow_action != NULL && i < REPORT_KINDS; i++)
+		if (strcmp(decision->shadow_action, decision_kind_name(i)) == 0)
+			break;
+	if (i == REPORT_KINDS)
+		return -1;
 	if (decision->cache == NULL)
 		return 0;
 	for (i = 0; i < REPORT_LEVELS; i++)
@@ -534,6 +546,8 @@ report_check(struct report_decision *decision,
 	    || decision->listed == NULL || decision->unknown == NULL
 	    || !report_zones_valid(decision->listed)
 	    || !report_zones_valid(decision->unknown)
+	    || (decision->shadow != NULL
+		&& !report_zones_valid(decision->shadow))
 	    || report_number(numbers->score, true, &decision->score) < 0)
 		return -1;
 	decision->level = i;
@@ -648,6 +662,8 @@ report_create(void)
 	report->networks.limit = REPORT_CLIENTS_MAX;
 	report->hits.limit = REPORT_ZONES_MAX;
 	report->timeouts.limit = REPORT_ZONES_MAX;
+	report->shadow_rejects.limit = REPORT_ZONES_MAX;
+	report->shadow_alone.limit = REPORT_ZONES_MAX;
 	return report;
 }
 
@@ -660,6 +676,8 @@ report_free(struct report *report)
 	report_table_free(&report->networks);
 	report_table_free(&report->hits);
 	report_table_free(&report->timeouts);
+	report_table_free(&report->shadow_rejects);
+	report_table_free(&report->shadow_alone);
 	free(report->dns_ms);
 	free(report);
 }
@@ -679,6 +697,36 @@ report_rejected(struct report *report, const struct addr *client)
 	addr_format(&net, text);
 	strcat(text, net.family == AF_INET ? "/24" : "/48");
 	return report_table_add(&report->networks, text, strlen(text));
+}
+
+/*
+ * Count the rejections shadow zones would have made alone: a decision
+ * that did not reject and would have with them scored, for each shadow
+ * zone that listed the client (answers, not a reason, in shadow=); and
+ * apart those no scored zone listed at all.  0 or -1.
+ */
+static int
+report_shadow(struct report *report, const struct report_decision *decision)
+{
+	struct report_zone zone;
+	const char *list;
+
+	if (decision->shadow_action == NULL || decision->shadow == NULL
+	    || strcmp(decision->shadow_action,
+		      decision_kind_name(DECISION_KIND_REJECT)) != 0
+	    || decision->kind == DECISION_KIND_REJECT)
+		return 0;
+	for (list = decision->shadow; report_zone_next(&list, &zone) > 0;) {
+		if (zone.detail_len == 0 || !isdigit((unsigned char) *zone.detail))
+			continue;
+		if (report_table_add(&report->shadow_rejects, zone.name,
+				     zone.name_len) < 0
+		    || (*decision->listed == 0
+			&& report_table_add(&report->shadow_alone, zone.name,
+					    zone.name_len) < 0))
+			return -1;
+	}
+	return 0;
 }
 
 /*
@@ -711,7 +759,7 @@ report_zones(struct report *report, const struct report_decision *decision)
 		    && report_table_add(&report->timeouts, zone.name,
 					zone.name_len) < 0)
 			return -1;
-	return 0;
+	return report_shadow(report, decision);
 }
 
 /* Count one line; cut when it was longer than the buffer.  0 or -1. */
@@ -817,9 +865,10 @@ struct report_section {
 	const char *name;		/* JSON */
 	const char *key;		/* JSON: what an entry's key is */
 	const char *count;		/* JSON: what an entry counts */
+	bool	optional;		/* text: not shown when empty */
 };
 
-#define REPORT_SECTIONS	4
+#define REPORT_SECTIONS	6
 
 /* The sections of report into sections[REPORT_SECTIONS]. */
 static void
@@ -827,13 +876,19 @@ report_sections(const struct report *report, struct report_section *sections)
 {
 	const struct report_section list[REPORT_SECTIONS] = {
 		{&report->clients, REPORT_TOP, "top rejected clients",
-		 "rejects", "rejected_clients", "client", "rejects"},
+		 "rejects", "rejected_clients", "client", "rejects", false},
 		{&report->networks, REPORT_TOP, "top rejected networks",
-		 "rejects", "rejected_networks", "network", "rejects"},
+		 "rejects", "rejected_networks", "network", "rejects", false},
 		{&report->hits, REPORT_ZONES_MAX, "zone hits",
-		 "hits", "zone_hits", "zone", "hits"},
+		 "hits", "zone_hits", "zone", "hits", false},
 		{&report->timeouts, REPORT_ZONES_MAX, "zones that timed out",
-		 "timeouts", "zone_timeouts", "zone", "timeouts"},
+		 "timeouts", "zone_timeouts", "zone", "timeouts", false},
+		{&report->shadow_rejects, REPORT_ZONES_MAX,
+		 "shadow zones: would-be rejections", "rejects",
+		 "shadow_rejects", "zone", "rejects", true},
+		{&report->shadow_alone, REPORT_ZONES_MAX,
+		 "... no scored zone listed", "rejects",
+		 "shadow_rejects_alone", "zone", "rejects", true},
 	};
 
 	memcpy(sections, list, sizeof(list));
@@ -901,6 +956,8 @@ report_text(const struct report *report, FILE *out)
 	for (i = 0; i < REPORT_SECTIONS; i++) {
 		count = report_table_top(sections[i].table, top,
 					 sections[i].top);
+		if (sections[i].optional && sections[i].table->used == 0)
+			continue;
 		snprintf(title, sizeof(title), "%s (of %zu)", sections[i].title,
 			 sections[i].table->used);
 		report_heading(out, width, title, sections[i].column, false);

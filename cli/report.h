@@ -49,12 +49,16 @@ struct report_decision {
 	const char *stage;
 	const char *action;
 	const char *reason;
+	const char *shadow_action;	/* with shadow zones: the action had
+					 * they been scored, or NULL */
 	const char *list;		/* "relay,allow", or NULL: none */
 	const char *rcpt;
 	const char *cache;		/* NULL: no verdict (lists decided) */
 	const char *listed;		/* "zone(answer;answer),zone(...)",
 					 * "zone[role=name](answer)" */
 	const char *unknown;		/* "zone(why),zone(why)" */
+	const char *shadow;		/* shadow zones that listed or left
+					 * the client unknown, or NULL */
 	const char *text;		/* the TXT record, or NULL */
 	struct addr client;
 	enum decision_kind kind;	/* from action */

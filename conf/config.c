@@ -63,7 +63,8 @@ static config_parse_fn config_token, config_redis, config_socket;
 static config_parse_fn config_choice, config_text, config_words;
 static config_parse_fn config_mode, config_facility, config_file;
 static config_parse_fn config_policy, config_reply_map, config_name_sites;
-static config_parse_fn config_roles;
+static config_parse_fn config_roles, config_shadow_sites;
+static config_parse_fn config_shadow_names;
 
 static void
 config_release_string(void *field)
@@ -102,6 +103,8 @@ CONFIG_TYPE(words, config_release_string);
 CONFIG_TYPE(file, config_release_string);
 CONFIG_TYPE(sites, config_release_sites);
 CONFIG_TYPE(name_sites, config_release_sites);
+CONFIG_TYPE(shadow_sites, config_release_sites);
+CONFIG_TYPE(shadow_names, config_release_sites);
 CONFIG_TYPE(roles, NULL);
 /* It changes the sites that dnsbl_sites and rhsbl_sites own. */
 CONFIG_TYPE(reply_map, config_release_sites);
@@ -134,9 +137,14 @@ static const struct config_key config_keys[] = {
 	 .type = &config_type_name_sites, .offset = FIELD(rhsbl_sites)},
 	{.name = "rhsbl_names", .fallback = "helo, sender, client",
 	 .type = &config_type_roles, .offset = FIELD(rhsbl_names)},
+	{.name = "dnsbl_shadow_sites", .fallback = "",
+	 .type = &config_type_shadow_sites, .offset = FIELD(dnsbl_shadow_sites)},
+	{.name = "rhsbl_shadow_sites", .fallback = "",
+	 .type = &config_type_shadow_names, .offset = FIELD(rhsbl_shadow_sites)},
 	/*
-	 * After both site lists: rows are parsed in order, and this edits
-	 * them, then joins them into the list a decision scores.
+	 * After the site lists: rows are parsed in order, and this edits
+	 * them, puts the shadow zones beside the scored ones of their kind,
+	 * and joins both kinds into the list a decision scores.
 	 */
 	{.name = "dnsbl_reply_map", .fallback = "",
 	 .type = &config_type_reply_map, .offset = FIELD(scored_sites)},
@@ -485,18 +493,41 @@ config_site_list(struct config *config, const struct config_key *key,
 	return 0;
 }
 
-/* dnsbl_sites: the IP zones. */
+/* dnsbl_sites: the IP zones, at least one. */
 static int
 config_sites(struct config *config, const struct config_key *key,
 	     const char *value, char *err, size_t errlen)
 {
-	return config_site_list(config, key, DNSBL_IPS, value, err, errlen);
+	if (config_site_list(config, key, DNSBL_IPS, value, err, errlen) < 0)
+		return -1;
+	if (dnsbl_sites_zone_count(config->dnsbl_sites) == 0) {
+		snprintf(err, errlen, "dnsbl_sites is empty: name at least one "
+			 "DNSBL or DNSWL zone");
+		return -1;
+	}
+	return 0;
 }
 
 /* rhsbl_sites: the domain zones. */
 static int
 config_name_sites(struct config *config, const struct config_key *key,
 		  const char *value, char *err, size_t errlen)
+{
+	return config_site_list(config, key, DNSBL_NAMES, value, err, errlen);
+}
+
+/* dnsbl_shadow_sites: IP zones asked, never scored; may be empty. */
+static int
+config_shadow_sites(struct config *config, const struct config_key *key,
+		    const char *value, char *err, size_t errlen)
+{
+	return config_site_list(config, key, DNSBL_IPS, value, err, errlen);
+}
+
+/* rhsbl_shadow_sites: domain zones asked, never scored. */
+static int
+config_shadow_names(struct config *config, const struct config_key *key,
+		    const char *value, char *err, size_t errlen)
 {
 	return config_site_list(config, key, DNSBL_NAMES, value, err, errlen);
 }
@@ -538,9 +569,16 @@ config_reply_map(struct config *config, const struct config_key *key,
 	struct dnsbl_sites **field = config_field(config, key);
 	struct dnsbl_sites *const lists[] = {
 		config->dnsbl_sites, config->rhsbl_sites,
+		config->dnsbl_shadow_sites, config->rhsbl_shadow_sites,
 	};
 
-	if (dnsbl_sites_map(lists, 2, value, err, errlen) < 0)
+	if (dnsbl_sites_map(lists, 4, value, err, errlen) < 0
+	    || dnsbl_sites_append_shadow(config->dnsbl_sites,
+					 config->dnsbl_shadow_sites, err,
+					 errlen) < 0
+	    || dnsbl_sites_append_shadow(config->rhsbl_sites,
+					 config->rhsbl_shadow_sites, err,
+					 errlen) < 0)
 		return -1;
 	dnsbl_sites_free(*field);
 	*field = dnsbl_sites_join(config->dnsbl_sites, config->rhsbl_sites,

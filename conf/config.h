@@ -35,8 +35,13 @@ enum config_list {
 
 struct config {
 	char   *dns_servers;		/* c-ares CSV, "" for resolv.conf */
-	struct dnsbl_sites *dnsbl_sites;	/* the IP zones */
-	struct dnsbl_sites *rhsbl_sites;	/* the domain zones, maybe none */
+	struct dnsbl_sites *dnsbl_sites;	/* the IP zones, the shadow
+						 * ones last */
+	struct dnsbl_sites *rhsbl_sites;	/* the domain zones, maybe none,
+						 * the shadow ones last */
+	struct dnsbl_sites *dnsbl_shadow_sites;	/* as written: in dnsbl_sites
+						 * once loaded */
+	struct dnsbl_sites *rhsbl_shadow_sites;	/* ... in rhsbl_sites */
 	unsigned rhsbl_names;		/* 1 << enum domain_role: the names
 					 * looked up in rhsbl_sites */
 	struct dnsbl_sites *scored_sites;	/* both joined: the zones of a

@@ -154,6 +154,63 @@ decision_listed(const struct config *config,
 	}
 }
 
+/*
+ * The verdict's rules, on a score and a completeness: the verdict's own,
+ * or what they would be with the shadow zones scored.
+ */
+static void
+decision_scored(const struct config *config,
+		const struct decision_facts *facts, int score, bool complete,
+		struct decision *decision)
+{
+	char	text[512];
+	char	ip[ADDR_TEXT_SIZE];
+
+	switch (verdict_rank(score, config->dnsbl_threshold,
+			     config->dnsbl_allowlist_threshold)) {
+	case VERDICT_REJECT:
+		decision_listed(config, facts, decision);
+		return;
+	case VERDICT_ALLOW:
+		decision->reason = REASON_DNSWL;
+		return;
+	case VERDICT_PASS:
+		break;
+	}
+	if (complete) {
+		decision->reason = REASON_PASS;
+		return;
+	}
+	decision->reason = REASON_DNS_FAILURE;
+	if (config->dns_failure_action == FAILURE_TEMPFAIL) {
+		snprintf(text, sizeof(text), "Service temporarily unavailable; "
+			 "client [%s] could not be checked",
+			 addr_format(facts->client, ip));
+		decision_reply(decision, DECISION_TEMPFAIL, REASON_DNS_FAILURE,
+			       "451", "4.7.1", text);
+	}
+}
+
+/*
+ * What the decision would have been with the shadow zones scored, when
+ * the verdict has any: its kind in shadow_kind.
+ */
+static void
+decision_shadow(const struct config *config,
+		const struct decision_facts *facts, struct decision *decision)
+{
+	struct decision shadow;
+	bool	complete;
+	int	score;
+
+	if (!verdict_shadow(facts->verdict, &score, &complete))
+		return;
+	memset(&shadow, 0, sizeof(shadow));
+	decision_scored(config, facts, score, complete, &shadow);
+	decision->has_shadow = true;
+	decision->shadow_kind = decision_kind(&shadow);
+}
+
 /* The client-level rules, applied at reject_stage. */
 static void
 decision_client(const struct config *config,
@@ -174,31 +231,13 @@ decision_client(const struct config *config,
 		decision->reason = REASON_ALLOW_LIST;
 		return;
 	}
-	if (facts->verdict != NULL) {
-		switch (verdict_rank(facts->verdict, config->dnsbl_threshold,
-				     config->dnsbl_allowlist_threshold)) {
-		case VERDICT_REJECT:
-			decision_listed(config, facts, decision);
-			return;
-		case VERDICT_ALLOW:
-			decision->reason = REASON_DNSWL;
-			return;
-		case VERDICT_PASS:
-			if (facts->verdict->complete) {
-				decision->reason = REASON_PASS;
-				return;
-			}
-			break;
-		}
+	if (facts->verdict == NULL) {
+		decision_scored(config, facts, 0, false, decision);
+		return;
 	}
-	decision->reason = REASON_DNS_FAILURE;
-	if (config->dns_failure_action == FAILURE_TEMPFAIL) {
-		snprintf(text, sizeof(text), "Service temporarily unavailable; "
-			 "client [%s] could not be checked", ip);
-		decision_reply(decision, DECISION_TEMPFAIL, REASON_DNS_FAILURE,
-			       "451",
-			       "4.7.1", text);
-	}
+	decision_scored(config, facts, facts->verdict->score,
+			facts->verdict->complete, decision);
+	decision_shadow(config, facts, decision);
 }
 
 /* May the relay rule refuse this client at all? */

@@ -74,6 +74,9 @@ struct decision {
 	char	header[512];		/* X-RBL-Check value, when TAG */
 	const char *missing;		/* a fact the rule needed and did not
 					 * get ("{rcpt_mailer}"), or NULL */
+	bool	has_shadow;		/* the verdict has shadow zones: */
+	int	shadow_kind;		/* enum decision_kind, had they been
+					 * scored */
 };
 
 void	decide(const struct config *config, const struct decision_facts *facts,

@@ -26,6 +26,7 @@ const char *const logline_keys[LOGLINE_FIELDS] = {
 	[LOGLINE_STAGE] = "stage",
 	[LOGLINE_ACTION] = "action",
 	[LOGLINE_REASON] = "reason",
+	[LOGLINE_SHADOW_ACTION] = "shadow_action",
 	[LOGLINE_LIST] = "list",
 	[LOGLINE_RCPT] = "rcpt",
 	[LOGLINE_CACHE] = "cache",
@@ -83,6 +84,11 @@ logline_format(const struct logline *l, struct kvline *line)
 		      decision_kind_name(decision_kind(l->decision)));
 	kvline_key(line, logline_keys[LOGLINE_REASON]);
 	kvline_printf(line, "%s", decision_reason_name(l->decision->reason));
+	if (l->decision->has_shadow) {
+		kvline_key(line, logline_keys[LOGLINE_SHADOW_ACTION]);
+		kvline_printf(line, "%s",
+			      decision_kind_name(l->decision->shadow_kind));
+	}
 	logline_lists(line, l->lists);
 	if (l->rcpt != NULL) {
 		kvline_key(line, logline_keys[LOGLINE_RCPT]);

@@ -21,6 +21,7 @@
 
 #include "cache/memcache.h"
 #include "conf/config.h"
+#include "decide/decision.h"
 #include "decide/stack.h"
 #include "dnsbl/engine.h"
 #include "dnsbl/health.h"
@@ -379,6 +380,23 @@ stack_print_stats(struct stack *stack, FILE *out, char *err,
 		return -1;
 	return stats_print(stack->base, stack->store, stack->health_key,
 			   "health:", out, err, errlen);
+}
+
+void
+stack_count_decision(struct stack *stack, const struct decision *decision,
+		     const struct verdict *verdict)
+{
+	size_t	i;
+
+	stats_count(stack->stats, decision_counter(decision));
+	if (verdict == NULL || !decision->has_shadow
+	    || decision->shadow_kind != DECISION_KIND_REJECT
+	    || decision_kind(decision) == DECISION_KIND_REJECT)
+		return;
+	for (i = 0; i < verdict->zone_count; i++)
+		if (verdict->zone[i].shadow
+		    && verdict->zone[i].state == VERDICT_ZONE_LISTED)
+			stats_count_shadow_reject(stack->stats, i);
 }
 
 void

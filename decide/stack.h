@@ -21,6 +21,7 @@
 
 struct addr;
 struct config;
+struct decision;
 struct event_base;
 struct stack;
 struct verdict_name;
@@ -113,6 +114,13 @@ void	stack_abort(struct stack *stack);
 
 /* Count one event; any thread may count. */
 void	stack_count(struct stack *stack, enum stats_counter counter);
+
+/*
+ * Count a decision made on verdict (NULL: none), and the rejections each
+ * listing shadow zone would have made; any thread may count.
+ */
+void	stack_count_decision(struct stack *stack, const struct decision *decision,
+			     const struct verdict *verdict);
 
 /* Count the lists (LIST_* flags) that name a client. */
 void	stack_count_lists(struct stack *stack, unsigned lists);

@@ -254,14 +254,11 @@ engine_finish(struct dnsbl_lookup *lookup)
 	bool	has_ttl = false;
 	size_t	i;
 
-	verdict->score = 0;
-	verdict->complete = true;
+	verdict_sum(verdict, engine->options.sites);
 	verdict->ttl = engine->options.min_ttl;
 	for (i = 0; i < verdict->zone_count; i++) {
 		zone = verdict->zone + i;
-		verdict->score += zone->score;
 		if (zone->state == VERDICT_ZONE_UNKNOWN) {
-			verdict->complete = false;
 			/* Not the zone's fault: nobody waited for it. */
 			if (engine->aborting)
 				snprintf(verdict->zone[i].reason,
@@ -363,7 +360,9 @@ engine_on_reply(void *arg, int status, int timeouts, unsigned char *reply,
 			engine_warn_bogus(lookup->engine, query->zone,
 					  lookup->subject, bogus);
 		if (zone->state == VERDICT_ZONE_LISTED && zone->score > 0
-		    && lookup->engine->options.reply_text)
+		    && lookup->engine->options.reply_text
+		    && !dnsbl_sites_shadow(lookup->engine->options.sites,
+					   query->zone))
 			engine_send(lookup, query->zone, ns_t_txt);
 	}
 	free(query);

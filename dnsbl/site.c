@@ -40,6 +40,7 @@ struct dnsbl_sites {
 	char   *zone[DNSBL_MAX_SITES];	/* distinct, lower case, no final dot */
 	char   *shown[DNSBL_MAX_SITES];	/* dnsbl_reply_map name, or NULL */
 	enum dnsbl_kind kind[DNSBL_MAX_SITES];	/* what each zone is asked */
+	bool	shadow[DNSBL_MAX_SITES];	/* asked, never scored */
 	size_t	zone_count;
 };
 
@@ -252,12 +253,6 @@ dnsbl_sites_parse(const char *text, enum dnsbl_kind kind,
 		}
 	}
 	free(copy);
-	if (sites->site_count == 0 && kind == DNSBL_IPS) {
-		snprintf(err, errlen, "dnsbl_sites is empty: name at least one "
-			 "DNSBL or DNSWL zone");
-		dnsbl_sites_free(sites);
-		return -1;
-	}
 	*result = sites;
 	return 0;
 }
@@ -408,6 +403,7 @@ dnsbl_sites_join(const struct dnsbl_sites *ips, const struct dnsbl_sites *names,
 		}
 		for (i = 0; i < part->zone_count; i++) {
 			joined->kind[joined->zone_count] = part->kind[i];
+			joined->shadow[joined->zone_count] = part->shadow[i];
 			if ((joined->zone[joined->zone_count++] =
 			     strdup(part->zone[i])) == NULL
 			    || (part->shown[i] != NULL
@@ -428,6 +424,66 @@ enum dnsbl_kind
 dnsbl_sites_kind(const struct dnsbl_sites *sites, size_t zone)
 {
 	return sites->kind[zone];
+}
+
+int
+dnsbl_sites_append_shadow(struct dnsbl_sites *sites,
+			  const struct dnsbl_sites *shadow, char *err,
+			  size_t errlen)
+{
+	const char *what = site_setting(shadow->zone_count > 0 ?
+					shadow->kind[0] : DNSBL_IPS);
+	size_t	first = sites->zone_count;
+	struct site *site;
+	size_t	i;
+	size_t	j;
+
+	if (sites->site_count + shadow->site_count > DNSBL_MAX_SITES) {
+		snprintf(err, errlen, "%s and its shadow sites name more than %d "
+			 "entries together", what, DNSBL_MAX_SITES);
+		return -1;
+	}
+	for (i = 0; i < shadow->zone_count; i++)
+		for (j = 0; j < first; j++)
+			if (strcmp(sites->zone[j], shadow->zone[i]) == 0) {
+				snprintf(err, errlen, "zone %s is both scored "
+					 "(%s) and a shadow zone",
+					 dnsbl_sites_zone(shadow, i), what);
+				return -1;
+			}
+	for (i = 0; i < shadow->zone_count; i++) {
+		sites->kind[first + i] = shadow->kind[i];
+		sites->shadow[first + i] = true;
+		if ((sites->zone[first + i] = strdup(shadow->zone[i])) == NULL)
+			goto nomem;
+		sites->zone_count++;
+		if (shadow->shown[i] != NULL
+		    && (sites->shown[first + i] = strdup(shadow->shown[i]))
+		    == NULL)
+			goto nomem;
+	}
+	for (i = 0; i < shadow->site_count; i++) {
+		site = sites->site + sites->site_count;
+		*site = shadow->site[i];
+		site->zone += first;
+		site->filter_text = NULL;
+		if (shadow->site[i].filter_text != NULL
+		    && (site->filter_text = strdup(shadow->site[i].filter_text))
+		    == NULL)
+			goto nomem;
+		sites->site_count++;
+	}
+	return 0;
+
+nomem:
+	snprintf(err, errlen, "%s: out of memory", what);
+	return -1;
+}
+
+bool
+dnsbl_sites_shadow(const struct dnsbl_sites *sites, size_t zone)
+{
+	return sites->shadow[zone];
 }
 
 bool
@@ -472,6 +528,8 @@ dnsbl_sites_hash(const struct dnsbl_sites *sites)
 			hash = hash_bytes(hash, &site->filter,
 					       sizeof(site->filter));
 		hash = hash_bytes(hash, &site->weight, sizeof(site->weight));
+		hash = hash_bytes(hash, &sites->shadow[site->zone],
+				  sizeof(sites->shadow[site->zone]));
 	}
 	return hash;
 }

@@ -31,8 +31,8 @@ enum dnsbl_kind {
 };
 
 /*
- * Parse a site list; on error -1 and a message naming the bad entry.  A
- * list of IP zones must name one; a list of name zones may be empty.
+ * Parse a site list, which may be empty; on error -1 and a message naming
+ * the bad entry.
  */
 int	dnsbl_sites_parse(const char *text, enum dnsbl_kind kind,
 			  struct dnsbl_sites **sites, char *err, size_t errlen);
@@ -60,6 +60,18 @@ struct dnsbl_sites *dnsbl_sites_join(const struct dnsbl_sites *ips,
 /* What zone is asked about. */
 enum dnsbl_kind dnsbl_sites_kind(const struct dnsbl_sites *sites,
 				 size_t zone);
+
+/*
+ * Append shadow's zones to sites as shadow zones (dnsbl_shadow_sites,
+ * rhsbl_shadow_sites): asked with the others, never scored.  -1 with err
+ * when a zone is in both, or there would be more than DNSBL_MAX_SITES.
+ */
+int	dnsbl_sites_append_shadow(struct dnsbl_sites *sites,
+				  const struct dnsbl_sites *shadow,
+				  char *err, size_t errlen);
+
+/* Is zone a shadow zone? */
+bool	dnsbl_sites_shadow(const struct dnsbl_sites *sites, size_t zone);
 
 /*
  * Distinct zones, in order of first appearance.  dnsbl_sites_zone() is the

@@ -85,6 +85,43 @@ verdict_clone(const struct verdict *verdict)
 	return copy;
 }
 
+void
+verdict_sum(struct verdict *verdict, const struct dnsbl_sites *sites)
+{
+	struct verdict_zone *zone;
+	size_t	i;
+
+	verdict->score = 0;
+	verdict->complete = true;
+	for (i = 0; i < verdict->zone_count; i++) {
+		zone = verdict->zone + i;
+		if ((zone->shadow = dnsbl_sites_shadow(sites, i)))
+			continue;
+		verdict->score += zone->score;
+		if (zone->state == VERDICT_ZONE_UNKNOWN)
+			verdict->complete = false;
+	}
+}
+
+bool
+verdict_shadow(const struct verdict *verdict, int *score, bool *complete)
+{
+	bool	any = false;
+	size_t	i;
+
+	*score = verdict->score;
+	*complete = verdict->complete;
+	for (i = 0; i < verdict->zone_count; i++) {
+		if (!verdict->zone[i].shadow)
+			continue;
+		any = true;
+		*score += verdict->zone[i].score;
+		if (verdict->zone[i].state == VERDICT_ZONE_UNKNOWN)
+			*complete = false;
+	}
+	return any;
+}
+
 /* Join one domain zone's outcomes for the names into out (zeroed). */
 static int
 verdict_join_zone(const struct dnsbl_sites *sites, size_t index,
@@ -177,6 +214,8 @@ verdict_join(const struct verdict *ip, const struct dnsbl_sites *names_sites,
 		memset(zone, 0, sizeof(*zone));
 		if (verdict_join_zone(names_sites, i, names, count, zone) < 0)
 			goto nomem;
+		if ((zone->shadow = dnsbl_sites_shadow(names_sites, i)))
+			continue;
 		joined->score += zone->score;
 		if (zone->state == VERDICT_ZONE_UNKNOWN)
 			joined->complete = false;
@@ -189,12 +228,11 @@ nomem:
 }
 
 enum verdict_rank
-verdict_rank(const struct verdict *verdict, int threshold,
-	     int allowlist_threshold)
+verdict_rank(int score, int threshold, int allowlist_threshold)
 {
-	if (verdict->score >= threshold)
+	if (score >= threshold)
 		return VERDICT_REJECT;
-	if (allowlist_threshold < 0 && verdict->score <= allowlist_threshold)
+	if (allowlist_threshold < 0 && score <= allowlist_threshold)
 		return VERDICT_ALLOW;
 	return VERDICT_PASS;
 }
@@ -229,23 +267,24 @@ verdict_answers(const unsigned char (*answer)[4], size_t count,
 }
 
 /*
- * Append "zone(a;b),zone2(c)" for the zones in the given state, and
- * "zone[role=name](a)" for each name a joined domain zone listed.
+ * Append "zone(a;b),zone2(c)" for the zones (shadow or scored) in the
+ * given state, and "zone[role=name](a)" for each name a joined domain
+ * zone listed; *sep comes before the first ("" or ",") and is "," after.
  */
 static void
 verdict_zone_list(const struct verdict *verdict,
 		  const struct dnsbl_sites *sites, enum verdict_state state,
-		  struct kvline *line)
+		  bool shadow, const char **sep_io, struct kvline *line)
 {
 	const struct verdict_zone *zone;
 	const struct verdict_hit *hit;
-	const char *sep = "";
+	const char *sep = *sep_io;
 	size_t	i;
 	size_t	j;
 
 	for (i = 0; i < verdict->zone_count; i++) {
 		zone = verdict->zone + i;
-		if (zone->state != state)
+		if (zone->state != state || zone->shadow != shadow)
 			continue;
 		for (j = 0; state == VERDICT_ZONE_LISTED && j < zone->hit_count;
 		     j++) {
@@ -267,13 +306,17 @@ verdict_zone_list(const struct verdict *verdict,
 					zone->answer_count, line);
 		sep = ",";
 	}
+	*sep_io = sep;
 }
 
 void
 verdict_listed(const struct verdict *verdict, const struct dnsbl_sites *sites,
 	       struct kvline *line)
 {
-	verdict_zone_list(verdict, sites, VERDICT_ZONE_LISTED, line);
+	const char *sep = "";
+
+	verdict_zone_list(verdict, sites, VERDICT_ZONE_LISTED, false, &sep,
+			  line);
 }
 
 int
@@ -284,7 +327,7 @@ verdict_top_zone(const struct verdict *verdict)
 
 	for (i = 0; i < verdict->zone_count; i++)
 		if (verdict->zone[i].state == VERDICT_ZONE_LISTED
-		    && verdict->zone[i].score > 0
+		    && !verdict->zone[i].shadow && verdict->zone[i].score > 0
 		    && (top < 0 || verdict->zone[i].score > verdict->zone[top].score))
 			top = (int) i;
 	return top;
@@ -294,6 +337,7 @@ const char *const verdict_keys[VERDICT_FIELDS] = {
 	[VERDICT_SCORE] = "score",
 	[VERDICT_LISTED] = "listed",
 	[VERDICT_UNKNOWN] = "unknown",
+	[VERDICT_SHADOW] = "shadow",
 	[VERDICT_TTL] = "ttl",
 	[VERDICT_DNS_MS] = "dns_ms",
 	[VERDICT_TEXT] = "text",
@@ -303,20 +347,33 @@ void
 verdict_format(const struct verdict *verdict, const struct dnsbl_sites *sites,
 	       struct kvline *line)
 {
+	const char *sep;
 	size_t	i;
+	int	score;
+	bool	complete;
 
 	kvline_key(line, verdict_keys[VERDICT_SCORE]);
 	kvline_printf(line, "%d", verdict->score);
 	kvline_key(line, verdict_keys[VERDICT_LISTED]);
 	verdict_listed(verdict, sites, line);
 	kvline_key(line, verdict_keys[VERDICT_UNKNOWN]);
-	verdict_zone_list(verdict, sites, VERDICT_ZONE_UNKNOWN, line);
+	sep = "";
+	verdict_zone_list(verdict, sites, VERDICT_ZONE_UNKNOWN, false, &sep,
+			  line);
+	if (verdict_shadow(verdict, &score, &complete)) {
+		kvline_key(line, verdict_keys[VERDICT_SHADOW]);
+		sep = "";
+		verdict_zone_list(verdict, sites, VERDICT_ZONE_LISTED, true,
+				  &sep, line);
+		verdict_zone_list(verdict, sites, VERDICT_ZONE_UNKNOWN, true,
+				  &sep, line);
+	}
 	kvline_key(line, verdict_keys[VERDICT_TTL]);
 	kvline_printf(line, "%u", verdict->ttl);
 	kvline_key(line, verdict_keys[VERDICT_DNS_MS]);
 	kvline_printf(line, "%u", verdict->dns_ms);
 	for (i = 0; i < verdict->zone_count; i++) {
-		if (verdict->zone[i].text == NULL)
+		if (verdict->zone[i].text == NULL || verdict->zone[i].shadow)
 			continue;
 		kvline_key(line, verdict_keys[VERDICT_TEXT]);
 		kvline_quote(line, verdict->zone[i].text);

@@ -55,11 +55,13 @@ struct verdict_zone {
 	struct verdict_hit *hits;	/* a domain zone of a joined verdict:
 					 * the names it listed, or NULL */
 	size_t	hit_count;
+	bool	shadow;			/* a shadow zone: asked, not in score
+					 * or complete */
 };
 
 struct verdict {
-	int	score;			/* sum of the zone scores */
-	bool	complete;		/* no zone is UNKNOWN */
+	int	score;			/* sum of the scored zones' scores */
+	bool	complete;		/* no scored zone is UNKNOWN */
 	unsigned ttl;			/* seconds, clamped to min/max TTL */
 	unsigned dns_ms;		/* wall time of the lookup */
 	size_t	zone_count;		/* as dnsbl_sites_zone_count() */
@@ -78,6 +80,20 @@ void	verdict_free(struct verdict *verdict);
 
 /* A deep copy, or NULL when out of memory. */
 struct verdict *verdict_clone(const struct verdict *verdict);
+
+/*
+ * Mark the shadow zones of sites, then work out score and complete from
+ * the zones that are scored (the engine and the codec, once the zones
+ * are filled).
+ */
+void	verdict_sum(struct verdict *verdict, const struct dnsbl_sites *sites);
+
+/*
+ * Does the verdict hold shadow zones?  Then *score and *complete say what
+ * the verdict would be with them scored.
+ */
+bool	verdict_shadow(const struct verdict *verdict, int *score,
+		       bool *complete);
 
 /* One name a decision looked up, and what the domain zones said of it. */
 struct verdict_name {
@@ -100,10 +116,10 @@ struct verdict *verdict_join(const struct verdict *ip,
 			     const struct verdict_name *names, size_t count);
 
 /*
- * Rank by score as postscreen does; allowlist_threshold takes effect only
- * when negative (0, the default, turns it off).
+ * Rank a verdict's score as postscreen does; allowlist_threshold takes
+ * effect only when negative (0, the default, turns it off).
  */
-enum verdict_rank verdict_rank(const struct verdict *verdict, int threshold,
+enum verdict_rank verdict_rank(int score, int threshold,
 			       int allowlist_threshold);
 const char *verdict_rank_name(enum verdict_rank rank);
 
@@ -115,19 +131,23 @@ const char *verdict_rank_name(enum verdict_rank rank);
 void	verdict_listed(const struct verdict *verdict,
 		       const struct dnsbl_sites *sites, struct kvline *line);
 
-/* The listing zone with the highest score (first of equals), or -1. */
+/* The scored listing zone with the highest score (first of equals), or -1. */
 int	verdict_top_zone(const struct verdict *verdict);
 
 /* The fields verdict_format() writes, in its order. */
 enum verdict_field {
-	VERDICT_SCORE, VERDICT_LISTED, VERDICT_UNKNOWN, VERDICT_TTL,
-	VERDICT_DNS_MS, VERDICT_TEXT, VERDICT_FIELDS
+	VERDICT_SCORE, VERDICT_LISTED, VERDICT_UNKNOWN, VERDICT_SHADOW,
+	VERDICT_TTL, VERDICT_DNS_MS, VERDICT_TEXT, VERDICT_FIELDS
 };
 
 /* Their keys: the one table that writers and readers of lines share. */
 extern const char *const verdict_keys[VERDICT_FIELDS];
 
-/* Append "score= listed= unknown= ttl= dns_ms=" and any "text=". */
+/*
+ * Append "score= listed= unknown=", with shadow zones "shadow=" (those
+ * that listed or left the client unknown, as "zone(answer)" and
+ * "zone(why)"), "ttl= dns_ms=" and any "text=" of a scored zone.
+ */
 void	verdict_format(const struct verdict *verdict,
 		       const struct dnsbl_sites *sites, struct kvline *line);
 

@@ -296,8 +296,8 @@ filter_decide(SMFICTX *ctx, struct session *session, int stage,
 	if (!session->logged || decision.action == DECISION_REJECT
 	    || decision.action == DECISION_TEMPFAIL) {
 		filter_log(session, stage, recipient, &decision);
-		stack_count(generation_stack(session->generation),
-			    decision_counter(&decision));
+		stack_count_decision(generation_stack(session->generation),
+				     &decision, session->verdict);
 		if (decision.action == DECISION_CONTINUE
 		    || decision.action == DECISION_TAG)
 			session->logged = true;

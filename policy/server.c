@@ -192,8 +192,8 @@ policy_decide(struct policy_conn *conn, const struct verdict *verdict,
 	policy_answer(conn, &decision);
 	if (!decision_silent(&decision)) {
 		policy_log(conn, config, verdict, level, &decision, facts.stage);
-		stack_count(generation_stack(conn->generation),
-			    decision_counter(&decision));
+		stack_count_decision(generation_stack(conn->generation),
+				     &decision, verdict);
 	}
 	worker_release(conn->generation);
 	conn->generation = NULL;

@@ -36,6 +36,7 @@ static const char *const stats_names[STATS_COUNTERS] = {
 struct stats {
 	unsigned long counter[STATS_COUNTERS];	/* atomic */
 	unsigned long *timeouts;	/* per zone, atomic */
+	unsigned long *shadow_rejects;	/* per zone, atomic */
 	const struct dnsbl_sites *sites;	/* IP zones, then name zones */
 	const struct health *health[2];	/* of each kind's zones, by enum
 					 * dnsbl_kind; NULL: not probed */
@@ -135,6 +136,9 @@ stats_flush(struct stats *stats)
 		snprintf(field, sizeof(field), "dns_timeout:%s",
 			 dnsbl_sites_zone(stats->sites, i));
 		stats_send(stats, stats->timeouts + i, field);
+		snprintf(field, sizeof(field), "shadow_reject:%s",
+			 dnsbl_sites_zone(stats->sites, i));
+		stats_send(stats, stats->shadow_rejects + i, field);
 	}
 	stats_send_health(stats);
 	stats_send_lists(stats);
@@ -167,9 +171,11 @@ stats_create(struct event_base *base, struct store *store,
 	if ((stats = calloc(1, sizeof(*stats))) == NULL)
 		return NULL;
 	stats->timeouts = calloc(zones, sizeof(*stats->timeouts));
+	stats->shadow_rejects = calloc(zones, sizeof(*stats->shadow_rejects));
 	stats->sent = calloc(zones, sizeof(*stats->sent));
 	stats->timer = evtimer_new(base, stats_on_timer, stats);
-	if (stats->timeouts == NULL || stats->sent == NULL
+	if (stats->timeouts == NULL || stats->shadow_rejects == NULL
+	    || stats->sent == NULL
 	    || stats->timer == NULL) {
 		stats_free(stats);
 		return NULL;
@@ -207,6 +213,7 @@ stats_free(struct stats *stats)
 		event_free(stats->timer);
 	free(stats->sent);
 	free(stats->timeouts);
+	free(stats->shadow_rejects);
 	free(stats);
 }
 
@@ -220,6 +227,12 @@ void
 stats_count_timeout(struct stats *stats, size_t zone)
 {
 	__atomic_fetch_add(stats->timeouts + zone, 1, __ATOMIC_RELAXED);
+}
+
+void
+stats_count_shadow_reject(struct stats *stats, size_t zone)
+{
+	__atomic_fetch_add(stats->shadow_rejects + zone, 1, __ATOMIC_RELAXED);
 }
 
 unsigned

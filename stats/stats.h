@@ -66,6 +66,9 @@ void	stats_free(struct stats *stats);
 void	stats_count(struct stats *stats, enum stats_counter counter);
 void	stats_count_timeout(struct stats *stats, size_t zone);
 
+/* A rejection that shadow zone (of the joined list) would have made. */
+void	stats_count_shadow_reject(struct stats *stats, size_t zone);
+
 /*
  * How current this host's client lists are (listsync's words), written
  * to health_key as "lists@HOST" when it changes.

@@ -30,7 +30,7 @@ static const char dbl[] =
 	"test\n";
 static const char *const datasets[] = {
 	"bl.test:ip4set:zone4", "bl.test:ip6trie:zone6", "dbl.test:dnset:dbl",
-	NULL,
+	"sh.test:ip4set:zone4", NULL,
 };
 
 /* The start of a --check line for ip: the decision line, front=check. */
@@ -42,6 +42,7 @@ static struct {
 	pid_t	rbldnsd;
 	char   *config;			/* a good configuration */
 	char   *names;			/* the same, with a domain zone */
+	char	servers[64];		/* dns_servers */
 } env;
 
 static void
@@ -55,6 +56,7 @@ start_servers(void)
 	free(tenv_write(env.dir, "zone6", zone6));
 	free(tenv_write(env.dir, "dbl", dbl));
 	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &port);
+	snprintf(env.servers, sizeof(env.servers), "127.0.0.1:%d", port);
 	snprintf(text, sizeof(text),
 		 "# test configuration\n"
 		 "dns_servers = 127.0.0.1:%d\n"
@@ -133,6 +135,35 @@ START_TEST(test_passes)
 			 "ttl=60\n"
 			 CHECKED("2001:db8::3") "action=pass reason=pass cache=miss score=0 listed= unknown= "
 			 "ttl=60\n");
+}
+END_TEST
+
+/* A shadow zone is asked and shown, never scored. */
+START_TEST(test_shadow)
+{
+	struct tenv_output r;
+	char	text[512];
+	char	args[512];
+	char   *path;
+
+	snprintf(text, sizeof(text), "dns_servers = %s\n"
+		 "dnsbl_sites = bl.test=127.0.0.2*2\n"
+		 "dnsbl_shadow_sites = sh.test=127.0.0.3*5\n"
+		 "dnsbl_threshold = 2\n", env.servers);
+	path = tenv_write(env.dir, "shadow.conf", text);
+	snprintf(args, sizeof(args), "-c '%s' --check 192.0.2.10 127.0.0.2",
+		 path);
+	free(path);
+	run(&r, args, "");
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, "queue_id= client=192.0.2.10 daemon= front=check "
+			 "helo=\"\" stage=rcpt action=pass reason=pass "
+			 "shadow_action=reject cache=miss score=0 listed= unknown= "
+			 "shadow=sh.test(127.0.0.3) ttl=300\n"
+			 "queue_id= client=127.0.0.2 daemon= front=check "
+			 "helo=\"\" stage=rcpt action=reject reason=dnsbl "
+			 "shadow_action=reject cache=miss score=2 listed=bl.test"
+			 "(127.0.0.2) unknown= shadow= ttl=300\n");
 }
 END_TEST
 
@@ -573,6 +604,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_passes);
 	tcase_add_test(tc, test_stdin);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_shadow);
 	tcase_add_test(tc, test_many_in_order);
 	tcase_add_test(tc, test_hostile_input);
 	tcase_add_test(tc, test_print_config);

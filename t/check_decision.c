@@ -469,6 +469,67 @@ START_TEST(test_names)
 }
 END_TEST
 
+/*
+ * Shadow zones: asked, never scored; the decision says what it would
+ * have been with them scored, and nothing else changes.
+ */
+START_TEST(test_shadow)
+{
+	struct config *config = configure("dnsbl_shadow_sites = sh.test*3\n");
+	struct verdict *v = verdict_create(3);
+	struct decision d;
+	struct kvline *line;
+	char	err[CONFIG_ERR_SIZE];
+	char   *path;
+
+	v->zone[0].state = v->zone[1].state = VERDICT_ZONE_PASS;
+	v->zone[2].state = VERDICT_ZONE_LISTED;
+	v->zone[2].score = 3;
+	v->zone[2].answer_count = 1;
+	memcpy(v->zone[2].answer[0], "\x7f\0\0\x02", 4);
+	verdict_sum(v, config->scored_sites);
+	ck_assert(v->zone[2].shadow);
+	ck_assert_int_eq(v->score, 0);
+	ck_assert(v->complete);
+	ck_assert_int_eq(verdict_top_zone(v), -1);
+	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	ck_assert_str_eq(decision_reason_name(d.reason), "pass");
+	ck_assert(d.has_shadow);
+	ck_assert_str_eq(decision_kind_name(d.shadow_kind), "reject");
+	ck_assert_ptr_nonnull(line = kvline_create());
+	verdict_format(v, config->scored_sites, line);
+	ck_assert_str_eq(kvline_text(line), "score=0 listed= unknown= "
+			 "shadow=sh.test(127.0.0.2) ttl=0 dns_ms=0");
+	kvline_free(line);
+	/* A shadow zone that did not answer leaves the decision complete. */
+	v->zone[2].state = VERDICT_ZONE_UNKNOWN;
+	v->zone[2].score = 0;
+	verdict_sum(v, config->scored_sites);
+	ck_assert(v->complete);
+	config_free(config);
+	config = configure("dnsbl_shadow_sites = sh.test*3\n"
+			   "dns_failure_action = tempfail\n");
+	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_str_eq(decision_reason_name(d.reason), "pass");
+	ck_assert_str_eq(decision_kind_name(d.shadow_kind), "tempfail");
+	/* Without shadow zones, no shadow decision. */
+	verdict_free(v);
+	v = verdict(true, false, true, NULL);
+	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert(!d.has_shadow);
+	verdict_free(v);
+	config_free(config);
+	/* A zone both scored and shadow is a mistake. */
+	path = tenv_write(dir, "bad.conf", "dnsbl_sites = bl.test\n"
+			  "dnsbl_shadow_sites = BL.test.*2\n");
+	ck_assert_int_lt(config_load(path, &config, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, "zone bl.test is both scored (dnsbl_sites) "
+			     "and a shadow zone") != NULL, "%s", err);
+	free(path);
+}
+END_TEST
+
 static Suite *
 decision_suite(void)
 {
@@ -485,6 +546,7 @@ decision_suite(void)
 	tcase_add_test(tc, test_exempt);
 	tcase_add_test(tc, test_dns_failure);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_shadow);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

@@ -372,9 +372,9 @@ START_TEST(test_negative_weight)
 	ck_assert_int_eq(v->score, -1);
 	ck_assert_int_eq(v->zone[1].state, VERDICT_ZONE_LISTED);
 	ck_assert_int_eq(v->zone[1].score, -3);
-	ck_assert_int_eq(verdict_rank(v, 2, 0), VERDICT_PASS);
-	ck_assert_int_eq(verdict_rank(v, 2, -1), VERDICT_ALLOW);
-	ck_assert_int_eq(verdict_rank(v, 2, -2), VERDICT_PASS);
+	ck_assert_int_eq(verdict_rank(v->score, 2, 0), VERDICT_PASS);
+	ck_assert_int_eq(verdict_rank(v->score, 2, -1), VERDICT_ALLOW);
+	ck_assert_int_eq(verdict_rank(v->score, 2, -2), VERDICT_PASS);
 	assert_format(v, sites, "score=-1 listed=bl.test(127.0.0.2),"
 		      "wl.test(127.0.10.2) unknown= ttl=300");
 	verdict_free(v);
@@ -391,9 +391,9 @@ START_TEST(test_threshold_edges)
 	struct verdict *v = lookup("bl.test*2", "127.0.0.2", 2000, false);
 
 	ck_assert_int_eq(v->score, 2);
-	ck_assert_int_eq(verdict_rank(v, 1, 0), VERDICT_REJECT);
-	ck_assert_int_eq(verdict_rank(v, 2, 0), VERDICT_REJECT);
-	ck_assert_int_eq(verdict_rank(v, 3, 0), VERDICT_PASS);
+	ck_assert_int_eq(verdict_rank(v->score, 1, 0), VERDICT_REJECT);
+	ck_assert_int_eq(verdict_rank(v->score, 2, 0), VERDICT_REJECT);
+	ck_assert_int_eq(verdict_rank(v->score, 3, 0), VERDICT_PASS);
 	verdict_free(v);
 }
 END_TEST

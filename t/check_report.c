@@ -200,6 +200,10 @@ static const char test_json[] =
 	"    {\"zone\": \"slow.test\", \"timeouts\": 2},\n"
 	"    {\"zone\": \"bl.test\", \"timeouts\": 1}\n"
 	"  ]},\n"
+	"  \"shadow_rejects\": {\"distinct\": 0, \"untracked\": 0, "
+	"\"top\": []},\n"
+	"  \"shadow_rejects_alone\": {\"distinct\": 0, \"untracked\": 0, "
+	"\"top\": []},\n"
 	"  \"cache\": {\"lookups\": 10, \"memory\": 2, \"redis\": 2, "
 	"\"miss\": 6, \"rate\": {\"memory\": 0.2000, \"redis\": 0.2000, "
 	"\"miss\": 0.6000}, \"hit_rate\": 0.4000},\n"
@@ -474,6 +478,46 @@ START_TEST(test_report_names)
 }
 END_TEST
 
+/*
+ * Shadow zones: the rejections each would have made that were not made,
+ * and of those the ones no scored zone listed.
+ */
+START_TEST(test_report_shadow)
+{
+	static const char log[] =
+		"rblmilter: queue_id= client=192.0.2.1 daemon= front=check "
+		"helo=\"\" stage=rcpt action=pass reason=pass "
+		"shadow_action=reject cache=miss score=0 listed= unknown= "
+		"shadow=sh.test(127.0.0.3),late.test(timeout) ttl=60 dns_ms=3\n"
+		"rblmilter: queue_id= client=192.0.2.2 daemon= front=check "
+		"helo=\"\" stage=rcpt action=pass reason=pass "
+		"shadow_action=reject cache=miss score=1 listed=bl.test"
+		"(127.0.0.3) unknown= shadow=sh.test(127.0.0.3),new.test"
+		"(127.0.0.2) ttl=60 dns_ms=3\n"
+		"rblmilter: queue_id= client=192.0.2.3 daemon= front=check "
+		"helo=\"\" stage=rcpt action=reject reason=dnsbl "
+		"shadow_action=reject cache=miss score=3 listed=bl.test"
+		"(127.0.0.2) unknown= shadow=sh.test(127.0.0.3) ttl=60 "
+		"dns_ms=3\n"
+		"rblmilter: queue_id= client=192.0.2.4 daemon= front=check "
+		"helo=\"\" stage=rcpt action=pass reason=pass "
+		"shadow_action=warp cache=miss score=0 listed= unknown= "
+		"shadow= ttl=60 dns_ms=3\n";
+	char   *text = report_of(log, sizeof(log) - 1, false);
+
+	ck_assert_msg(strstr(text, "shadow zones: would-be rejections (of 2)"
+			     "    rejects\n"
+			     "  sh.test                             2\n"
+			     "  new.test                            1\n"
+			     "\n"
+			     "... no scored zone listed (of 1)    rejects\n"
+			     "  sh.test                             1\n") != NULL,
+		      "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "skipped (cut or garbled)            1"));
+	free(text);
+}
+END_TEST
+
 START_TEST(test_report_text)
 {
 	char   *text = report_of(test_log, sizeof(test_log) - 1, false);
@@ -517,6 +561,10 @@ START_TEST(test_report_empty)
 			 "  \"zone_hits\": {\"distinct\": 0, "
 			 "\"untracked\": 0, \"top\": []},\n"
 			 "  \"zone_timeouts\": {\"distinct\": 0, "
+			 "\"untracked\": 0, \"top\": []},\n"
+			 "  \"shadow_rejects\": {\"distinct\": 0, "
+			 "\"untracked\": 0, \"top\": []},\n"
+			 "  \"shadow_rejects_alone\": {\"distinct\": 0, "
 			 "\"untracked\": 0, \"top\": []},\n"
 			 "  \"cache\": {\"lookups\": 0, \"memory\": 0, "
 			 "\"redis\": 0, \"miss\": 0, \"rate\": {\"memory\": "
@@ -770,6 +818,7 @@ report_suite(void)
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_report_text);
 	tcase_add_test(tc, test_report_names);
+	tcase_add_test(tc, test_report_shadow);
 	tcase_add_test(tc, test_report_json);
 	tcase_add_test(tc, test_report_empty);
 	tcase_add_test(tc, test_report_bounds);

@@ -562,6 +562,15 @@ stack_count(struct stack *stack, enum stats_counter counter)
 }
 
 void
+stack_count_decision(struct stack *stack, const struct decision *decision,
+		     const struct verdict *verdict)
+{
+	(void) decision;
+	(void) verdict;
+	CHECK(stack == &fz.stack);
+}
+
+void
 stack_count_lists(struct stack *stack, unsigned lists)
 {
 	CHECK(stack == &fz.stack && lists == model.lists);
