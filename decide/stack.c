@@ -22,6 +22,7 @@
 #include "cache/memcache.h"
 #include "conf/config.h"
 #include "decide/decision.h"
+#include "decide/fleetprobe.h"
 #include "decide/stack.h"
 #include "dnsbl/engine.h"
 #include "dnsbl/health.h"
@@ -39,6 +40,7 @@
 
 /* The engine and caches of one kind of zones. */
 struct stack_zones {
+	struct fleetprobe *prober;	/* with Redis and probes, or NULL */
 	struct dnsbl_engine *engine;
 	struct memcache *memory;
 	struct vcache *vcache;
@@ -125,10 +127,19 @@ stack_zones(struct stack *stack, enum dnsbl_kind kind,
 	};
 
 	if ((zones->memory = memcache_create((size_t) config->cache_size))
-	    == NULL) {
+	    == NULL
+	    || (stack->store != NULL && config->dnsbl_health_interval > 0
+		&& (zones->prober = fleetprobe_create(stack->store,
+						      config->redis_prefix,
+						      kind == DNSBL_NAMES ?
+						      "name" : "ip",
+						      config->dnsbl_health_interval))
+		== NULL)) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (zones->prober != NULL)
+		dnsbl.fleet = fleetprobe_hooks(zones->prober);
 	if ((zones->engine = dnsbl_engine_create(stack->base, &dnsbl, err,
 						 errlen)) == NULL)
 		return -1;
@@ -225,6 +236,8 @@ stack_free(struct stack *stack)
 	struct stack_zones *zones;
 	size_t	kind;
 
+	for (kind = 0; kind < 2; kind++)
+		fleetprobe_close(stack->kind[kind].prober);
 	if (stack->store != NULL)
 		store_free(stack->store);
 	listsync_free(stack->listsync);
@@ -234,6 +247,7 @@ stack_free(struct stack *stack)
 			vcache_free(zones->vcache);
 		if (zones->engine != NULL)
 			dnsbl_engine_free(zones->engine);
+		fleetprobe_free(zones->prober);
 		memcache_free(zones->memory);
 	}
 	stats_free(stack->stats);

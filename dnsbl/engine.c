@@ -476,7 +476,8 @@ dnsbl_engine_create(struct event_base *base,
 	if (options->health_interval > 0
 	    && (engine->health = health_create(base, engine->resolver,
 					       options->sites,
-					       options->health_interval)) == NULL) {
+					       options->health_interval,
+					       options->fleet)) == NULL) {
 		snprintf(err, errlen, "dnsbl engine: out of memory");
 		dnsbl_engine_free(engine);
 		return NULL;

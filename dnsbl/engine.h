@@ -19,6 +19,7 @@ struct dnsbl_engine;
 struct dnsbl_sites;
 struct event_base;
 struct health;
+struct health_fleet;
 struct verdict;
 
 struct dnsbl_options {
@@ -32,6 +33,8 @@ struct dnsbl_options {
 	bool	reply_text;		/* fetch TXT of listing zones */
 	unsigned health_interval;	/* seconds between probes of the
 					 * zones' health (health.h); 0: none */
+	const struct health_fleet *fleet;	/* to share the probes with,
+						 * or NULL (health.h) */
 };
 
 /* The lookup is over; the callee owns verdict (verdict_free()). */

@@ -22,6 +22,13 @@
  * zone without IPv6 data would fail the nibble form for no fault.  A zone
  * that lists the world through a wildcard lists 127.0.0.1 too.
  *
+ * A fleet (health_fleet) shares one prober per round: the host that
+ * claims the round probes and publishes each zone's two answers,
+ * "STAMP\nZONE ANSWER ANSWER\n..." (ANSWER: U unanswered, N not listed,
+ * L127.0.0.2 listed, R127.255.255.254 refused), and the others judge
+ * those answers as their own.  A host that finds nothing published within
+ * an interval probes itself, so a dead prober costs one round.
+ *
  * The state of each zone is an atomic word: session threads read it
  * through the cache; everything else is the loop thread's.
  */
@@ -92,6 +99,8 @@ struct health {
 	unsigned pending;		/* queries of the round unanswered */
 	bool	probed;			/* a round has ended */
 	time_t	checked;		/* when the last round ended */
+	struct health_fleet fleet;	/* all NULL: alone */
+	bool	publishing;		/* this round is ours to publish */
 };
 
 const char *
@@ -230,6 +239,117 @@ health_update(struct health *health, size_t index)
 			 health_point(health, index, HEALTH_MUST_LIST)->text);
 }
 
+/* The letters of enum health_answer in a published round. */
+static const char health_letters[] = {
+	[HEALTH_UNANSWERED] = 'U', [HEALTH_NOT_LISTED] = 'N',
+	[HEALTH_LISTED] = 'L', [HEALTH_REFUSED] = 'R',
+};
+
+/* Publish the round's answers for the fleet. */
+static void
+health_publish(struct health *health)
+{
+	const struct health_probe *probe;
+	char   *text;
+	size_t	size = 32 + health->zones * (256 + HEALTH_POINTS * 20);
+	size_t	len;
+	size_t	i;
+	size_t	p;
+
+	if ((text = malloc(size)) == NULL)
+		return;
+	len = (size_t) snprintf(text, size, "%lld\n", (long long) health->checked);
+	for (i = 0; i < health->zones; i++) {
+		len += (size_t) snprintf(text + len, size - len, "%s",
+					 dnsbl_sites_zone(health->sites, i));
+		for (p = 0; p < HEALTH_POINTS; p++) {
+			probe = health->probe + i * HEALTH_POINTS + p;
+			len += (size_t) snprintf(text + len, size - len, " %c",
+						 health_letters[probe->answer]);
+			if (probe->answer == HEALTH_LISTED
+			    || probe->answer == HEALTH_REFUSED)
+				len += (size_t) snprintf(text + len, size - len,
+							 "%u.%u.%u.%u",
+							 probe->a[0], probe->a[1],
+							 probe->a[2], probe->a[3]);
+		}
+		len += (size_t) snprintf(text + len, size - len, "\n");
+	}
+	health->fleet.publish(health->fleet.arg, health, text);
+	free(text);
+}
+
+/* One published answer at *cp into probe; false when malformed. */
+static bool
+health_parse_answer(const char **cp, struct health_probe *probe)
+{
+	const char *letter = memchr(health_letters, **cp,
+				    sizeof(health_letters));
+	unsigned a[4];
+	int	used = 0;
+
+	if (letter == NULL || **cp == 0)
+		return false;
+	probe->answer = (enum health_answer) (letter - health_letters);
+	(*cp)++;
+	if (probe->answer != HEALTH_LISTED && probe->answer != HEALTH_REFUSED)
+		return true;
+	if (sscanf(*cp, "%3u.%3u.%3u.%3u%n", a, a + 1, a + 2, a + 3, &used) != 4
+	    || a[0] > 255 || a[1] > 255 || a[2] > 255 || a[3] > 255)
+		return false;
+	probe->a[0] = (unsigned char) a[0];
+	probe->a[1] = (unsigned char) a[1];
+	probe->a[2] = (unsigned char) a[2];
+	probe->a[3] = (unsigned char) a[3];
+	*cp += used;
+	return true;
+}
+
+/*
+ * Take a published round into the probes: 0, or -1 when it is not one,
+ * or older than an interval.  A zone it does not name stays unanswered.
+ */
+static int
+health_take(struct health *health, const char *text)
+{
+	struct health_probe *probe;
+	const char *cp = text;
+	const char *name;
+	long long stamp;
+	size_t	len;
+	size_t	i;
+	size_t	p;
+	int	used = 0;
+
+	if (sscanf(cp, "%lld\n%n", &stamp, &used) != 1 || used == 0
+	    || stamp > (long long) time(NULL) + 60
+	    || (long long) time(NULL) - stamp >= (long long) health->interval)
+		return -1;
+	for (i = 0; i < health->zones * HEALTH_POINTS; i++)
+		health->probe[i].answer = HEALTH_UNANSWERED;
+	for (cp += used; *cp; cp++) {
+		len = strcspn(cp, " \n");
+		for (i = 0; i < health->zones; i++) {
+			name = dnsbl_sites_zone(health->sites, i);
+			if (strlen(name) == len && strncmp(name, cp, len) == 0)
+				break;
+		}
+		cp += len;
+		for (p = 0; p < HEALTH_POINTS && *cp == ' '; p++) {
+			cp++;
+			probe = i < health->zones ?
+			    health->probe + i * HEALTH_POINTS + p : NULL;
+			if (probe != NULL && !health_parse_answer(&cp, probe))
+				return -1;
+			if (probe == NULL)
+				cp += strcspn(cp, " \n");
+		}
+		if (*cp != '\n')
+			return -1;
+	}
+	return 0;
+}
+
 /* Every probe of the round has answered: judge, and plan the next. */
 static void
 health_end_round(struct health *health)
@@ -239,6 +359,9 @@ health_end_round(struct health *health)
 
 	health->checked = time(NULL);
 	health->probed = true;
+	if (health->publishing)
+		health_publish(health);
+	health->publishing = false;
 	for (i = 0; i < health->zones; i++)
 		health_update(health, i);
 	if (evtimer_add(health->timer, &next) < 0)
@@ -275,17 +398,14 @@ health_on_reply(void *arg, int status, int timeouts, unsigned char *reply,
 		health_end_round(health);
 }
 
-/* Start a round: both test points of every zone at once. */
+/* Probe: both test points of every zone at once. */
 static void
-health_on_timer(evutil_socket_t fd, short what, void *arg)
+health_probe_all(struct health *health)
 {
-	struct health *health = arg;
 	struct health_probe *probe;
 	char	name[ADDR_REVERSE_SIZE + 256];
 	size_t	i;
 
-	(void) fd;
-	(void) what;
 	/* Held by one until every query is out: some fail at once. */
 	health->pending = 1;
 	for (i = 0; i < health->zones * HEALTH_POINTS; i++) {
@@ -302,9 +422,47 @@ health_on_timer(evutil_socket_t fd, short what, void *arg)
 		health_end_round(health);
 }
 
+/* Start a round: alone, probe; in a fleet, claim it first. */
+static void
+health_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct health *health = arg;
+
+	(void) fd;
+	(void) what;
+	if (health->fleet.claim == NULL)
+		health_probe_all(health);
+	else
+		health->fleet.claim(health->fleet.arg, health);
+}
+
+void
+health_claimed(struct health *health, bool mine)
+{
+	if (!mine) {
+		health->fleet.fetch(health->fleet.arg, health);
+		return;
+	}
+	health->publishing = true;
+	health_probe_all(health);
+}
+
+void
+health_fetched(struct health *health, const char *text, size_t len)
+{
+	/* Nothing recent: the prober is gone, so probe (for us alone). */
+	if (text == NULL || memchr(text, 0, len) != NULL
+	    || health_take(health, text) < 0) {
+		health_probe_all(health);
+		return;
+	}
+	health_end_round(health);
+}
+
 struct health *
 health_create(struct event_base *base, struct resolver *resolver,
-	      const struct dnsbl_sites *sites, unsigned interval)
+	      const struct dnsbl_sites *sites, unsigned interval,
+	      const struct health_fleet *fleet)
 {
 	struct health *health;
 	time_t	now = time(NULL);
@@ -315,6 +473,8 @@ health_create(struct event_base *base, struct resolver *resolver,
 	health->resolver = resolver;
 	health->sites = sites;
 	health->interval = interval;
+	if (fleet != NULL)
+		health->fleet = *fleet;
 	health->zones = dnsbl_sites_zone_count(sites);
 	health->zone = calloc(health->zones, sizeof(*health->zone));
 	health->probe = calloc(health->zones * HEALTH_POINTS,

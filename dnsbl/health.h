@@ -38,11 +38,37 @@ enum health_state {
 #define HEALTH_TEXT_SIZE	128
 
 /*
+ * How the hosts of a fleet share one prober: at each round a host claims
+ * the probing; the one that gets it probes and publishes what each test
+ * point answered, the others take that.  This module knows no Redis: the
+ * stack fills the hooks (decide/fleetprobe.c).  Each hook answers later,
+ * from the loop, through health_claimed() or health_fetched().
+ */
+struct health_fleet {
+	void	(*claim) (void *arg, struct health *health);
+	void	(*publish) (void *arg, struct health *health, const char *text);
+	void	(*fetch) (void *arg, struct health *health);
+	void   *arg;
+};
+
+/*
  * Probe every zone of sites through resolver (both must outlive the
- * health) now and every interval seconds, from the loop.  NULL: no memory.
+ * health) now and every interval seconds, from the loop; with fleet (or
+ * NULL: alone), only when this host claimed the round.  NULL: no memory.
  */
 struct health *health_create(struct event_base *base, struct resolver *resolver,
-			     const struct dnsbl_sites *sites, unsigned interval);
+			     const struct dnsbl_sites *sites, unsigned interval,
+			     const struct health_fleet *fleet);
+
+/* The claim's answer: this host probes the round (mine) or another. */
+void	health_claimed(struct health *health, bool mine);
+
+/*
+ * The fetch's answer: the text the prober published (NULL: none).  One
+ * published less than an interval ago is taken as this host's round;
+ * else (the prober is gone) this host probes, and publishes nothing.
+ */
+void	health_fetched(struct health *health, const char *text, size_t len);
 
 /* After the resolver is gone: no probe may still be answered. */
 void	health_free(struct health *health);

@@ -582,6 +582,39 @@ close_peer(struct fixture *b)
 	stack_free(b->stack);
 }
 
+/*
+ * Two hosts on one Redis send one set of zone probes an interval, not
+ * two: the one that claims a round probes and publishes, the other takes
+ * that (alone, each would probe every interval).
+ */
+START_TEST(test_one_prober)
+{
+	struct fixture a;
+	struct fixture b;
+	redisReply *reply;
+	int	before;
+	int	probes;
+
+	redis_do("DEL rblmilter:probe-lock:ip rblmilter:probe:ip");
+	open_service(&a, tcp_redis(), "dnsbl_health_interval = 2s\n");
+	open_peer(&b, &a);
+	run_for(&a, 1000);
+	before = tenv_count_lines(env.query_log, "2.0.0.127.bl.test");
+	run_for(&a, 8000);
+	probes = tenv_count_lines(env.query_log, "2.0.0.127.bl.test") - before;
+	/* Four intervals: four sets of probes, give or take one (was 8). */
+	ck_assert_msg(probes >= 3 && probes <= 5, "%d probes", probes);
+	reply = tenv_redis_cmd(&env.redis, "GET rblmilter:probe:ip");
+	ck_assert_int_eq(reply->type, REDIS_REPLY_STRING);
+	ck_assert_msg(strstr(reply->str, "\nbl.test L127.0.0.2 N\n") != NULL,
+		      "%s", reply->str);
+	freeReplyObject(reply);
+	ck_assert(stack_probed(a.stack) && stack_probed(b.stack));
+	close_peer(&b);
+	close_service(&a);
+}
+END_TEST
+
 /* This host's lists@HOST field in the health hash, or "". */
 static void
 lists_state(char *text, size_t size)
@@ -1063,6 +1096,7 @@ cache_suite(void)
 	tcase_add_test(tc, test_list_resync_quiet);
 	tcase_add_test(tc, test_list_no_notices);
 	tcase_add_test(tc, test_list_bad_copy);
+	tcase_add_test(tc, test_one_prober);
 	tcase_add_test(tc, test_garbage_value);
 	tcase_add_test(tc, test_counters);
 	tcase_add_test(tc, test_redis_restart);
