@@ -178,12 +178,19 @@ vcache_on_dns(struct verdict *verdict, void *arg)
 	struct vcache_flight *flight = arg;
 	size_t	i;
 
-	for (i = 0; i < verdict->zone_count; i++)
+	for (i = 0; i < verdict->zone_count; i++) {
+		if (strcmp(verdict->zone[i].reason, "not-asked") == 0
+		    && verdict->zone[i].state == VERDICT_ZONE_UNKNOWN)
+			continue;
+		stats_count_zone(flight->cache->options.stats,
+				 flight->cache->options.zone_offset + i,
+				 STATS_ZONE_QUERY);
 		if (verdict->zone[i].state == VERDICT_ZONE_UNKNOWN
 		    && strcmp(verdict->zone[i].reason, "timeout") == 0)
-			stats_count_timeout(flight->cache->options.stats,
-					    flight->cache->options.zone_offset
-					    + i);
+			stats_count_zone(flight->cache->options.stats,
+					 flight->cache->options.zone_offset + i,
+					 STATS_ZONE_TIMEOUT);
+	}
 	vcache_store(flight, verdict);
 	vcache_finish(flight, verdict, CACHE_MISS);
 }

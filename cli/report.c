@@ -97,6 +97,8 @@ struct report {
 	struct report_table networks;	/* their /24 or /48 */
 	struct report_table hits;	/* zones in listed= */
 	struct report_table timeouts;	/* zones in unknown= with timeout */
+	struct report_table decisive;	/* zones a rejection needed */
+	struct report_table overlap;	/* "a+b": zones listing one client */
 	struct report_table shadow_rejects;	/* shadow zones that listed a
 						 * client only they would
 						 * have rejected */
@@ -104,6 +106,9 @@ struct report {
 						 * listed */
 	struct report_decision decision;	/* the line being counted */
 };
+
+/* Zones of one line looked at for pairs: a verdict has no more. */
+#define REPORT_OVERLAP_ZONES	64
 
 /* The fields of a decision line: logline_keys[], then verdict_keys[]. */
 #define REPORT_FIELDS	(LOGLINE_FIELDS + VERDICT_FIELDS)
@@ -441,6 +446,7 @@ report_slots(struct report_decision *decision, struct report_numbers *numbers,
 		[LOGLINE_STAGE] = &decision->stage,
 		[LOGLINE_ACTION] = &decision->action,
 		[LOGLINE_REASON] = &decision->reason,
+		[LOGLINE_DECISIVE] = &decision->decisive,
 		[LOGLINE_SHADOW_ACTION] = &decision->shadow_action,
 		[LOGLINE_LIST] = &decision->list,
 		[LOGLINE_RCPT] = &decision->rcpt,
@@ -534,7 +540,11 @@ report_check(struct report_decision *decision,
 	for (i = 0; decision->shadow_action != NULL && i < REPORT_KINDS; i++)
 		if (strcmp(decision->shadow_action, decision_kind_name(i)) == 0)
 			break;
-	if (i == REPORT_KINDS)
+	if (i == REPORT_KINDS
+	    || (decision->decisive != NULL
+		&& decision->decisive[strspn(decision->decisive,
+					     "abcdefghijklmnopqrstuvwxyz"
+					     "0123456789.-_,")] != 0))
 		return -1;
 	if (decision->cache == NULL)
 		return 0;
@@ -662,6 +672,8 @@ report_create(void)
 	report->networks.limit = REPORT_CLIENTS_MAX;
 	report->hits.limit = REPORT_ZONES_MAX;
 	report->timeouts.limit = REPORT_ZONES_MAX;
+	report->decisive.limit = REPORT_ZONES_MAX;
+	report->overlap.limit = REPORT_ZONES_MAX * REPORT_ZONES_MAX;
 	report->shadow_rejects.limit = REPORT_ZONES_MAX;
 	report->shadow_alone.limit = REPORT_ZONES_MAX;
 	return report;
@@ -676,6 +688,8 @@ report_free(struct report *report)
 	report_table_free(&report->networks);
 	report_table_free(&report->hits);
 	report_table_free(&report->timeouts);
+	report_table_free(&report->decisive);
+	report_table_free(&report->overlap);
 	report_table_free(&report->shadow_rejects);
 	report_table_free(&report->shadow_alone);
 	free(report->dns_ms);
@@ -697,6 +711,61 @@ report_rejected(struct report *report, const struct addr *client)
 	addr_format(&net, text);
 	strcat(text, net.family == AF_INET ? "/24" : "/48");
 	return report_table_add(&report->networks, text, strlen(text));
+}
+
+/* Count the zones of decisive=, "zone,zone"; 0 or -1. */
+static int
+report_decisive(struct report *report, const struct report_decision *decision)
+{
+	const char *cp;
+	size_t	len;
+
+	for (cp = decision->decisive; cp != NULL && *cp;
+	     cp += len + (cp[len] == ',')) {
+		len = strcspn(cp, ",");
+		if (len > 0 && report_table_add(&report->decisive, cp, len) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Count each pair of distinct zones that listed the same client, as
+ * "a.test+b.test" in the order listed= has them; 0 or -1.
+ */
+static int
+report_overlap(struct report *report, const struct report_decision *decision)
+{
+	struct report_zone zones[REPORT_OVERLAP_ZONES];
+	struct report_zone zone;
+	const char *list;
+	char	key[400];
+	size_t	count = 0;
+	size_t	i;
+	size_t	j;
+	int	len;
+
+	for (list = decision->listed; report_zone_next(&list, &zone) > 0
+	     && count < REPORT_OVERLAP_ZONES;) {
+		for (i = 0; i < count; i++)
+			if (zones[i].name_len == zone.name_len
+			    && strncmp(zones[i].name, zone.name,
+				       zone.name_len) == 0)
+				break;
+		if (i == count)
+			zones[count++] = zone;
+	}
+	for (i = 0; i < count; i++)
+		for (j = i + 1; j < count; j++) {
+			len = snprintf(key, sizeof(key), "%.*s+%.*s",
+				       (int) zones[i].name_len, zones[i].name,
+				       (int) zones[j].name_len, zones[j].name);
+			if (len > 0 && (size_t) len < sizeof(key)
+			    && report_table_add(&report->overlap, key,
+						(size_t) len) < 0)
+				return -1;
+		}
+	return 0;
 }
 
 /*
@@ -759,6 +828,9 @@ report_zones(struct report *report, const struct report_decision *decision)
 		    && report_table_add(&report->timeouts, zone.name,
 					zone.name_len) < 0)
 			return -1;
+	if (report_decisive(report, decision) < 0
+	    || report_overlap(report, decision) < 0)
+		return -1;
 	return report_shadow(report, decision);
 }
 
@@ -868,7 +940,7 @@ struct report_section {
 	bool	optional;		/* text: not shown when empty */
 };
 
-#define REPORT_SECTIONS	6
+#define REPORT_SECTIONS	8
 
 /* The sections of report into sections[REPORT_SECTIONS]. */
 static void
@@ -883,6 +955,11 @@ report_sections(const struct report *report, struct report_section *sections)
 		 "hits", "zone_hits", "zone", "hits", false},
 		{&report->timeouts, REPORT_ZONES_MAX, "zones that timed out",
 		 "timeouts", "zone_timeouts", "zone", "timeouts", false},
+		{&report->decisive, REPORT_ZONES_MAX,
+		 "zones a rejection needed", "rejects", "zone_decisive",
+		 "zone", "rejects", true},
+		{&report->overlap, REPORT_ZONES_MAX, "zones listing one client",
+		 "clients", "zone_overlap", "zones", "clients", true},
 		{&report->shadow_rejects, REPORT_ZONES_MAX,
 		 "shadow zones: would-be rejections", "rejects",
 		 "shadow_rejects", "zone", "rejects", true},

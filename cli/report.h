@@ -49,6 +49,8 @@ struct report_decision {
 	const char *stage;
 	const char *action;
 	const char *reason;
+	const char *decisive;		/* "zone,zone": the zones a rejection
+					 * needed, or NULL */
 	const char *shadow_action;	/* with shadow zones: the action had
 					 * they been scored, or NULL */
 	const char *list;		/* "relay,allow", or NULL: none */

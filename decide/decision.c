@@ -211,6 +211,27 @@ decision_shadow(const struct config *config,
 	decision->shadow_kind = decision_kind(&shadow);
 }
 
+/*
+ * The zones a rejection needed: each listing zone whose weight, taken
+ * away, leaves the score under dnsbl_threshold.  What each zone is worth
+ * (--report) counts them.
+ */
+static void
+decision_decisive(const struct config *config, const struct verdict *verdict,
+		  struct decision *decision)
+{
+	const struct verdict_zone *zone;
+	size_t	i;
+
+	for (i = 0; i < verdict->zone_count && i < 64; i++) {
+		zone = verdict->zone + i;
+		if (zone->state == VERDICT_ZONE_LISTED && !zone->shadow
+		    && zone->score > 0
+		    && verdict->score - zone->score < config->dnsbl_threshold)
+			decision->decisive |= UINT64_C(1) << i;
+	}
+}
+
 /* The client-level rules, applied at reject_stage. */
 static void
 decision_client(const struct config *config,
@@ -237,6 +258,8 @@ decision_client(const struct config *config,
 	}
 	decision_scored(config, facts, facts->verdict->score,
 			facts->verdict->complete, decision);
+	if (decision->reason == REASON_DNSBL)
+		decision_decisive(config, facts->verdict, decision);
 	decision_shadow(config, facts, decision);
 }
 

@@ -10,6 +10,7 @@
 #define RBL_DECIDE_DECISION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "stats/stats.h"
 
@@ -74,6 +75,9 @@ struct decision {
 	char	header[512];		/* X-RBL-Check value, when TAG */
 	const char *missing;		/* a fact the rule needed and did not
 					 * get ("{rcpt_mailer}"), or NULL */
+	uint64_t decisive;		/* reason dnsbl: 1 << zone for each
+					 * listing zone without which the
+					 * client would have passed */
 	bool	has_shadow;		/* the verdict has shadow zones: */
 	int	shadow_kind;		/* enum decision_kind, had they been
 					 * scored */

@@ -7,10 +7,12 @@
  * words or numbers of ours.
  */
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf/config.h"
 #include "decide/decision.h"
 #include "decide/logline.h"
+#include "dnsbl/site.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
 #include "lib/kvline.h"
@@ -26,6 +28,7 @@ const char *const logline_keys[LOGLINE_FIELDS] = {
 	[LOGLINE_STAGE] = "stage",
 	[LOGLINE_ACTION] = "action",
 	[LOGLINE_REASON] = "reason",
+	[LOGLINE_DECISIVE] = "decisive",
 	[LOGLINE_SHADOW_ACTION] = "shadow_action",
 	[LOGLINE_LIST] = "list",
 	[LOGLINE_RCPT] = "rcpt",
@@ -62,6 +65,26 @@ logline_lists(struct kvline *line, unsigned lists)
 	}
 }
 
+/* "decisive=zone,zone": the zones a rejection needed, when any. */
+static void
+logline_decisive(struct kvline *line, uint64_t decisive,
+		 const struct dnsbl_sites *sites)
+{
+	const char *sep = "";
+	size_t	i;
+
+	if (decisive == 0)
+		return;
+	kvline_key(line, logline_keys[LOGLINE_DECISIVE]);
+	for (i = 0; i < 64 && i < dnsbl_sites_zone_count(sites); i++) {
+		if (decisive & (UINT64_C(1) << i)) {
+			kvline_printf(line, "%s%s", sep,
+				      dnsbl_sites_zone(sites, i));
+			sep = ",";
+		}
+	}
+}
+
 void
 logline_format(const struct logline *l, struct kvline *line)
 {
@@ -84,6 +107,7 @@ logline_format(const struct logline *l, struct kvline *line)
 		      decision_kind_name(decision_kind(l->decision)));
 	kvline_key(line, logline_keys[LOGLINE_REASON]);
 	kvline_printf(line, "%s", decision_reason_name(l->decision->reason));
+	logline_decisive(line, l->decision->decisive, l->sites);
 	if (l->decision->has_shadow) {
 		kvline_key(line, logline_keys[LOGLINE_SHADOW_ACTION]);
 		kvline_printf(line, "%s",

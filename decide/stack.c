@@ -400,17 +400,28 @@ void
 stack_count_decision(struct stack *stack, const struct decision *decision,
 		     const struct verdict *verdict)
 {
+	const struct verdict_zone *zone;
+	bool	shadow_rejects;
 	size_t	i;
 
 	stats_count(stack->stats, decision_counter(decision));
-	if (verdict == NULL || !decision->has_shadow
-	    || decision->shadow_kind != DECISION_KIND_REJECT
-	    || decision_kind(decision) == DECISION_KIND_REJECT)
+	if (verdict == NULL)
 		return;
-	for (i = 0; i < verdict->zone_count; i++)
-		if (verdict->zone[i].shadow
-		    && verdict->zone[i].state == VERDICT_ZONE_LISTED)
-			stats_count_shadow_reject(stack->stats, i);
+	shadow_rejects = decision->has_shadow
+	    && decision->shadow_kind == DECISION_KIND_REJECT
+	    && decision_kind(decision) != DECISION_KIND_REJECT;
+	for (i = 0; i < verdict->zone_count; i++) {
+		zone = verdict->zone + i;
+		if (zone->state != VERDICT_ZONE_LISTED)
+			continue;
+		if (!zone->shadow)
+			stats_count_zone(stack->stats, i, STATS_ZONE_LISTED);
+		else if (shadow_rejects)
+			stats_count_zone(stack->stats, i,
+					 STATS_ZONE_SHADOW_REJECT);
+		if (i < 64 && (decision->decisive & (UINT64_C(1) << i)))
+			stats_count_zone(stack->stats, i, STATS_ZONE_DECISIVE);
+	}
 }
 
 void

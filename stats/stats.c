@@ -33,10 +33,18 @@ static const char *const stats_names[STATS_COUNTERS] = {
 	"list:relay", "list:allow", "list:deny",
 };
 
+static const char *const stats_zone_names[STATS_ZONE_COUNTERS] = {
+	[STATS_ZONE_QUERY] = "query",
+	[STATS_ZONE_TIMEOUT] = "dns_timeout",
+	[STATS_ZONE_LISTED] = "listed",
+	[STATS_ZONE_DECISIVE] = "decisive",
+	[STATS_ZONE_SHADOW_REJECT] = "shadow_reject",
+};
+
 struct stats {
 	unsigned long counter[STATS_COUNTERS];	/* atomic */
-	unsigned long *timeouts;	/* per zone, atomic */
-	unsigned long *shadow_rejects;	/* per zone, atomic */
+	unsigned long (*zone_counts)[STATS_ZONE_COUNTERS];	/* per zone,
+								 * atomic */
 	const struct dnsbl_sites *sites;	/* IP zones, then name zones */
 	const struct health *health[2];	/* of each kind's zones, by enum
 					 * dnsbl_kind; NULL: not probed */
@@ -127,18 +135,19 @@ stats_flush(struct stats *stats)
 {
 	char	field[300];
 	size_t	i;
+	size_t	j;
 
 	if (stats->store == NULL || store_state(stats->store) != STORE_READY)
 		return stats->pending;
 	for (i = 0; i < STATS_COUNTERS; i++)
 		stats_send(stats, stats->counter + i, stats_names[i]);
 	for (i = 0; i < dnsbl_sites_zone_count(stats->sites); i++) {
-		snprintf(field, sizeof(field), "dns_timeout:%s",
-			 dnsbl_sites_zone(stats->sites, i));
-		stats_send(stats, stats->timeouts + i, field);
-		snprintf(field, sizeof(field), "shadow_reject:%s",
-			 dnsbl_sites_zone(stats->sites, i));
-		stats_send(stats, stats->shadow_rejects + i, field);
+		for (j = 0; j < STATS_ZONE_COUNTERS; j++) {
+			snprintf(field, sizeof(field), "%s:%s",
+				 stats_zone_names[j],
+				 dnsbl_sites_zone(stats->sites, i));
+			stats_send(stats, stats->zone_counts[i] + j, field);
+		}
 	}
 	stats_send_health(stats);
 	stats_send_lists(stats);
@@ -170,12 +179,10 @@ stats_create(struct event_base *base, struct store *store,
 
 	if ((stats = calloc(1, sizeof(*stats))) == NULL)
 		return NULL;
-	stats->timeouts = calloc(zones, sizeof(*stats->timeouts));
-	stats->shadow_rejects = calloc(zones, sizeof(*stats->shadow_rejects));
+	stats->zone_counts = calloc(zones, sizeof(*stats->zone_counts));
 	stats->sent = calloc(zones, sizeof(*stats->sent));
 	stats->timer = evtimer_new(base, stats_on_timer, stats);
-	if (stats->timeouts == NULL || stats->shadow_rejects == NULL
-	    || stats->sent == NULL
+	if (stats->zone_counts == NULL || stats->sent == NULL
 	    || stats->timer == NULL) {
 		stats_free(stats);
 		return NULL;
@@ -212,8 +219,7 @@ stats_free(struct stats *stats)
 	if (stats->timer != NULL)
 		event_free(stats->timer);
 	free(stats->sent);
-	free(stats->timeouts);
-	free(stats->shadow_rejects);
+	free(stats->zone_counts);
 	free(stats);
 }
 
@@ -224,15 +230,11 @@ stats_count(struct stats *stats, enum stats_counter counter)
 }
 
 void
-stats_count_timeout(struct stats *stats, size_t zone)
+stats_count_zone(struct stats *stats, size_t zone,
+		 enum stats_zone_counter counter)
 {
-	__atomic_fetch_add(stats->timeouts + zone, 1, __ATOMIC_RELAXED);
-}
-
-void
-stats_count_shadow_reject(struct stats *stats, size_t zone)
-{
-	__atomic_fetch_add(stats->shadow_rejects + zone, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(stats->zone_counts[zone] + counter, 1,
+			   __ATOMIC_RELAXED);
 }
 
 unsigned

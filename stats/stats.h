@@ -64,10 +64,19 @@ void	stats_set_health(struct stats *stats, const struct health *ip_health,
 void	stats_free(struct stats *stats);
 
 void	stats_count(struct stats *stats, enum stats_counter counter);
-void	stats_count_timeout(struct stats *stats, size_t zone);
+/* What is counted per zone, as "FIELD:ZONE" (the zone of the joined list). */
+enum stats_zone_counter {
+	STATS_ZONE_QUERY,		/* query: asked in a DNS lookup */
+	STATS_ZONE_TIMEOUT,		/* dns_timeout: ... no answer in time */
+	STATS_ZONE_LISTED,		/* listed: listed a decision's client */
+	STATS_ZONE_DECISIVE,		/* decisive: a rejection needed it */
+	STATS_ZONE_SHADOW_REJECT,	/* shadow_reject: a shadow zone's
+					 * would-be rejection */
+	STATS_ZONE_COUNTERS
+};
 
-/* A rejection that shadow zone (of the joined list) would have made. */
-void	stats_count_shadow_reject(struct stats *stats, size_t zone);
+void	stats_count_zone(struct stats *stats, size_t zone,
+			 enum stats_zone_counter counter);
 
 /*
  * How current this host's client lists are (listsync's words), written

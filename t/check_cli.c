@@ -110,11 +110,11 @@ START_TEST(test_listed)
 
 	check(&r, "127.0.0.2", "");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.out, CHECKED("127.0.0.2") "action=reject reason=dnsbl cache=miss score=3 "
+	ck_assert_str_eq(r.out, CHECKED("127.0.0.2") "action=reject reason=dnsbl decisive=bl.test cache=miss score=3 "
 			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n");
 	check(&r, "2001:db8:0::2", "");
 	ck_assert_int_eq(r.status, 1);
-	ck_assert_str_eq(r.out, CHECKED("2001:db8::2") "action=reject reason=dnsbl cache=miss score=3 "
+	ck_assert_str_eq(r.out, CHECKED("2001:db8::2") "action=reject reason=dnsbl decisive=bl.test cache=miss score=3 "
 			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n");
 }
 END_TEST
@@ -162,7 +162,7 @@ START_TEST(test_shadow)
 			 "shadow=sh.test(127.0.0.3) ttl=300\n"
 			 "queue_id= client=127.0.0.2 daemon= front=check "
 			 "helo=\"\" stage=rcpt action=reject reason=dnsbl "
-			 "shadow_action=reject cache=miss score=2 listed=bl.test"
+			 "decisive=bl.test shadow_action=reject cache=miss score=2 listed=bl.test"
 			 "(127.0.0.2) unknown= shadow= ttl=300\n");
 }
 END_TEST
@@ -179,7 +179,8 @@ START_TEST(test_names)
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_str_eq(r.out, "queue_id= client=192.0.2.1 daemon= front=check "
 			 "helo=\"mail.spam.example\" stage=rcpt action=reject "
-			 "reason=dnsbl cache=miss score=3 listed=dbl.test[helo="
+			 "reason=dnsbl decisive=dbl.test cache=miss score=3 "
+			 "listed=dbl.test[helo="
 			 "spam.example](127.0.1.2),dbl.test[sender=spam.example]"
 			 "(127.0.1.2) unknown= ttl=60\n"
 			 "queue_id= client=192.0.2.2 daemon= front=check "
@@ -193,7 +194,7 @@ START_TEST(test_names)
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_str_eq(r.out, "queue_id= client=192.0.2.3 daemon= front=check "
 			 "helo=\"\" stage=rcpt action=reject reason=dnsbl "
-			 "cache=miss score=3 listed=dbl.test[client="
+			 "decisive=dbl.test cache=miss score=3 listed=dbl.test[client="
 			 "spam.example](127.0.1.2) unknown= ttl=60\n"
 			 "ip=\"helo=x.example\" error=\"a name= word without an "
 			 "IP before it\"\n"
@@ -210,7 +211,7 @@ START_TEST(test_stdin)
 	      "1.2.3.4 5.6.7.8\n");
 	ck_assert_int_eq(r.status, 2);
 	ck_assert_str_eq(r.out,
-			 CHECKED("127.0.0.2") "action=reject reason=dnsbl cache=miss score=3 "
+			 CHECKED("127.0.0.2") "action=reject reason=dnsbl decisive=bl.test cache=miss score=3 "
 			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n"
 			 "ip=\"not-an-ip\" error=\"not an IP address\"\n"
 			 CHECKED("192.0.2.99") "action=pass reason=pass cache=miss score=0 listed= unknown= "
@@ -407,7 +408,8 @@ START_TEST(test_redis)
 	static const char *const zones[] = {"bl.test:ip4set:zone4", NULL};
 	static const char counters[] = "action:allow 1\naction:reject 6\n"
 		"cache:miss 2\ncache:redis 2\nconnections 7\n"
-		"list:allow 1\nlist:deny 2\nlist:relay 1\nhealth:";
+		"decisive:bl.test 4\nlist:allow 1\nlist:deny 2\nlist:relay 1\n"
+		"listed:bl.test 4\nquery:bl.test 2\nhealth:";
 	struct tenv_redis redis;
 	struct tenv_output r;
 	char	text[512];
@@ -425,9 +427,9 @@ START_TEST(test_redis)
 	snprintf(args, sizeof(args), "-c '%s' --check 127.0.0.2 192.0.2.10",
 		 path);
 	run(&r, args, "");
-	ck_assert_str_eq(r.out, CHECKED("127.0.0.2") "action=reject reason=dnsbl cache=miss "
+	ck_assert_str_eq(r.out, CHECKED("127.0.0.2") "action=reject reason=dnsbl decisive=bl.test cache=miss "
 			 "score=1 listed=bl.test(127.0.0.2) unknown= ttl=300\n"
-			 CHECKED("192.0.2.10") "action=reject reason=dnsbl cache=miss "
+			 CHECKED("192.0.2.10") "action=reject reason=dnsbl decisive=bl.test cache=miss "
 			 "score=1 listed=bl.test(127.0.0.3) unknown= ttl=300\n");
 	/* A warm cache touches no DNS: the DNS server is gone. */
 	tenv_stop(rbldnsd);
@@ -435,9 +437,9 @@ START_TEST(test_redis)
 	ck_assert_int_eq(r.status, 1);
 	/* The TTL left in Redis varies by a second or so. */
 	tenv_cut(r.out, "ttl");
-	ck_assert_str_eq(r.out, CHECKED("127.0.0.2") "action=reject reason=dnsbl cache=redis "
+	ck_assert_str_eq(r.out, CHECKED("127.0.0.2") "action=reject reason=dnsbl decisive=bl.test cache=redis "
 			 "score=1 listed=bl.test(127.0.0.2) unknown=\n"
-			 CHECKED("192.0.2.10") "action=reject reason=dnsbl cache=redis "
+			 CHECKED("192.0.2.10") "action=reject reason=dnsbl decisive=bl.test cache=redis "
 			 "score=1 listed=bl.test(127.0.0.3) unknown=\n");
 	/* Lists from redis-cli: relay is shown, allow and deny decide. */
 	redis_cli(&redis, "SADD rblmilter:relay 192.0.2.0/24");
@@ -496,7 +498,7 @@ START_TEST(test_zone_health)
 	run(&r, args, "");
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_str_eq(r.out, CHECKED("127.0.0.2") "action=reject reason=dnsbl "
-			 "cache=miss score=2 listed=bl.test(127.0.0.2) unknown= "
+			 "decisive=bl.test cache=miss score=2 listed=bl.test(127.0.0.2) unknown= "
 			 "ttl=1\n"
 			 CHECKED("192.0.2.99") "action=pass reason=pass cache=miss "
 			 "score=0 listed= unknown= ttl=1\n");
@@ -522,7 +524,7 @@ START_TEST(test_zone_health)
 		usleep(100000);
 	}
 	ck_assert_str_eq(r.out, CHECKED("192.0.2.99") "action=reject reason=dnsbl "
-			 "cache=miss score=2 listed=world.test(127.0.0.2) "
+			 "decisive=world.test cache=miss score=2 listed=world.test(127.0.0.2) "
 			 "unknown= ttl=300\n");
 	ck_assert_str_eq(r.err, "");
 	assert_stats(path, NULL, "world.test", "ok", "Z checked=");
@@ -564,7 +566,7 @@ START_TEST(test_dead_zone_once)
 	ms = tenv_elapsed_ms(&start);
 	ck_assert_int_eq(r.status, 1);
 	ck_assert_str_eq(r.out, CHECKED("127.0.0.2") "action=reject reason=dnsbl "
-			 "cache=miss score=1 listed=bl.test(127.0.0.2) "
+			 "decisive=bl.test cache=miss score=1 listed=bl.test(127.0.0.2) "
 			 "unknown=dead.test(timeout) ttl=30\n");
 	/* One deadline (2 s) and the start, far from two (4 s). */
 	ck_assert_msg(ms >= 2000 && ms < 3500, "--check took %u ms", ms);

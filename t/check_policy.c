@@ -270,7 +270,8 @@ START_TEST(test_same_line)
 	ck_assert_ptr_nonnull(strstr(milter, "queue_id=QSAME1 client=127.0.0.2 "
 				     "daemon= helo=\"same.test\" stage=rcpt "
 				     "action=reject reason=dnsbl "
-				     "rcpt=\"<u@here.test>\" cache=memory"));
+				     "decisive=bl.test rcpt=\"<u@here.test>\" "
+				     "cache=memory"));
 	close(fd);
 }
 END_TEST
@@ -323,7 +324,7 @@ START_TEST(test_names)
 	ck_assert_str_eq(milter, policy);
 	ck_assert_ptr_nonnull(strstr(milter, "helo=\"[192.0.2.1]\" stage=rcpt "
 				     "action=reject reason=dnsbl "
-				     "rcpt=\"<u@here.test>\" cache=memory "
+				     "decisive=dbl.test rcpt=\"<u@here.test>\" cache=memory "
 				     "score=1 listed=dbl.test[sender="
 				     "spam.example](127.0.1.2) unknown="));
 	close(fd);

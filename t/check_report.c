@@ -156,6 +156,9 @@ static const char test_text[] =
 	"  slow.test                           2\n"
 	"  bl.test                             1\n"
 	"\n"
+	"zones listing one client (of 1)    clients\n"
+	"  bl.test+other.test                  1\n"
+	"\n"
 	"cache                          verdicts   share\n"
 	"  memory                              2   20.0%\n"
 	"  redis                               2   20.0%\n"
@@ -199,6 +202,11 @@ static const char test_json[] =
 	"  \"zone_timeouts\": {\"distinct\": 2, \"untracked\": 0, \"top\": [\n"
 	"    {\"zone\": \"slow.test\", \"timeouts\": 2},\n"
 	"    {\"zone\": \"bl.test\", \"timeouts\": 1}\n"
+	"  ]},\n"
+	"  \"zone_decisive\": {\"distinct\": 0, \"untracked\": 0, "
+	"\"top\": []},\n"
+	"  \"zone_overlap\": {\"distinct\": 1, \"untracked\": 0, \"top\": [\n"
+	"    {\"zones\": \"bl.test+other.test\", \"clients\": 1}\n"
 	"  ]},\n"
 	"  \"shadow_rejects\": {\"distinct\": 0, \"untracked\": 0, "
 	"\"top\": []},\n"
@@ -518,6 +526,41 @@ START_TEST(test_report_shadow)
 }
 END_TEST
 
+/* What each zone is worth: the rejections it was needed for. */
+START_TEST(test_report_decisive)
+{
+	static const char log[] =
+		"rblmilter: queue_id= client=192.0.2.1 daemon= front=check "
+		"helo=\"\" stage=rcpt action=reject reason=dnsbl "
+		"decisive=a.test cache=miss score=3 listed=a.test(127.0.0.2),"
+		"b.test(127.0.0.2) unknown= ttl=60 dns_ms=3\n"
+		"rblmilter: queue_id= client=192.0.2.2 daemon= front=check "
+		"helo=\"\" stage=rcpt action=reject reason=dnsbl "
+		"decisive=a.test,c.test cache=miss score=2 listed=a.test"
+		"(127.0.0.2),c.test(127.0.0.2),dbl.test[helo=x.example]"
+		"(127.0.1.2),dbl.test[sender=x.example](127.0.1.2) unknown= "
+		"ttl=60 dns_ms=3\n"
+		"rblmilter: queue_id= client=192.0.2.3 daemon= front=check "
+		"helo=\"\" stage=rcpt action=reject reason=dnsbl "
+		"decisive=a.test,\"x\" cache=miss score=2 listed= unknown= "
+		"ttl=60 dns_ms=3\n";
+	char   *text = report_of(log, sizeof(log) - 1, false);
+
+	ck_assert_msg(strstr(text, "zones a rejection needed (of 2)    rejects\n"
+			     "  a.test                              2\n"
+			     "  c.test                              1\n"
+			     "\n"
+			     "zones listing one client (of 4)    clients\n"
+			     "  a.test+b.test                       1\n"
+			     "  a.test+c.test                       1\n"
+			     "  a.test+dbl.test                     1\n"
+			     "  c.test+dbl.test                     1\n") != NULL,
+		      "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "skipped (cut or garbled)            1"));
+	free(text);
+}
+END_TEST
+
 START_TEST(test_report_text)
 {
 	char   *text = report_of(test_log, sizeof(test_log) - 1, false);
@@ -561,6 +604,10 @@ START_TEST(test_report_empty)
 			 "  \"zone_hits\": {\"distinct\": 0, "
 			 "\"untracked\": 0, \"top\": []},\n"
 			 "  \"zone_timeouts\": {\"distinct\": 0, "
+			 "\"untracked\": 0, \"top\": []},\n"
+			 "  \"zone_decisive\": {\"distinct\": 0, "
+			 "\"untracked\": 0, \"top\": []},\n"
+			 "  \"zone_overlap\": {\"distinct\": 0, "
 			 "\"untracked\": 0, \"top\": []},\n"
 			 "  \"shadow_rejects\": {\"distinct\": 0, "
 			 "\"untracked\": 0, \"top\": []},\n"
@@ -819,6 +866,7 @@ report_suite(void)
 	tcase_add_test(tc, test_report_text);
 	tcase_add_test(tc, test_report_names);
 	tcase_add_test(tc, test_report_shadow);
+	tcase_add_test(tc, test_report_decisive);
 	tcase_add_test(tc, test_report_json);
 	tcase_add_test(tc, test_report_empty);
 	tcase_add_test(tc, test_report_bounds);
