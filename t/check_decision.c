@@ -113,6 +113,8 @@ START_TEST(test_listed)
 	assert_reply(&d, DECISION_REJECT, "dnsbl", "550", "5.7.1",
 		     "Service unavailable; client [127.0.0.2] blocked using "
 		     "bl.test; see??X: evil");
+	/* bl.test alone made the score: the rejection needed it. */
+	ck_assert_uint_eq(d.decisive, 1);
 	/* Before reject_stage: later. */
 	run(config, v, 0, STAGE_MAIL, NULL, NULL, &d);
 	ck_assert_int_eq(d.action, DECISION_CONTINUE);
@@ -392,6 +394,7 @@ START_TEST(test_names)
 	struct verdict *spam3 = name_verdict(3, true);
 	struct verdict *clean = name_verdict(0, true);
 	struct verdict *partial = name_verdict(0, false);
+	struct verdict *listed_ip;
 	struct verdict_name names[3] = {
 		{DOMAIN_HELO, "mail.example", clean},
 		{DOMAIN_SENDER, "spam.example", spam},
@@ -427,7 +430,19 @@ START_TEST(test_names)
 	ck_assert_ptr_nonnull(v = verdict_join(ip, config->rhsbl_sites,
 					       names, 2));
 	ck_assert_int_eq(v->score, 5);
+	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_uint_eq(d.decisive, 1u << 2);
 	verdict_free(v);
+	/* Two zones that could each decide: neither was needed. */
+	listed_ip = verdict(true, false, true, NULL);
+	listed_ip->ttl = 100;
+	ck_assert_ptr_nonnull(v = verdict_join(listed_ip, config->rhsbl_sites,
+					       names + 1, 1));
+	run(config, v, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_str_eq(decision_reason_name(d.reason), "dnsbl");
+	ck_assert_uint_eq(d.decisive, 0);
+	verdict_free(v);
+	verdict_free(listed_ip);
 	/* A listed HELO beside a DNSWL entry: the weights decide. */
 	names[0].verdict = spam;
 	ck_assert_ptr_nonnull(v = verdict_join(dnswl, config->rhsbl_sites,
