@@ -45,23 +45,17 @@ struct fleetprobe_call {
 	struct health *health;
 };
 
-/* Send a command whose reply goes to fn with a fresh call; -1: not sent. */
-static int
-fleetprobe_send(struct fleetprobe *probe, struct health *health,
-		store_reply_fn *fn, const char *format, const char *key,
-		const char *value, unsigned long ms)
+/* A command's context for health, or NULL when out of memory. */
+static struct fleetprobe_call *
+fleetprobe_call(struct fleetprobe *probe, struct health *health)
 {
 	struct fleetprobe_call *call;
 
-	if ((call = malloc(sizeof(*call))) == NULL)
-		return -1;
-	call->probe = probe;
-	call->health = health;
-	if (store_command(probe->store, fn, call, format, key, value, ms) < 0) {
-		free(call);
-		return -1;
+	if ((call = malloc(sizeof(*call))) != NULL) {
+		call->probe = probe;
+		call->health = health;
 	}
-	return 0;
+	return call;
 }
 
 /* The claim's answer: OK, the round is ours; nil, another host's. */
@@ -82,13 +76,17 @@ static void
 fleetprobe_claim(void *arg, struct health *health)
 {
 	struct fleetprobe *probe = arg;
+	struct fleetprobe_call *call = fleetprobe_call(probe, health);
 	unsigned long ms = probe->interval > 1 ? (probe->interval - 1) * 1000UL
 	    : 500;
 
-	if (fleetprobe_send(probe, health, fleetprobe_on_claim,
-			    "SET %s %s NX PX %lu", probe->lock_key,
-			    probe->token, ms) < 0)
+	if (call == NULL
+	    || store_command(probe->store, fleetprobe_on_claim, call,
+			     "SET %s %s NX PX %lu", probe->lock_key,
+			     probe->token, ms) < 0) {
+		free(call);
 		fleetprobe_alone(probe, health);
+	}
 }
 
 /* Write the round for the others; nobody waits for the answer. */
@@ -120,10 +118,14 @@ static void
 fleetprobe_fetch(void *arg, struct health *health)
 {
 	struct fleetprobe *probe = arg;
+	struct fleetprobe_call *call = fleetprobe_call(probe, health);
 
-	if (fleetprobe_send(probe, health, fleetprobe_on_fetch, "GET %s",
-			    probe->key, NULL, 0) < 0)
+	if (call == NULL
+	    || store_command(probe->store, fleetprobe_on_fetch, call, "GET %s",
+			     probe->key) < 0) {
+		free(call);
 		fleetprobe_alone(probe, health);
+	}
 }
 
 struct fleetprobe *
