@@ -372,52 +372,61 @@ dnsbl_sites_map(struct dnsbl_sites *const *lists, size_t count,
 	return status;
 }
 
+/*
+ * Append src's zones and sites to dst (room checked by the caller), as
+ * shadow zones when shadow is set; 0, or -1 when out of memory.
+ */
+static int
+site_append(struct dnsbl_sites *dst, const struct dnsbl_sites *src,
+	    bool shadow)
+{
+	size_t	first = dst->zone_count;
+	struct site *site;
+	size_t	i;
+
+	for (i = 0; i < src->zone_count; i++) {
+		dst->kind[first + i] = src->kind[i];
+		dst->shadow[first + i] = src->shadow[i] || shadow;
+		if ((dst->zone[first + i] = strdup(src->zone[i])) == NULL)
+			return -1;
+		dst->zone_count++;
+		if (src->shown[i] != NULL
+		    && (dst->shown[first + i] = strdup(src->shown[i])) == NULL)
+			return -1;
+	}
+	for (i = 0; i < src->site_count; i++) {
+		site = dst->site + dst->site_count;
+		*site = src->site[i];
+		site->zone += first;
+		site->filter_text = NULL;
+		if (src->site[i].filter_text != NULL
+		    && (site->filter_text = strdup(src->site[i].filter_text))
+		    == NULL)
+			return -1;
+		dst->site_count++;
+	}
+	return 0;
+}
+
 struct dnsbl_sites *
 dnsbl_sites_join(const struct dnsbl_sites *ips, const struct dnsbl_sites *names,
 		 char *err, size_t errlen)
 {
-	const struct dnsbl_sites *const parts[] = {ips, names};
-	const struct dnsbl_sites *part;
 	struct dnsbl_sites *joined;
-	struct site *site;
-	size_t	p;
-	size_t	i;
 
 	if (ips->site_count + names->site_count > DNSBL_MAX_SITES) {
 		snprintf(err, errlen, "dnsbl_sites and rhsbl_sites name more "
 			 "than %d entries together", DNSBL_MAX_SITES);
 		return NULL;
 	}
-	if ((joined = calloc(1, sizeof(*joined))) == NULL)
-		goto nomem;
-	for (p = 0; p < 2; p++) {
-		part = parts[p];
-		for (i = 0; i < part->site_count; i++) {
-			site = joined->site + joined->site_count++;
-			*site = part->site[i];
-			site->zone += joined->zone_count;
-			if (part->site[i].filter_text != NULL
-			    && (site->filter_text =
-				strdup(part->site[i].filter_text)) == NULL)
-				goto nomem;
-		}
-		for (i = 0; i < part->zone_count; i++) {
-			joined->kind[joined->zone_count] = part->kind[i];
-			joined->shadow[joined->zone_count] = part->shadow[i];
-			if ((joined->zone[joined->zone_count++] =
-			     strdup(part->zone[i])) == NULL
-			    || (part->shown[i] != NULL
-				&& (joined->shown[joined->zone_count - 1] =
-				    strdup(part->shown[i])) == NULL))
-				goto nomem;
-		}
+	if ((joined = calloc(1, sizeof(*joined))) == NULL
+	    || site_append(joined, ips, false) < 0
+	    || site_append(joined, names, false) < 0) {
+		dnsbl_sites_free(joined);
+		snprintf(err, errlen, "dnsbl_sites: out of memory");
+		return NULL;
 	}
 	return joined;
-
-nomem:
-	dnsbl_sites_free(joined);
-	snprintf(err, errlen, "dnsbl_sites: out of memory");
-	return NULL;
 }
 
 enum dnsbl_kind
@@ -433,8 +442,6 @@ dnsbl_sites_append_shadow(struct dnsbl_sites *sites,
 {
 	const char *what = site_setting(shadow->zone_count > 0 ?
 					shadow->kind[0] : DNSBL_IPS);
-	size_t	first = sites->zone_count;
-	struct site *site;
 	size_t	i;
 	size_t	j;
 
@@ -444,40 +451,18 @@ dnsbl_sites_append_shadow(struct dnsbl_sites *sites,
 		return -1;
 	}
 	for (i = 0; i < shadow->zone_count; i++)
-		for (j = 0; j < first; j++)
+		for (j = 0; j < sites->zone_count; j++)
 			if (strcmp(sites->zone[j], shadow->zone[i]) == 0) {
 				snprintf(err, errlen, "zone %s is both scored "
 					 "(%s) and a shadow zone",
 					 dnsbl_sites_zone(shadow, i), what);
 				return -1;
 			}
-	for (i = 0; i < shadow->zone_count; i++) {
-		sites->kind[first + i] = shadow->kind[i];
-		sites->shadow[first + i] = true;
-		if ((sites->zone[first + i] = strdup(shadow->zone[i])) == NULL)
-			goto nomem;
-		sites->zone_count++;
-		if (shadow->shown[i] != NULL
-		    && (sites->shown[first + i] = strdup(shadow->shown[i]))
-		    == NULL)
-			goto nomem;
-	}
-	for (i = 0; i < shadow->site_count; i++) {
-		site = sites->site + sites->site_count;
-		*site = shadow->site[i];
-		site->zone += first;
-		site->filter_text = NULL;
-		if (shadow->site[i].filter_text != NULL
-		    && (site->filter_text = strdup(shadow->site[i].filter_text))
-		    == NULL)
-			goto nomem;
-		sites->site_count++;
+	if (site_append(sites, shadow, true) < 0) {
+		snprintf(err, errlen, "%s: out of memory", what);
+		return -1;
 	}
 	return 0;
-
-nomem:
-	snprintf(err, errlen, "%s: out of memory", what);
-	return -1;
 }
 
 bool
