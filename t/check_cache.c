@@ -305,21 +305,30 @@ START_TEST(test_config_change)
 }
 END_TEST
 
+/* Run the loop until each of count results is in. */
+static void
+wait_done(struct fixture *f, const struct result *results, size_t count)
+{
+	size_t	done = 0;
+	size_t	i;
+
+	while (done < count)
+		for (event_base_loop(f->base, EVLOOP_ONCE), done = 0, i = 0;
+		     i < count; i++)
+			done += (size_t) results[i].done;
+}
+
 START_TEST(test_coalescing)
 {
 	struct result results[20] = {{0}};
 	struct fixture f;
 	size_t	i;
-	int	done = 0;
 
 	open_service(&f, tcp_redis(), "dnsbl_sites = slow.test, bl.test\n");
 	for (i = 0; i < 20; i++)
 		ck_assert_int_eq(stack_lookup(f.stack, DNSBL_IPS, "198.51.100.7",
 					      on_done, results + i), 0);
-	while (done < 20)
-		for (event_base_loop(f.base, EVLOOP_ONCE), done = 0, i = 0;
-		     i < 20; i++)
-			done += results[i].done;
+	wait_done(&f, results, 20);
 	for (i = 0; i < 20; i++) {
 		ck_assert_int_eq(results[i].level, CACHE_MISS);
 		ck_assert_int_eq(results[i].verdict->score, 2);
@@ -385,7 +394,6 @@ START_TEST(test_names)
 	struct result results[10];
 	struct fixture f;
 	size_t	i;
-	int	done = 0;
 
 	redis_do("FLUSHALL");
 	open_service(&f, tcp_redis(), "dnsbl_sites = slow.test\n"
@@ -394,10 +402,7 @@ START_TEST(test_names)
 	for (i = 0; i < 10; i++)
 		gather(&f, i % 2 ? "192.0.2.31" : "192.0.2.32",
 		       "<a@mail.spam.example>", "[192.0.2.31]", results + i);
-	while (done < 10)
-		for (event_base_loop(f.base, EVLOOP_ONCE), done = 0, i = 0;
-		     i < 10; i++)
-			done += results[i].done;
+	wait_done(&f, results, 10);
 	for (i = 0; i < 10; i++) {
 		ck_assert_int_eq(results[i].level, CACHE_MISS);
 		ck_assert_int_eq(results[i].verdict->score, 3);
