@@ -718,7 +718,7 @@ daemon_run(struct config *config, const char *path, bool foreground)
 		msg_open("rblmilter", MSG_SYSLOG, config->syslog_facility);
 	/* The loop thread never takes our signals. */
 	daemon_mask(SIG_BLOCK);
-	if ((worker = worker_start(config, policy_fd < 0 ? NULL : &front, err,
+	if ((worker = worker_start(config, &front, policy_fd < 0 ? 0 : 1, err,
 				   sizeof(err))) == NULL) {
 		msg_error("%s", err);
 		daemon_fail(&ready, pidfile, EX_CONFIG);
