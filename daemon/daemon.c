@@ -52,6 +52,7 @@
 #include "milter/filter.h"
 #include "policy/server.h"
 #include "runtime/worker.h"
+#include "stats/metrics.h"
 
 /* The signals the main thread handles. */
 static const int daemon_signals[] = {SIGHUP, SIGTERM, SIGINT};
@@ -564,13 +565,16 @@ daemon_reload(struct worker *worker, const char *path)
 	if (config_load(path, &config, err, sizeof(err)) < 0) {
 		msg_error("reload refused, the running configuration stays: %s",
 			  err);
+		metrics_count_reload(false);
 		return;
 	}
 	if (worker_reload(worker, config, err, sizeof(err)) < 0) {
 		msg_error("reload failed, the running configuration stays: %s",
 			  err);
+		metrics_count_reload(false);
 		return;
 	}
+	metrics_count_reload(true);
 	msg_info("configuration reloaded from %s (milter_socket, "
 		 "socket_mode, socket_group, user, pidfile and syslog_facility "
 		 "take effect at restart)", path);

@@ -43,6 +43,7 @@
 #include "runtime/worker.h"
 #include "policy/request.h"
 #include "policy/server.h"
+#include "stats/metrics.h"
 
 /* An idle Postfix connection is closed after this (Postfix: 300 s). */
 #define POLICY_IDLE_S	600
@@ -102,6 +103,7 @@ policy_close(struct policy_conn *conn)
 		if (conn->next != NULL)
 			conn->next->prev = conn->prev;
 		conn->prev = NULL;
+		metrics_gauge_add(METRICS_POLICY_CONNECTIONS, -1);
 	}
 	if (conn->bev != NULL)
 		bufferevent_free(conn->bev);
@@ -189,6 +191,8 @@ policy_decide(struct policy_conn *conn, const struct verdict *verdict,
 		policy_log(conn, config, verdict, level, &decision, facts.stage);
 		stack_count(generation_stack(conn->generation),
 			    decision_counter(&decision));
+		metrics_count_decision(METRICS_POLICY, decision_kind(&decision),
+				       decision.reason);
 	}
 	worker_release(conn->generation);
 	conn->generation = NULL;
@@ -333,6 +337,7 @@ policy_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
 		conn->next->prev = &conn->next;
 	conn->prev = &server->conns;
 	server->conns = conn;
+	metrics_gauge_add(METRICS_POLICY_CONNECTIONS, 1);
 	request_init(&conn->request);
 	bufferevent_setcb(conn->bev, policy_on_read, NULL, policy_on_event,
 			  conn);

@@ -63,8 +63,15 @@ void	stats_set_health(struct stats *stats, const struct health *ip_health,
 /* Write what is left; pending writes still answer through the store. */
 void	stats_free(struct stats *stats);
 
+/* Each count also goes to this process's metrics (metrics.h). */
 void	stats_count(struct stats *stats, enum stats_counter counter);
 void	stats_count_timeout(struct stats *stats, size_t zone);
+
+/*
+ * A DNS lookup asked zone, which answered after us (or timed out then):
+ * the process's metrics only.
+ */
+void	stats_zone_answer(struct stats *stats, size_t zone, unsigned long us);
 
 /*
  * How current this host's client lists are (listsync's words), written
