@@ -171,25 +171,32 @@ vcache_store(struct vcache_flight *flight, const struct verdict *verdict)
 	free(text);
 }
 
-/* The DNS zones have answered (or the deadline passed). */
+/*
+ * The DNS zones have answered (or the deadline passed).  Each zone asked
+ * counts its answer time, or the lookup's when it timed out.
+ */
 static void
 vcache_on_dns(struct verdict *verdict, void *arg)
 {
 	struct vcache_flight *flight = arg;
+	struct stats *stats = flight->cache->options.stats;
+	size_t	zone = flight->cache->options.zone_offset;
+	bool	timeout;
 	size_t	i;
 
 	for (i = 0; i < verdict->zone_count; i++) {
 		if (strcmp(verdict->zone[i].reason, "not-asked") == 0
 		    && verdict->zone[i].state == VERDICT_ZONE_UNKNOWN)
 			continue;
-		stats_count_zone(flight->cache->options.stats,
-				 flight->cache->options.zone_offset + i,
-				 STATS_ZONE_QUERY);
-		if (verdict->zone[i].state == VERDICT_ZONE_UNKNOWN
-		    && strcmp(verdict->zone[i].reason, "timeout") == 0)
-			stats_count_zone(flight->cache->options.stats,
-					 flight->cache->options.zone_offset + i,
-					 STATS_ZONE_TIMEOUT);
+		stats_count_zone(stats, zone + i, STATS_ZONE_QUERY);
+		timeout = verdict->zone[i].state == VERDICT_ZONE_UNKNOWN
+		    && strcmp(verdict->zone[i].reason, "timeout") == 0;
+		if (timeout)
+			stats_count_zone(stats, zone + i, STATS_ZONE_TIMEOUT);
+		if (timeout || verdict->zone[i].answer_us > 0)
+			stats_zone_answer(stats, zone + i, timeout ?
+					  verdict->dns_ms * 1000UL
+					  : verdict->zone[i].answer_us);
 	}
 	vcache_store(flight, verdict);
 	vcache_finish(flight, verdict, CACHE_MISS);

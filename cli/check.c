@@ -32,6 +32,7 @@
 #include "lib/kvline.h"
 #include "lib/msg.h"
 #include "cli/check.h"
+#include "stats/metrics.h"
 
 /* Lookups in flight at once. */
 #define CHECK_BATCH	64
@@ -249,6 +250,8 @@ check_print(const struct config *config, struct stack *stack,
 		}, line);
 		stack_count(stack, STATS_CONNECTIONS);
 		stack_count_decision(stack, &decision, item->verdict);
+		metrics_count_decision(METRICS_CHECK, decision_kind(&decision),
+				       decision.reason);
 		status = decision.action == DECISION_REJECT
 		    || decision.action == DECISION_TEMPFAIL ?
 		    CHECK_REJECT : CHECK_PASS;

@@ -63,6 +63,7 @@ static config_parse_fn config_token, config_redis, config_socket;
 static config_parse_fn config_choice, config_text, config_words;
 static config_parse_fn config_mode, config_facility, config_file;
 static config_parse_fn config_policy, config_reply_map, config_name_sites;
+static config_parse_fn config_metrics;
 static config_parse_fn config_roles, config_shadow_sites;
 static config_parse_fn config_shadow_names;
 
@@ -110,6 +111,7 @@ CONFIG_TYPE(roles, NULL);
 CONFIG_TYPE(reply_map, config_release_sites);
 CONFIG_TYPE(redis, config_release_endpoint);
 CONFIG_TYPE(policy, config_release_endpoint);
+CONFIG_TYPE(metrics, config_release_endpoint);
 
 /* Words of the choices, in the order of their enums in config.h. */
 static const char *const config_stages[] = {
@@ -209,6 +211,8 @@ static const struct config_key config_keys[] = {
 	 .type = &config_type_socket, .offset = FIELD(milter_socket)},
 	{.name = "policy_socket", .fallback = "",
 	 .type = &config_type_policy, .offset = FIELD(policy_socket)},
+	{.name = "metrics_socket", .fallback = "",
+	 .type = &config_type_metrics, .offset = FIELD(metrics_socket)},
 	{.name = "reject_stage", .fallback = "rcpt",
 	 .type = &config_type_choice, .offset = FIELD(reject_stage),
 	 .choices = config_stages},
@@ -697,29 +701,55 @@ config_socket(struct config *config, const struct config_key *key,
 	return -1;
 }
 
+/*
+ * Is value a listening socket "inet:IP:PORT" or "inet:[IPv6]:PORT"?  Then
+ * its address and port go to field.  The port is required: without one
+ * the daemon would take the spec for a unix path.
+ */
+static bool
+config_inet(const char *value, struct config_endpoint *field)
+{
+	struct addr addr;
+	long	port = 0;
+
+	if (strncmp(value, "inet:", 5) != 0
+	    || config_hostport(value + 5, &addr, &port) < 0 || port == 0)
+		return false;
+	field->addr = addr;
+	field->port = (unsigned) port;
+	return true;
+}
+
 /* policy_socket: "", inet:IP:PORT, inet:[IPv6]:PORT or unix:/path. */
 static int
 config_policy(struct config *config, const struct config_key *key,
 	      const char *value, char *err, size_t errlen)
 {
 	struct config_endpoint *field = config_field(config, key);
-	struct addr addr;
-	long	port = 0;
 
 	field->port = 0;
 	if (*value == 0 || (strncmp(value, "unix:/", 6) == 0
-			    && strlen(value) < 100))
+			    && strlen(value) < 100) || config_inet(value, field))
 		return config_string(config, key, value, err, errlen);
-	/* Without a port the daemon would take the spec for a unix path. */
-	if (strncmp(value, "inet:", 5) == 0
-	    && config_hostport(value + 5, &addr, &port) == 0 && port != 0) {
-		field->addr = addr;
-		field->port = (unsigned) port;
-		return config_string(config, key, value, err, errlen);
-	}
 	snprintf(err, errlen, "%s = \"%s\": write inet:IP:PORT, "
 		 "inet:[IPv6]:PORT or unix:/path (empty: no policy service)",
 		 key->name, value);
+	return -1;
+}
+
+/* metrics_socket: "", inet:IP:PORT or inet:[IPv6]:PORT. */
+static int
+config_metrics(struct config *config, const struct config_key *key,
+	       const char *value, char *err, size_t errlen)
+{
+	struct config_endpoint *field = config_field(config, key);
+
+	field->port = 0;
+	if (*value == 0 || config_inet(value, field))
+		return config_string(config, key, value, err, errlen);
+	snprintf(err, errlen, "%s = \"%s\": write inet:IP:PORT or "
+		 "inet:[IPv6]:PORT (empty: no metrics endpoint)", key->name,
+		 value);
 	return -1;
 }
 

@@ -70,6 +70,8 @@ struct config {
 	char   *milter_socket;		/* libmilter's socket spec */
 	struct config_endpoint policy_socket;	/* text: inet:IP:PORT,
 						 * unix:/path, or "" */
+	struct config_endpoint metrics_socket;	/* text: inet:IP:PORT or
+						 * "" */
 	int	reject_stage;		/* enum config_stage */
 	int	action;			/* enum config_action */
 	char   *reject_text;		/* with $client, $zone, $score,

@@ -49,9 +49,11 @@
 #include "conf/config.h"
 #include "daemon/daemon.h"
 #include "lib/msg.h"
+#include "metrics/server.h"
 #include "milter/filter.h"
 #include "policy/server.h"
 #include "runtime/worker.h"
+#include "stats/metrics.h"
 
 /* The signals the main thread handles. */
 static const int daemon_signals[] = {SIGHUP, SIGTERM, SIGINT};
@@ -243,15 +245,17 @@ daemon_unix_remove(const char *path)
 }
 
 /*
- * Open the policy service's listening socket (policy_socket), before
- * privileges are dropped; *fd is -1 when there is none.  -1 with err.
+ * Open the listening socket of a front end on the loop thread
+ * (policy_socket, metrics_socket), before privileges are dropped; *fd is
+ * -1 when there is none.  -1 with err.
  */
 static int
-daemon_policy_socket(const struct config *config,
-		     const struct daemon_user *user, int *fd, char *err,
-		     size_t errlen)
+daemon_listen(const struct config *config,
+	      const struct config_endpoint *endpoint,
+	      const struct daemon_user *user, int *fd, char *err,
+	      size_t errlen)
 {
-	const char *spec = config->policy_socket.text;
+	const char *spec = endpoint->text;
 	struct sockaddr_storage ss;
 	struct sockaddr_un *sun = (struct sockaddr_un *) &ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *) &ss;
@@ -266,28 +270,28 @@ daemon_policy_socket(const struct config *config,
 	if (*spec == 0)
 		return 0;
 	memset(&ss, 0, sizeof(ss));
-	if (config->policy_socket.port == 0) {
+	if (endpoint->port == 0) {
 		sun->sun_family = AF_UNIX;
 		snprintf(sun->sun_path, sizeof(sun->sun_path), "%s", spec + 5);
 		if (daemon_unix_claim(sun->sun_path, err, errlen) < 0)
 			return -1;
 		len = sizeof(*sun);
-	} else if (config->policy_socket.addr.family == AF_INET) {
+	} else if (endpoint->addr.family == AF_INET) {
 		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t) config->policy_socket.port);
-		memcpy(&sin->sin_addr, config->policy_socket.addr.bytes, 4);
+		sin->sin_port = htons((uint16_t) endpoint->port);
+		memcpy(&sin->sin_addr, endpoint->addr.bytes, 4);
 		len = sizeof(*sin);
 	} else {
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t) config->policy_socket.port);
-		memcpy(&sin6->sin6_addr, config->policy_socket.addr.bytes, 16);
+		sin6->sin6_port = htons((uint16_t) endpoint->port);
+		memcpy(&sin6->sin6_addr, endpoint->addr.bytes, 16);
 		len = sizeof(*sin6);
 	}
 	if ((*fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC
 			  | SOCK_NONBLOCK, 0)) < 0
 	    || setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s",
-			 config->policy_socket.text, strerror(errno));
+			 endpoint->text, strerror(errno));
 		return -1;
 	}
 	if (ss.ss_family == AF_UNIX
@@ -301,7 +305,7 @@ daemon_policy_socket(const struct config *config,
 		return -1;
 	if (status < 0 || listen(*fd, 128) < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s",
-			 config->policy_socket.text,
+			 endpoint->text,
 			 strerror(status < 0 ? bind_errno : errno));
 		return -1;
 	}
@@ -320,6 +324,20 @@ static void
 daemon_policy_close(void *state)
 {
 	policy_server_free(state);
+}
+
+/* The metrics endpoint as the loop thread's front end: arg is its fd. */
+static void *
+daemon_metrics_open(struct event_base *base, struct worker *worker, void *arg,
+		    char *err, size_t errlen)
+{
+	return metrics_server_create(base, worker, *(int *) arg, err, errlen);
+}
+
+static void
+daemon_metrics_close(void *state)
+{
+	metrics_server_free(state);
 }
 
 /* Open the milter socket with its mode and group; -1 with err. */
@@ -564,13 +582,16 @@ daemon_reload(struct worker *worker, const char *path)
 	if (config_load(path, &config, err, sizeof(err)) < 0) {
 		msg_error("reload refused, the running configuration stays: %s",
 			  err);
+		metrics_count_reload(false);
 		return;
 	}
 	if (worker_reload(worker, config, err, sizeof(err)) < 0) {
 		msg_error("reload failed, the running configuration stays: %s",
 			  err);
+		metrics_count_reload(false);
 		return;
 	}
+	metrics_count_reload(true);
 	msg_info("configuration reloaded from %s (milter_socket, "
 		 "socket_mode, socket_group, user, pidfile and syslog_facility "
 		 "take effect at restart)", path);
@@ -685,8 +706,9 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	char	policy[128];		/* a unix policy_socket's path, or "" */
 	int	ready = -1;
 	int	policy_fd = -1;
-	struct worker_frontend front = {daemon_policy_open,
-	daemon_policy_close, &policy_fd};
+	int	metrics_fd = -1;
+	struct worker_frontend fronts[2];
+	size_t	nfronts = 0;
 	unsigned busy;
 	int	fds[2];
 
@@ -703,8 +725,10 @@ daemon_run(struct config *config, const char *path, bool foreground)
 		return EX_CONFIG;
 	}
 	if (daemon_socket(config, &user, err, sizeof(err)) < 0
-	    || daemon_policy_socket(config, &user, &policy_fd, err,
-				    sizeof(err)) < 0
+	    || daemon_listen(config, &config->policy_socket, &user,
+			     &policy_fd, err, sizeof(err)) < 0
+	    || daemon_listen(config, &config->metrics_socket, &user,
+			     &metrics_fd, err, sizeof(err)) < 0
 	    || (!foreground && daemon_detach(&ready, err, sizeof(err)) < 0)
 	    || daemon_pidfile(config, err, sizeof(err)) < 0
 	    || daemon_drop(config->user, &user, err, sizeof(err)) < 0
@@ -716,9 +740,15 @@ daemon_run(struct config *config, const char *path, bool foreground)
 	}
 	if (!foreground)
 		msg_open("rblmilter", MSG_SYSLOG, config->syslog_facility);
+	if (policy_fd >= 0)
+		fronts[nfronts++] = (struct worker_frontend) {
+			daemon_policy_open, daemon_policy_close, &policy_fd};
+	if (metrics_fd >= 0)
+		fronts[nfronts++] = (struct worker_frontend) {
+			daemon_metrics_open, daemon_metrics_close, &metrics_fd};
 	/* The loop thread never takes our signals. */
 	daemon_mask(SIG_BLOCK);
-	if ((worker = worker_start(config, policy_fd < 0 ? NULL : &front, err,
+	if ((worker = worker_start(config, fronts, nfronts, err,
 				   sizeof(err))) == NULL) {
 		msg_error("%s", err);
 		daemon_fail(&ready, pidfile, EX_CONFIG);

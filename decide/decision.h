@@ -63,6 +63,7 @@ enum decision_reason {
 	REASON_PASS,
 	REASON_DNS_FAILURE,		/* incomplete verdict, dns_failure_action */
 	REASON_DNSBL,			/* at or over dnsbl_threshold */
+	DECISION_REASONS		/* how many; stays last */
 };
 
 struct decision {
@@ -95,6 +96,7 @@ enum decision_kind {
 	DECISION_KIND_PASS,
 	DECISION_KIND_ALLOW,		/* allow list or DNSWL */
 	DECISION_KIND_RELAY,		/* relay refused */
+	DECISION_KINDS			/* how many; stays last */
 };
 
 enum decision_kind decision_kind(const struct decision *decision);

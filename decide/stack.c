@@ -436,3 +436,27 @@ stack_count_lists(struct stack *stack, unsigned lists)
 		if (lists & (1u << kind))
 			stats_count(stack->stats, counters[kind]);
 }
+
+enum health_state
+stack_zone_health(const struct stack *stack, size_t zone)
+{
+	size_t	ips = dnsbl_sites_zone_count(stack->config->dnsbl_sites);
+	const struct health *health = stack_health(stack, zone < ips ?
+						   DNSBL_IPS : DNSBL_NAMES);
+
+	return health == NULL ? HEALTH_UNKNOWN
+	    : health_state(health, zone < ips ? zone : zone - ips);
+}
+
+int
+stack_redis_up(const struct stack *stack)
+{
+	return stack->store == NULL ? -1
+	    : store_state(stack->store) == STORE_READY;
+}
+
+void
+stack_list_entries(const struct stack *stack, size_t entries[LIST_KINDS])
+{
+	lists_entries(stack->lists, entries);
+}

@@ -16,8 +16,10 @@
 
 #include "stats/stats.h"
 #include "cache/vcache.h"
+#include "dnsbl/health.h"
 #include "dnsbl/site.h"
 #include "lib/domain.h"
+#include "lists/lists.h"
 
 struct addr;
 struct config;
@@ -124,6 +126,17 @@ void	stack_count_decision(struct stack *stack, const struct decision *decision,
 
 /* Count the lists (LIST_* flags) that name a client. */
 void	stack_count_lists(struct stack *stack, unsigned lists);
+
+/*
+ * What the stack knows now, for the metrics endpoint (loop thread): the
+ * health of a zone of the configuration's scored_sites (HEALTH_UNKNOWN
+ * when not probed); whether Redis is up (1), not (0), or not configured
+ * (-1); the entries of each list, by LIST_* kind.
+ */
+enum health_state stack_zone_health(const struct stack *stack, size_t zone);
+int	stack_redis_up(const struct stack *stack);
+void	stack_list_entries(const struct stack *stack,
+			   size_t entries[LIST_KINDS]);
 
 /*
  * rblmilter --stats: print the fleet's counters, then each host's view of

@@ -120,6 +120,17 @@ engine_ms_since(const struct timespec *then)
 			   + (now.tv_nsec - then->tv_nsec) / 1000000);
 }
 
+/* Microseconds since then, 1 at least: 0 says "no answer" in a verdict. */
+static unsigned long
+engine_us_since(const struct timespec *then)
+{
+	struct timespec now = engine_now();
+	long	us = (now.tv_sec - then->tv_sec) * 1000000
+	    + (now.tv_nsec - then->tv_nsec) / 1000;
+
+	return us > 0 ? (unsigned long) us : 1;
+}
+
 /* Say loudly, but once a minute per zone, that a zone answers nonsense. */
 static void
 engine_warn_bogus(struct dnsbl_engine *engine, size_t zone,
@@ -354,6 +365,7 @@ engine_on_reply(void *arg, int status, int timeouts, unsigned char *reply,
 		if (status == ARES_SUCCESS)
 			zone->text = dnsbl_answer_txt(reply, len);
 	} else {
+		zone->answer_us = engine_us_since(&lookup->started);
 		dnsbl_answer_a(status, reply, len, lookup->engine->options.sites,
 			       query->zone, zone, bogus, &has_bogus);
 		if (has_bogus)

@@ -51,6 +51,9 @@ struct verdict_zone {
 	size_t	answer_count;		/* valid 127/8 answers kept */
 	unsigned char answer[VERDICT_MAX_ANSWERS][4];
 	char	reason[VERDICT_REASON_SIZE];	/* when UNKNOWN */
+	unsigned long answer_us;	/* from the lookup's start to the A
+					 * answer, 1 at least; 0: none came
+					 * (the engine's verdicts only) */
 	char   *text;			/* TXT explanation, or NULL */
 	struct verdict_hit *hits;	/* a domain zone of a joined verdict:
 					 * the names it listed, or NULL */

@@ -31,6 +31,7 @@ struct lists_entry {
 struct lists {
 	pthread_rwlock_t lock;		/* guards table */
 	struct prefix_table *table;	/* the snapshot in force */
+	size_t	entries[LIST_KINDS];	/* its prefixes of each kind */
 	struct lists_entry *file;	/* entries of the list files */
 	size_t	file_count;
 	unsigned relay_min_v4;		/* shorter relay prefixes: refused */
@@ -210,6 +211,7 @@ lists_update(struct lists *lists, char *const *const members[LIST_KINDS],
 {
 	struct prefix_table *table;
 	struct prefix_table *old;
+	size_t	entries[LIST_KINDS];
 	size_t	kind;
 	size_t	i;
 
@@ -227,9 +229,12 @@ lists_update(struct lists *lists, char *const *const members[LIST_KINDS],
 				goto nomem;
 	if (prefix_table_finish(table) < 0)
 		goto nomem;
+	for (kind = 0; kind < LIST_KINDS; kind++)
+		entries[kind] = prefix_table_count_flags(table, 1u << kind);
 	pthread_rwlock_wrlock(&lists->lock);
 	old = lists->table;
 	lists->table = table;
+	memcpy(lists->entries, entries, sizeof(entries));
 	pthread_rwlock_unlock(&lists->lock);
 	if (old != NULL)
 		prefix_table_free(old);
@@ -253,4 +258,12 @@ lists_match(struct lists *lists, const struct addr *addr)
 	if (verdict & LIST_DENY)
 		verdict = LIST_DENY;
 	return relay | (verdict & LIST_ALLOW) | (verdict & LIST_DENY);
+}
+
+void
+lists_entries(struct lists *lists, size_t entries[LIST_KINDS])
+{
+	pthread_rwlock_rdlock(&lists->lock);
+	memcpy(entries, lists->entries, sizeof(lists->entries));
+	pthread_rwlock_unlock(&lists->lock);
 }

@@ -45,6 +45,12 @@ int	lists_update(struct lists *lists,
 		     const char *const sources[LIST_KINDS]);
 
 /*
+ * The distinct prefixes of each kind in force (files and Redis), by
+ * LIST_* kind; any thread may ask.
+ */
+void	lists_entries(struct lists *lists, size_t entries[LIST_KINDS]);
+
+/*
  * LIST_RELAY when a relay entry covers addr, plus LIST_ALLOW or LIST_DENY
  * from the longest allow/deny prefix covering it (deny on a tie).
  */

@@ -273,3 +273,31 @@ prefix_table_count(const struct prefix_table *table)
 {
 	return table->count;
 }
+
+/* The prefixes of a family with any flag of mask. */
+static size_t
+prefix_family_count_flags(const struct prefix_family *family, unsigned mask)
+{
+	const struct prefix_level *level;
+	size_t	count = 0;
+	size_t	i;
+	size_t	j;
+
+	for (i = 0; i < family->length_count; i++) {
+		level = family->level + family->length[i];
+		if ((level->any & mask) == 0)
+			continue;
+		for (j = 0; j < level->count; j++)
+			if (level->entry[j * (family->words + 1) + family->words]
+			    & mask)
+				count++;
+	}
+	return count;
+}
+
+size_t
+prefix_table_count_flags(const struct prefix_table *table, unsigned mask)
+{
+	return prefix_family_count_flags(&table->v4, mask)
+	    + prefix_family_count_flags(&table->v6, mask);
+}

@@ -48,4 +48,8 @@ unsigned prefix_table_match(const struct prefix_table *table,
 /* Distinct prefixes, as of the last finish. */
 size_t	prefix_table_count(const struct prefix_table *table);
 
+/* Distinct prefixes with any flag of mask, after a finish: O(prefixes). */
+size_t	prefix_table_count_flags(const struct prefix_table *table,
+				 unsigned mask);
+
 #endif

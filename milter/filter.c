@@ -48,6 +48,7 @@
 #include "lib/msg.h"
 #include "milter/filter.h"
 #include "runtime/worker.h"
+#include "stats/metrics.h"
 
 /*
  * filter_stop() waits this long for sessions inside a callback, then ends
@@ -168,6 +169,19 @@ filter_names_add(struct session *session, int role, const char *given)
 	}
 }
 
+/* A session waited for its verdict since start: the metrics count it. */
+static void
+filter_waited(const struct timespec *start)
+{
+	struct timespec now;
+	long	us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (now.tv_sec - start->tv_sec) * 1000000
+	    + (now.tv_nsec - start->tv_nsec) / 1000;
+	metrics_session_wait(us > 0 ? (unsigned long) us : 0);
+}
+
 /*
  * The verdict, waiting for the lookups the first time they are needed:
  * the IP's joined with those of the names known now.  The level is the
@@ -179,6 +193,7 @@ filter_verdict(struct session *session)
 	struct verdict_name names[VERDICT_MAX_NAMES];
 	const struct verdict *ip;
 	enum cache_level level;
+	struct timespec start;
 	size_t	i;
 
 	if (session->waited || session->lookup == NULL)
@@ -186,8 +201,11 @@ filter_verdict(struct session *session)
 	session->waited = true;
 	verdict_free(session->verdict);
 	session->verdict = NULL;
-	if ((ip = worker_wait(session->lookup, &session->level)) == NULL)
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	if ((ip = worker_wait(session->lookup, &session->level)) == NULL) {
+		filter_waited(&start);
 		return NULL;
+	}
 	for (i = 0; i < session->name_count; i++) {
 		names[i].role = session->names[i].role;
 		names[i].name = session->names[i].name;
@@ -198,6 +216,7 @@ filter_verdict(struct session *session)
 		    && level > session->level)
 			session->level = level;
 	}
+	filter_waited(&start);
 	session->verdict = stack_join(generation_stack(session->generation),
 				      ip, names, session->name_count);
 	return session->verdict;
@@ -298,6 +317,8 @@ filter_decide(SMFICTX *ctx, struct session *session, int stage,
 		filter_log(session, stage, recipient, &decision);
 		stack_count_decision(generation_stack(session->generation),
 				     &decision, session->verdict);
+		metrics_count_decision(METRICS_MILTER, decision_kind(&decision),
+				       decision.reason);
 		if (decision.action == DECISION_CONTINUE
 		    || decision.action == DECISION_TAG)
 			session->logged = true;
@@ -349,6 +370,8 @@ filter_free(struct session *session)
 	if (session->prev != NULL
 	    && (*session->prev = session->next) != NULL)
 		session->next->prev = session->prev;
+	if (session->prev != NULL)
+		metrics_gauge_add(METRICS_SESSIONS, -1);
 	if (session->lookup != NULL)
 		worker_lookup_free(session->lookup);
 	for (role = 0; role < DOMAIN_ROLES; role++)
@@ -418,6 +441,7 @@ filter_add(struct session *session)
 			session->next->prev = &session->next;
 		session->prev = &filter_sessions.head;
 		filter_sessions.head = session;
+		metrics_gauge_add(METRICS_SESSIONS, 1);
 	}
 	pthread_mutex_unlock(&filter_sessions.lock);
 	return added;

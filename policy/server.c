@@ -10,10 +10,9 @@
  * connection closed, as SMTPD_POLICY_README advises; a request without a
  * usable client_address is answered DUNNO.
  *
- * When accept() fails (no descriptor left, ulimit -n), listening pauses
- * for POLICY_PAUSE_MS and the failure is logged once until a connection
- * is accepted again: libevent would otherwise retry at once, spinning
- * the loop thread that every lookup needs, with a warning per try.
+ * When accept() fails (no descriptor left, ulimit -n), listening pauses a
+ * moment (runtime/listener.c): libevent would otherwise retry at once,
+ * spinning the loop thread that every lookup needs.
  *
  * Answers: a reject is "action=550 5.7.1 text" (access(5)'s numeric form,
  * so that the code is the milter's), a tempfail DEFER_IF_PERMIT, a tag
@@ -26,7 +25,6 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,22 +39,20 @@
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
 #include "lib/msg.h"
+#include "runtime/listener.h"
 #include "runtime/worker.h"
 #include "policy/request.h"
 #include "policy/server.h"
+#include "stats/metrics.h"
 
 /* An idle Postfix connection is closed after this (Postfix: 300 s). */
 #define POLICY_IDLE_S	600
-
-/* How long listening pauses after accept() failed. */
-#define POLICY_PAUSE_MS	100
 
 struct policy_conn;
 
 struct policy_server {
 	struct evconnlistener *listener;
-	struct event *resume;		/* ends a pause of the listener */
-	bool	failing;		/* accept() failed, and it was logged */
+	struct listener_guard *guard;	/* pauses it when accept() fails */
 	struct worker *worker;
 	struct policy_conn *conns;	/* open connections */
 	struct msg_limit no_client;	/* requests without a client: said
@@ -107,6 +103,7 @@ policy_close(struct policy_conn *conn)
 		if (conn->next != NULL)
 			conn->next->prev = conn->prev;
 		conn->prev = NULL;
+		metrics_gauge_add(METRICS_POLICY_CONNECTIONS, -1);
 	}
 	if (conn->bev != NULL)
 		bufferevent_free(conn->bev);
@@ -194,6 +191,8 @@ policy_decide(struct policy_conn *conn, const struct verdict *verdict,
 		policy_log(conn, config, verdict, level, &decision, facts.stage);
 		stack_count_decision(generation_stack(conn->generation),
 				     &decision, verdict);
+		metrics_count_decision(METRICS_POLICY, decision_kind(&decision),
+				       decision.reason);
 	}
 	worker_release(conn->generation);
 	conn->generation = NULL;
@@ -322,10 +321,7 @@ policy_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
 
 	(void) sa;
 	(void) len;
-	if (server->failing) {
-		msg_info("policy: accepting connections again");
-		server->failing = false;
-	}
+	listener_guard_accepted(server->guard);
 	if ((conn = calloc(1, sizeof(*conn))) == NULL
 	    || (conn->bev = bufferevent_socket_new(
 			evconnlistener_get_base(listener), fd,
@@ -341,6 +337,7 @@ policy_on_accept(struct evconnlistener *listener, evutil_socket_t fd,
 		conn->next->prev = &conn->next;
 	conn->prev = &server->conns;
 	server->conns = conn;
+	metrics_gauge_add(METRICS_POLICY_CONNECTIONS, 1);
 	request_init(&conn->request);
 	bufferevent_setcb(conn->bev, policy_on_read, NULL, policy_on_event,
 			  conn);
@@ -353,28 +350,9 @@ static void
 policy_on_accept_error(struct evconnlistener *listener, void *arg)
 {
 	struct policy_server *server = arg;
-	struct timeval pause = {0, POLICY_PAUSE_MS * 1000};
-	int	err = errno;
 
-	if (!server->failing)
-		msg_warn("policy: cannot accept connections: %s; trying again "
-			 "every %d ms", strerror(err), POLICY_PAUSE_MS);
-	server->failing = true;
-	if (evconnlistener_disable(listener) < 0
-	    || evtimer_add(server->resume, &pause) < 0)
-		msg_warn("policy: cannot pause listening");
-}
-
-/* The pause is over. */
-static void
-policy_on_resume(evutil_socket_t fd, short what, void *arg)
-{
-	struct policy_server *server = arg;
-
-	(void) fd;
-	(void) what;
-	if (evconnlistener_enable(server->listener) < 0)
-		msg_warn("policy: cannot listen again");
+	(void) listener;
+	listener_guard_failed(server->guard);
 }
 
 struct policy_server *
@@ -388,15 +366,14 @@ policy_server_create(struct event_base *base, struct worker *worker, int fd,
 		return NULL;
 	}
 	server->worker = worker;
-	server->resume = evtimer_new(base, policy_on_resume, server);
 	server->listener = evconnlistener_new(base, policy_on_accept, server,
 					      LEV_OPT_CLOSE_ON_FREE, -1, fd);
-	if (server->resume == NULL || server->listener == NULL) {
+	if (server->listener == NULL
+	    || (server->guard = listener_guard_create(server->listener,
+						      "policy")) == NULL) {
 		snprintf(err, errlen, "policy: cannot listen");
 		if (server->listener != NULL)
 			evconnlistener_free(server->listener);
-		if (server->resume != NULL)
-			event_free(server->resume);
 		free(server);
 		return NULL;
 	}
@@ -409,8 +386,8 @@ policy_server_free(struct policy_server *server)
 {
 	if (server == NULL)
 		return;
+	listener_guard_free(server->guard);
 	evconnlistener_free(server->listener);
-	event_free(server->resume);
 	while (server->conns != NULL)
 		policy_close(server->conns);
 	free(server);

@@ -94,8 +94,9 @@ struct worker {
 	bool	reload_done;
 	unsigned generations;		/* not yet freed (loop thread) */
 	struct generation *all;		/* those generations (loop thread) */
-	struct worker_frontend frontend; /* on the loop, or all NULL */
-	void   *front;			/* its state, or NULL */
+	struct worker_frontend frontend[WORKER_FRONTENDS];	/* on the loop */
+	void   *front[WORKER_FRONTENDS];	/* their states */
+	size_t	fronts;			/* open */
 	bool	stopping;		/* end the loop when none is left */
 	struct event *stop_timer;	/* ends it anyway (WORKER_STOP_MS) */
 	struct worker_msg abort;	/* worker_abort()'s message */
@@ -511,8 +512,19 @@ worker_on_stop_timer(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(worker->base);
 }
 
+/* Close the front ends, the last opened first. */
+static void
+worker_close_fronts(struct worker *worker)
+{
+	while (worker->fronts > 0) {
+		worker->fronts--;
+		worker->frontend[worker->fronts].close(
+					      worker->front[worker->fronts]);
+	}
+}
+
 /*
- * Loop thread: close the policy service, end the lookups in flight (no
+ * Loop thread: close the front ends, end the lookups in flight (no
  * session waits for them any more), and retire the generation in force;
  * the loop ends when every generation is freed, that is when the last
  * lookup has finished and the counters have been written, or after
@@ -525,9 +537,7 @@ worker_stop_run(struct worker *worker, void *arg)
 	(WORKER_STOP_MS % 1000) * 1000};
 	struct generation *generation;
 
-	if (worker->front != NULL)
-		worker->frontend.close(worker->front);
-	worker->front = NULL;
+	worker_close_fronts(worker);
 	worker_abort_run(worker, arg);
 	pthread_mutex_lock(&worker->lock);
 	generation = worker->current;
@@ -560,11 +570,13 @@ worker_stop(struct worker *worker)
 }
 
 struct worker *
-worker_start(struct config *config, const struct worker_frontend *frontend,
-	     char *err, size_t errlen)
+worker_start(struct config *config, const struct worker_frontend *frontends,
+	     size_t count, char *err, size_t errlen)
 {
 	struct worker *worker;
 
+	if (count > WORKER_FRONTENDS)
+		msg_panic("worker_start: %zu front ends", count);
 	if (evthread_use_pthreads() < 0
 	    || (worker = calloc(1, sizeof(*worker))) == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -583,11 +595,13 @@ worker_start(struct config *config, const struct worker_frontend *frontend,
 						 errlen)) == NULL)
 		goto fail;
 	config = NULL;
-	if (frontend != NULL) {
-		worker->frontend = *frontend;
-		if ((worker->front = frontend->open(worker->base, worker,
-						    frontend->arg, err,
-						    errlen)) == NULL) {
+	for (; worker->fronts < count; worker->fronts++) {
+		worker->frontend[worker->fronts] = frontends[worker->fronts];
+		if ((worker->front[worker->fronts] =
+		     frontends[worker->fronts].open(worker->base, worker,
+						    frontends[worker->fronts].arg,
+						    err, errlen)) == NULL) {
+			worker_close_fronts(worker);
 			worker_free_generation(worker, worker->current);
 			goto fail;
 		}
@@ -596,8 +610,7 @@ worker_start(struct config *config, const struct worker_frontend *frontend,
 	stack_start(worker->current->stack, true);
 	if (pthread_create(&worker->thread, NULL, worker_main, worker) != 0) {
 		snprintf(err, errlen, "cannot start the loop thread");
-		if (worker->front != NULL)
-			frontend->close(worker->front);
+		worker_close_fronts(worker);
 		worker_free_generation(worker, worker->current);
 		goto fail;
 	}

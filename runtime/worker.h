@@ -24,9 +24,10 @@ struct worker_lookup;
 struct generation;
 
 /*
- * A front end that lives on the loop thread (the policy service): opened
- * on the loop's base before the loop runs, closed on the loop thread when
- * the worker stops.  The worker knows nothing else of it.
+ * A front end that lives on the loop thread (the policy service, the
+ * metrics endpoint): opened on the loop's base before the loop runs,
+ * closed on the loop thread when the worker stops.  The worker knows
+ * nothing else of it.
  */
 struct worker_frontend {
 	void   *(*open) (struct event_base *base, struct worker *worker,
@@ -35,13 +36,16 @@ struct worker_frontend {
 	void   *arg;			/* for open */
 };
 
+/* Front ends on the loop thread at most. */
+#define WORKER_FRONTENDS	4
+
 /*
  * Start the loop thread with config (the worker owns it from now), and
- * frontend on it unless NULL.
+ * the count front ends on it (opened in order, closed the other way).
  */
 struct worker *worker_start(struct config *config,
-			    const struct worker_frontend *frontend,
-			    char *err, size_t errlen);
+			    const struct worker_frontend *frontends,
+			    size_t count, char *err, size_t errlen);
 
 /*
  * End the lookups in flight now, without waiting: their sessions get

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "stats/metrics.h"
 #include "stats/stats.h"
 #include "redis/store.h"
 #include "dnsbl/health.h"
@@ -45,6 +46,7 @@ struct stats {
 	unsigned long counter[STATS_COUNTERS];	/* atomic */
 	unsigned long (*zone_counts)[STATS_ZONE_COUNTERS];	/* per zone,
 								 * atomic */
+	int    *slots;			/* per zone: its metrics_zone() */
 	const struct dnsbl_sites *sites;	/* IP zones, then name zones */
 	const struct health *health[2];	/* of each kind's zones, by enum
 					 * dnsbl_kind; NULL: not probed */
@@ -181,16 +183,19 @@ stats_create(struct event_base *base, struct store *store,
 		return NULL;
 	stats->zone_counts = calloc(zones, sizeof(*stats->zone_counts));
 	stats->sent = calloc(zones, sizeof(*stats->sent));
+	stats->slots = calloc(zones, sizeof(*stats->slots));
 	stats->timer = evtimer_new(base, stats_on_timer, stats);
 	if (stats->zone_counts == NULL || stats->sent == NULL
-	    || stats->timer == NULL) {
+	    || stats->slots == NULL || stats->timer == NULL) {
 		stats_free(stats);
 		return NULL;
 	}
 	stats->sites = sites;
-	for (i = 0; i < zones; i++)
+	for (i = 0; i < zones; i++) {
 		if (dnsbl_sites_kind(sites, i) == DNSBL_IPS)
 			stats->ip_zones++;
+		stats->slots[i] = metrics_zone(dnsbl_sites_zone(sites, i));
+	}
 	stats->store = store;
 	snprintf(stats->key, sizeof(stats->key), "%s", key);
 	snprintf(stats->health_key, sizeof(stats->health_key), "%s",
@@ -219,6 +224,7 @@ stats_free(struct stats *stats)
 	if (stats->timer != NULL)
 		event_free(stats->timer);
 	free(stats->sent);
+	free(stats->slots);
 	free(stats->zone_counts);
 	free(stats);
 }
@@ -227,6 +233,7 @@ void
 stats_count(struct stats *stats, enum stats_counter counter)
 {
 	__atomic_fetch_add(stats->counter + counter, 1, __ATOMIC_RELAXED);
+	metrics_count_stat(counter);
 }
 
 void
@@ -235,6 +242,14 @@ stats_count_zone(struct stats *stats, size_t zone,
 {
 	__atomic_fetch_add(stats->zone_counts[zone] + counter, 1,
 			   __ATOMIC_RELAXED);
+	if (counter == STATS_ZONE_TIMEOUT)
+		metrics_zone_timeout(stats->slots[zone]);
+}
+
+void
+stats_zone_answer(struct stats *stats, size_t zone, unsigned long us)
+{
+	metrics_zone_answer(stats->slots[zone], us);
 }
 
 unsigned

@@ -63,6 +63,7 @@ void	stats_set_health(struct stats *stats, const struct health *ip_health,
 /* Write what is left; pending writes still answer through the store. */
 void	stats_free(struct stats *stats);
 
+/* Each count also goes to this process's metrics (metrics.h). */
 void	stats_count(struct stats *stats, enum stats_counter counter);
 /* What is counted per zone, as "FIELD:ZONE" (the zone of the joined list). */
 enum stats_zone_counter {
@@ -77,6 +78,12 @@ enum stats_zone_counter {
 
 void	stats_count_zone(struct stats *stats, size_t zone,
 			 enum stats_zone_counter counter);
+
+/*
+ * A DNS lookup asked zone, which answered after us (or timed out then):
+ * the process's metrics only.
+ */
+void	stats_zone_answer(struct stats *stats, size_t zone, unsigned long us);
 
 /*
  * How current this host's client lists are (listsync's words), written

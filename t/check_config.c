@@ -342,6 +342,12 @@ START_TEST(test_bad_values)
 	load_bad("dnsbl_sites = bl.test\npolicy_socket = inet:::1\n",
 		 ":2: policy_socket = \"inet:::1\": write inet:IP:PORT, "
 		 "inet:[IPv6]:PORT or unix:/path (empty: no policy service)");
+	load_bad("dnsbl_sites = bl.test\nmetrics_socket = unix:/run/m\n",
+		 ":2: metrics_socket = \"unix:/run/m\": write inet:IP:PORT or "
+		 "inet:[IPv6]:PORT (empty: no metrics endpoint)");
+	load_bad("dnsbl_sites = bl.test\nmetrics_socket = inet:127.0.0.1\n",
+		 ":2: metrics_socket = \"inet:127.0.0.1\": write inet:IP:PORT "
+		 "or inet:[IPv6]:PORT (empty: no metrics endpoint)");
 	load_bad("dnsbl_sites = bl.test\ncache_size = lots\n",
 		 ":2: cache_size = \"lots\": not an integer");
 	load_bad("dnsbl_sites = bl.test\ndns_servers = 127.0.0.1:\n",

@@ -480,6 +480,11 @@ START_TEST(test_duplicates)
 	ck_assert_uint_eq(prefix_table_count(table), 4);
 	ck_assert_uint_eq(match(table, "192.0.2.1", ANY), ANY);
 	ck_assert_uint_eq(match(table, "198.51.100.1", ANY), DENY);
+	/* Counted by flag: merged prefixes once, one without flags never. */
+	ck_assert_uint_eq(prefix_table_count_flags(table, ALLOW), 2);
+	ck_assert_uint_eq(prefix_table_count_flags(table, RELAY), 2);
+	ck_assert_uint_eq(prefix_table_count_flags(table, DENY), 3);
+	ck_assert_uint_eq(prefix_table_count_flags(table, ANY), 3);
 	prefix_table_free(table);
 }
 END_TEST
