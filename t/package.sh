@@ -134,6 +134,12 @@ if getent group postfix >/dev/null; then
 		test "$(stat -c '%a %U:%G' /var/spool/postfix/rblmilter)" = \
 		"750 rblmilter:postfix"
 fi
+if getent group postfix >/dev/null; then
+	rmdir /var/spool/postfix/rblmilter
+	dpkg-reconfigure rblmilter >>"$dir/apt.log" 2>&1
+	lib_check "dpkg-reconfigure makes /var/spool/postfix/rblmilter again" \
+		test -d /var/spool/postfix/rblmilter
+fi
 lib_check "the unit runs /usr/sbin/rblmilter" \
 	grep -qx "ExecStart=$RBLMILTER -c $conf" "$unit"
 lib_check "docs, examples and manual pages" test -f \
