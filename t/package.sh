@@ -11,7 +11,8 @@
 #    the socket directory in Postfix's chroot, docs and examples;
 #  - the configuration pointed at a test rbldnsd: --check rejects
 #    127.0.0.2 and passes 127.0.0.1; the packaged unit's ExecStart line
-#    starts the daemon, which runs as rblmilter;
+#    starts the daemon, which runs as rblmilter (real and effective uid
+#    in /proc: no ps needed);
 #  - the second build installed over the first with --force-confold
 #    keeps the changed configuration;
 #  - remove keeps the configuration, purge removes it and the socket
@@ -181,7 +182,8 @@ pid=$(cat /run/rblmilter/rblmilter.pid 2>/dev/null)
 lib_check "the daemon is $RBLMILTER" \
 	test "$(readlink "/proc/${pid:-0}/exe")" = "$RBLMILTER"
 lib_check "the daemon runs as rblmilter" \
-	test "$(ps -o user= -p "${pid:-0}")" = rblmilter
+	test "$(awk '/^Uid:/ { print $2, $3 }' "/proc/${pid:-0}/status" 2>/dev/null)" = \
+	"$(id -u rblmilter) $(id -u rblmilter)"
 lib_check "the daemon listens on $milter_port" lib_listening "$milter_port"
 [ -n "$pid" ] && kill -TERM "$pid"
 gone() { ! kill -0 "$1" 2>/dev/null; }
