@@ -75,6 +75,8 @@ build() {
 		>"$1/build.log" 2>&1 || { cat "$1/build.log"; lib_die "$1: dpkg-buildpackage failed"; }
 }
 version=$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)
+lib_check "debian/changelog's version is configure.ac's ($version)" \
+	grep -q "^AC_INIT(\[rblmilter\], \[$version\]" "$top/configure.ac"
 
 copy "$dir/src/rblmilter"
 (cd "$dir/src" && dpkg-source -b rblmilter >source.log 2>&1) ||
@@ -118,7 +120,8 @@ apt-get install -y -q "$deb1" >"$dir/apt.log" 2>&1 ||
 	{ cat "$dir/apt.log"; lib_die "apt-get install $deb1 failed"; }
 lib_check "installed: $version" \
 	test "$(dpkg-query -W -f='${Version}' rblmilter)" = "$version"
-lib_check "rblmilter -V" sh -c "$RBLMILTER -V | grep -q rblmilter"
+lib_check "rblmilter -V: rblmilter $version" \
+	test "$("$RBLMILTER" -V)" = "rblmilter $version"
 lib_check "rblmilter -c $conf -n" sh -c "$RBLMILTER -c $conf -n >/dev/null"
 lib_check "the user and group rblmilter" \
 	sh -c 'getent passwd rblmilter >/dev/null && getent group rblmilter >/dev/null'
