@@ -175,13 +175,35 @@ exposition_cache(struct evbuffer *out)
 				  NULL}, (long) metrics_stat(rows[i].counter));
 }
 
-/* Each zone counted since the start: DNS answer times and timeouts. */
+/*
+ * Each zone counted since the start: DNS answer times, timeouts, and
+ * what it was worth (listings, rejections it was needed for, and a
+ * shadow zone's would-be rejections).
+ */
 static void
 exposition_zones(struct evbuffer *out)
 {
+	static const struct {
+		const char *name;
+		enum stats_zone_counter counter;
+		const char *help;
+	} counts[] = {
+		{"zone_timeouts_total", STATS_ZONE_TIMEOUT,
+		 "DNS lookups in which the zone had not answered by "
+		 "dnsbl_timeout."},
+		{"zone_listings_total", STATS_ZONE_LISTED,
+		 "Decisions whose client the zone (a scored one) listed."},
+		{"zone_decisive_total", STATS_ZONE_DECISIVE,
+		 "Rejections that needed the zone: without its weight the "
+		 "score would have stayed under dnsbl_threshold."},
+		{"zone_shadow_rejections_total", STATS_ZONE_SHADOW_REJECT,
+		 "Rejections a shadow zone would have made had the shadow "
+		 "zones been scored, that were not made."},
+	};
 	struct metrics_histogram histogram;
 	size_t	zones = metrics_zone_count();
 	size_t	i;
+	size_t	j;
 
 	exposition_family(out, "zone_lookup_seconds", "histogram",
 			  "Time from the start of a DNS lookup to the zone's "
@@ -192,13 +214,16 @@ exposition_zones(struct evbuffer *out)
 		exposition_histogram(out, "zone_lookup_seconds",
 				     metrics_zone_name(i), &histogram);
 	}
-	exposition_family(out, "zone_timeouts_total", "counter",
-			  "DNS lookups in which the zone had not answered by "
-			  "dnsbl_timeout.");
-	for (i = 0; i < zones; i++)
-		exposition_sample(out, "zone_timeouts_total", (const char *[]) {
-				  "zone", metrics_zone_name(i), NULL},
-				  (long) metrics_zone_timeouts(i));
+	for (j = 0; j < sizeof(counts) / sizeof(counts[0]); j++) {
+		exposition_family(out, counts[j].name, "counter",
+				  counts[j].help);
+		for (i = 0; i < zones; i++)
+			exposition_sample(out, counts[j].name,
+					  (const char *[]) {
+					  "zone", metrics_zone_name(i), NULL},
+					  (long) metrics_zone_events(i,
+							counts[j].counter));
+	}
 }
 
 /* The health of each zone in force: 1 for its state, 0 for the others. */

@@ -28,7 +28,8 @@ const unsigned long metrics_bounds_us[METRICS_BUCKETS] = {
 /* A zone's numbers. */
 struct metrics_zone {
 	char	name[256];		/* as shown; set once */
-	unsigned long timeouts;		/* atomic */
+	unsigned long counts[STATS_ZONE_COUNTERS];	/* atomic, as
+							 * stats_count_zone() */
 	struct metrics_histogram answers;	/* atomic */
 };
 
@@ -135,10 +136,10 @@ metrics_zone(const char *name)
 }
 
 void
-metrics_zone_timeout(int zone)
+metrics_zone_add(int zone, enum stats_zone_counter counter)
 {
 	if (zone >= 0)
-		metrics_add(&metrics.zone[zone].timeouts, 1);
+		metrics_add(metrics.zone[zone].counts + counter, 1);
 }
 
 void
@@ -191,9 +192,9 @@ metrics_zone_name(size_t zone)
 }
 
 unsigned long
-metrics_zone_timeouts(size_t zone)
+metrics_zone_events(size_t zone, enum stats_zone_counter counter)
 {
-	return metrics_load(&metrics.zone[zone].timeouts);
+	return metrics_load(metrics.zone[zone].counts + counter);
 }
 
 void

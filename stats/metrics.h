@@ -71,8 +71,12 @@ void	metrics_count_reload(bool ok);
  */
 int	metrics_zone(const char *name);
 
-/* A zone (slot; -1: none) did not answer by the deadline. */
-void	metrics_zone_timeout(int zone);
+/*
+ * One count of what happened to a zone (slot; -1: none), as
+ * stats_count_zone() counts it: a timeout, a listing, a rejection that
+ * needed it, a shadow zone's would-be rejection.
+ */
+void	metrics_zone_add(int zone, enum stats_zone_counter counter);
 
 /* A zone (slot; -1: none) was asked, and answered (or not) after us. */
 void	metrics_zone_answer(int zone, unsigned long us);
@@ -88,7 +92,8 @@ long	metrics_gauge(enum metrics_gauge gauge);
 unsigned long metrics_reloads(bool ok);
 size_t	metrics_zone_count(void);
 const char *metrics_zone_name(size_t zone);
-unsigned long metrics_zone_timeouts(size_t zone);
+unsigned long metrics_zone_events(size_t zone,
+				  enum stats_zone_counter counter);
 void	metrics_zone_answers(size_t zone, struct metrics_histogram *copy);
 void	metrics_session_waits(struct metrics_histogram *copy);
 

@@ -242,8 +242,7 @@ stats_count_zone(struct stats *stats, size_t zone,
 {
 	__atomic_fetch_add(stats->zone_counts[zone] + counter, 1,
 			   __ATOMIC_RELAXED);
-	if (counter == STATS_ZONE_TIMEOUT)
-		metrics_zone_timeout(stats->slots[zone]);
+	metrics_zone_add(stats->slots[zone], counter);
 }
 
 void

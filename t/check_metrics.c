@@ -252,6 +252,13 @@ START_TEST(test_counts)
 		  == 1);
 	ck_assert(metric("rblmilter_zone_timeouts_total{zone=\"bl.test\"}")
 		  == 0);
+	/* bl.test listed the client, and the rejection needed it. */
+	ck_assert(metric("rblmilter_zone_listings_total{zone=\"bl.test\"}")
+		  == 1);
+	ck_assert(metric("rblmilter_zone_decisive_total{zone=\"bl.test\"}")
+		  == 1);
+	ck_assert(metric("rblmilter_zone_shadow_rejections_total{zone="
+			 "\"bl.test\"}") == 0);
 	ck_assert(metric("rblmilter_zone_lookup_seconds_count{zone="
 			 "\"bl.test\"}") == 1);
 	/* The timeout counts at the deadline, 500 ms. */
