@@ -189,6 +189,8 @@ vcache_on_dns(struct verdict *verdict, void *arg)
 		    && verdict->zone[i].state == VERDICT_ZONE_UNKNOWN)
 			continue;
 		stats_count_zone(stats, zone + i, STATS_ZONE_QUERY);
+		stats_zone_result(stats, zone + i,
+				  verdict_zone_result(verdict->zone + i));
 		timeout = verdict->zone[i].state == VERDICT_ZONE_UNKNOWN
 		    && strcmp(verdict->zone[i].reason, "timeout") == 0;
 		if (timeout)

@@ -6,6 +6,7 @@
  * service print a verdict the same way and a log grep works across them.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,49 @@ verdict_join(const struct verdict *ip, const struct dnsbl_sites *names_sites,
 nomem:
 	verdict_free(joined);
 	return NULL;
+}
+
+enum verdict_result
+verdict_zone_result(const struct verdict_zone *zone)
+{
+	static const struct {
+		const char *reason;
+		enum verdict_result result;
+	} reasons[] = {
+		{"timeout", VERDICT_RESULT_TIMEOUT},
+		{"servfail", VERDICT_RESULT_SERVFAIL},
+		{"refused", VERDICT_RESULT_REFUSED},
+		{"bad-reply", VERDICT_RESULT_BAD_REPLY},
+	};
+	size_t	i;
+
+	if (zone->state == VERDICT_ZONE_LISTED)
+		return VERDICT_RESULT_LISTED;
+	if (zone->state == VERDICT_ZONE_PASS)
+		return VERDICT_RESULT_CLEAN;
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (strcmp(zone->reason, reasons[i].reason) == 0)
+			return reasons[i].result;
+	/* A bogus answer is its reason: "127.255.255.254". */
+	return isdigit((unsigned char) zone->reason[0]) ?
+	    VERDICT_RESULT_ERROR_CODE : VERDICT_RESULT_ERROR;
+}
+
+const char *
+verdict_result_name(enum verdict_result result)
+{
+	static const char *const names[VERDICT_RESULTS] = {
+		[VERDICT_RESULT_LISTED] = "listed",
+		[VERDICT_RESULT_CLEAN] = "clean",
+		[VERDICT_RESULT_TIMEOUT] = "timeout",
+		[VERDICT_RESULT_SERVFAIL] = "servfail",
+		[VERDICT_RESULT_REFUSED] = "refused",
+		[VERDICT_RESULT_ERROR_CODE] = "error-code",
+		[VERDICT_RESULT_BAD_REPLY] = "bad-reply",
+		[VERDICT_RESULT_ERROR] = "error",
+	};
+
+	return names[result];
 }
 
 enum verdict_rank

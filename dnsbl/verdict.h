@@ -98,6 +98,26 @@ void	verdict_sum(struct verdict *verdict, const struct dnsbl_sites *sites);
 bool	verdict_shadow(const struct verdict *verdict, int *score,
 		       bool *complete);
 
+/* How one zone's query of a lookup ended, for counting. */
+enum verdict_result {
+	VERDICT_RESULT_LISTED,		/* a site's filter matched */
+	VERDICT_RESULT_CLEAN,		/* NXDOMAIN, or no filter matched */
+	VERDICT_RESULT_TIMEOUT,
+	VERDICT_RESULT_SERVFAIL,
+	VERDICT_RESULT_REFUSED,
+	VERDICT_RESULT_ERROR_CODE,	/* only answers that are no listing
+					 * (127.255.255.x, outside 127/8) */
+	VERDICT_RESULT_BAD_REPLY,
+	VERDICT_RESULT_ERROR,		/* anything else: unreachable... */
+	VERDICT_RESULTS
+};
+
+/* How zone ended; not for a zone left unknown(not-asked). */
+enum verdict_result verdict_zone_result(const struct verdict_zone *zone);
+
+/* "listed", "clean", "timeout", "servfail", "refused", "error-code"... */
+const char *verdict_result_name(enum verdict_result result);
+
 /* One name a decision looked up, and what the domain zones said of it. */
 struct verdict_name {
 	int	role;			/* enum domain_role */

@@ -17,6 +17,7 @@
 #include "decide/stack.h"
 #include "dnsbl/health.h"
 #include "dnsbl/site.h"
+#include "dnsbl/verdict.h"
 #include "lists/lists.h"
 #include "metrics/exposition.h"
 #include "stats/metrics.h"
@@ -214,6 +215,18 @@ exposition_zones(struct evbuffer *out)
 		exposition_histogram(out, "zone_lookup_seconds",
 				     metrics_zone_name(i), &histogram);
 	}
+	exposition_family(out, "zone_queries_total", "counter",
+			  "DNS queries of the zone by how they ended: listed, "
+			  "clean, timeout, servfail, refused, error-code (only "
+			  "answers that are no listing), bad-reply, error.");
+	for (i = 0; i < zones; i++)
+		for (j = 0; j < VERDICT_RESULTS; j++)
+			exposition_sample(out, "zone_queries_total",
+					  (const char *[]) {
+					  "zone", metrics_zone_name(i),
+					  "result", verdict_result_name(j),
+					  NULL},
+					  (long) metrics_zone_results(i, j));
 	for (j = 0; j < sizeof(counts) / sizeof(counts[0]); j++) {
 		exposition_family(out, counts[j].name, "counter",
 				  counts[j].help);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dnsbl/verdict.h"
 #include "lib/msg.h"
 #include "stats/metrics.h"
 
@@ -30,6 +31,8 @@ struct metrics_zone {
 	char	name[256];		/* as shown; set once */
 	unsigned long counts[STATS_ZONE_COUNTERS];	/* atomic, as
 							 * stats_count_zone() */
+	unsigned long results[VERDICT_RESULTS];	/* atomic: queries by how
+						 * they ended */
 	struct metrics_histogram answers;	/* atomic */
 };
 
@@ -133,6 +136,19 @@ metrics_zone(const char *name)
 	}
 	pthread_mutex_unlock(&metrics.lock);
 	return slot;
+}
+
+void
+metrics_zone_result(int zone, unsigned result)
+{
+	if (zone >= 0 && result < VERDICT_RESULTS)
+		metrics_add(metrics.zone[zone].results + result, 1);
+}
+
+unsigned long
+metrics_zone_results(size_t zone, unsigned result)
+{
+	return metrics_load(metrics.zone[zone].results + result);
 }
 
 void

@@ -78,6 +78,9 @@ int	metrics_zone(const char *name);
  */
 void	metrics_zone_add(int zone, enum stats_zone_counter counter);
 
+/* How a query of a zone (slot; -1: none) ended (enum verdict_result). */
+void	metrics_zone_result(int zone, unsigned result);
+
 /* A zone (slot; -1: none) was asked, and answered (or not) after us. */
 void	metrics_zone_answer(int zone, unsigned long us);
 
@@ -92,6 +95,7 @@ long	metrics_gauge(enum metrics_gauge gauge);
 unsigned long metrics_reloads(bool ok);
 size_t	metrics_zone_count(void);
 const char *metrics_zone_name(size_t zone);
+unsigned long metrics_zone_results(size_t zone, unsigned result);
 unsigned long metrics_zone_events(size_t zone,
 				  enum stats_zone_counter counter);
 void	metrics_zone_answers(size_t zone, struct metrics_histogram *copy);

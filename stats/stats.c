@@ -246,6 +246,12 @@ stats_count_zone(struct stats *stats, size_t zone,
 }
 
 void
+stats_zone_result(struct stats *stats, size_t zone, unsigned result)
+{
+	metrics_zone_result(stats->slots[zone], result);
+}
+
+void
 stats_zone_answer(struct stats *stats, size_t zone, unsigned long us)
 {
 	metrics_zone_answer(stats->slots[zone], us);

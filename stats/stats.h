@@ -79,6 +79,9 @@ enum stats_zone_counter {
 void	stats_count_zone(struct stats *stats, size_t zone,
 			 enum stats_zone_counter counter);
 
+/* How a query of zone ended (enum verdict_result), for the metrics. */
+void	stats_zone_result(struct stats *stats, size_t zone, unsigned result);
+
 /*
  * A DNS lookup asked zone, which answered after us (or timed out then):
  * the process's metrics only.

@@ -710,6 +710,8 @@ START_TEST(test_names)
 	verdict_free(v);
 	v = lookup_name("dbl.test zrd.test*2", "young.example");
 	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_PASS);
+	ck_assert_str_eq(verdict_result_name(verdict_zone_result(v->zone)),
+			 "clean");
 	ck_assert_int_eq(v->zone[1].state, VERDICT_ZONE_LISTED);
 	ck_assert_int_eq(v->score, 2);
 	ck_assert(v->complete);
@@ -721,6 +723,8 @@ START_TEST(test_names)
 	tenv_log_restore(saved);
 	ck_assert_int_eq(v->zone[0].state, VERDICT_ZONE_UNKNOWN);
 	ck_assert_str_eq(v->zone[0].reason, "127.0.1.255");
+	ck_assert_str_eq(verdict_result_name(verdict_zone_result(v->zone)),
+			 "error-code");
 	ck_assert(!v->complete);
 	ck_assert_int_eq(v->score, 0);
 	ck_assert_int_eq(tenv_count_matches(log, "dnsbl zone ipq.test answered "

@@ -252,6 +252,13 @@ START_TEST(test_counts)
 		  == 1);
 	ck_assert(metric("rblmilter_zone_timeouts_total{zone=\"bl.test\"}")
 		  == 0);
+	/* How each zone's query ended. */
+	ck_assert(metric("rblmilter_zone_queries_total{zone=\"bl.test\","
+			 "result=\"listed\"}") == 1);
+	ck_assert(metric("rblmilter_zone_queries_total{zone=\"slow.test\","
+			 "result=\"timeout\"}") == 1);
+	ck_assert(metric("rblmilter_zone_queries_total{zone=\"bl.test\","
+			 "result=\"clean\"}") == 0);
 	/* bl.test listed the client, and the rejection needed it. */
 	ck_assert(metric("rblmilter_zone_listings_total{zone=\"bl.test\"}")
 		  == 1);
