@@ -455,6 +455,12 @@ stack_redis_up(const struct stack *stack)
 	    : store_state(stack->store) == STORE_READY;
 }
 
+unsigned long
+stack_redis_errors(const struct stack *stack)
+{
+	return stack->store == NULL ? 0 : store_errors(stack->store);
+}
+
 void
 stack_list_entries(const struct stack *stack, size_t entries[LIST_KINDS])
 {

@@ -61,6 +61,9 @@ struct store {
 	unsigned backoff_ms;		/* next reconnect delay */
 	unsigned long heard_ms;		/* last reply, or start of waiting */
 	unsigned waiting;		/* commands sent, reply not yet in */
+	unsigned long errors;		/* commands failed: refused while
+					 * down, no reply in time, an error
+					 * reply */
 	bool	said_down;		/* the "down" line is out */
 };
 
@@ -82,6 +85,8 @@ store_answer(struct store_request *request, redisReply *reply)
 	if (request->answered)
 		return;
 	request->answered = true;
+	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
+		request->store->errors++;
 	event_del(request->deadline);
 	if (request->fn)
 		request->fn(reply, request->arg);
@@ -509,10 +514,18 @@ store_command(struct store *store, store_reply_fn *fn, void *arg,
 	va_list	ap;
 	int	status;
 
-	if (store->state != STORE_READY)
+	if (store->state != STORE_READY) {
+		store->errors++;
 		return -1;
+	}
 	va_start(ap, format);
 	status = store_send(store, fn, arg, format, ap);
 	va_end(ap);
 	return status;
+}
+
+unsigned long
+store_errors(const struct store *store)
+{
+	return store->errors;
 }

@@ -81,4 +81,10 @@ redisAsyncContext *store_dial(struct event_base *base, const char *host,
 int	store_command(struct store *store, store_reply_fn *fn, void *arg,
 		      const char *format, ...);
 
+/*
+ * Commands that failed since the store was made: refused while Redis was
+ * down, no reply in time, or an error reply.  (Loop thread.)
+ */
+unsigned long store_errors(const struct store *store);
+
 #endif

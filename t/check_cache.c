@@ -1024,6 +1024,7 @@ START_TEST(test_redis_frozen)
 {
 	struct tenv_redis own;
 	struct fixture f;
+	unsigned long errors;
 	struct timespec t0;
 	struct timespec t1;
 	char	server[64];
@@ -1034,6 +1035,7 @@ START_TEST(test_redis_frozen)
 	tenv_redis_start(&own, env.dir, false, "");
 	snprintf(server, sizeof(server), "127.0.0.1:%d", own.port);
 	open_service(&f, server, "redis_timeout = 100ms\n");
+	errors = stack_redis_errors(f.stack);
 	kill(own.pid, SIGSTOP);
 	/* Each decision still arrives, well within redis_timeout + DNS. */
 	for (i = 0; i < 5; i++) {
@@ -1044,6 +1046,8 @@ START_TEST(test_redis_frozen)
 		ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000
 				 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 1100);
 	}
+	/* Each GET that got no reply is a failed command, for the metrics. */
+	ck_assert_uint_ge(stack_redis_errors(f.stack), errors + 5);
 	kill(own.pid, SIGCONT);
 	close_service(&f);
 	tenv_stop(own.pid);

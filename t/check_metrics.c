@@ -203,6 +203,7 @@ START_TEST(test_start)
 	ck_assert(value(body, "rblmilter_build_info{version=\""
 			PACKAGE_VERSION "\"}") == 1);
 	ck_assert(value(body, "rblmilter_redis_up") == 1);
+	ck_assert(value(body, "rblmilter_redis_command_errors_total") >= 0);
 	ck_assert(value(body, "rblmilter_list_entries{list=\"relay\"}") == 1);
 	ck_assert(value(body, "rblmilter_list_entries{list=\"allow\"}") == 0);
 	/* The first probe: bl.test is well, slow.test never answered. */
