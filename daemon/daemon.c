@@ -593,8 +593,9 @@ daemon_reload(struct worker *worker, const char *path)
 	}
 	metrics_count_reload(true);
 	msg_info("configuration reloaded from %s (milter_socket, "
-		 "socket_mode, socket_group, user, pidfile and syslog_facility "
-		 "take effect at restart)", path);
+		 "policy_socket, metrics_socket, socket_mode, socket_group, "
+		 "user, pidfile and syslog_facility take effect at restart)",
+		 path);
 }
 
 /* Connect to the milter socket and hang up; a wildcard via loopback. */
