@@ -92,15 +92,15 @@ exposition_sample(struct evbuffer *out, const char *name,
 	evbuffer_add_printf(out, " %ld\n", value);
 }
 
-/* A histogram's samples, with a zone label unless zone is NULL. */
+/* A histogram's samples, with one label (key=value) beside le. */
 static void
-exposition_histogram(struct evbuffer *out, const char *name, const char *zone,
-		     const struct metrics_histogram *histogram)
+exposition_histogram(struct evbuffer *out, const char *name, const char *key,
+		     const char *value, const struct metrics_histogram *histogram)
 {
 	char	series[128];
 	char	le[32];
-	const char *labels[] = {"zone", zone, NULL, NULL, NULL};
-	const char **le_label = labels + (zone != NULL ? 2 : 0);
+	const char *labels[] = {key, value, NULL, NULL, NULL};
+	const char **le_label = labels + 2;
 	unsigned long count = 0;
 	size_t	i;
 
@@ -212,7 +212,7 @@ exposition_zones(struct evbuffer *out)
 			  "per lookup that asked the zone.");
 	for (i = 0; i < zones; i++) {
 		metrics_zone_answers(i, &histogram);
-		exposition_histogram(out, "zone_lookup_seconds",
+		exposition_histogram(out, "zone_lookup_seconds", "zone",
 				     metrics_zone_name(i), &histogram);
 	}
 	exposition_family(out, "zone_queries_total", "counter",
@@ -333,8 +333,12 @@ exposition_write(struct evbuffer *out, const struct config *config,
 	exposition_health(out, config, stack);
 	exposition_state(out, stack);
 	exposition_family(out, "session_wait_seconds", "histogram",
-			  "Time a milter session waited for its verdict at "
-			  "reject_stage.");
-	metrics_session_waits(&waits);
-	exposition_histogram(out, "session_wait_seconds", NULL, &waits);
+			  "Time a milter session (at reject_stage) or a policy "
+			  "request waited for its verdict, by front end.");
+	metrics_session_waits(METRICS_MILTER, &waits);
+	exposition_histogram(out, "session_wait_seconds", "front", "milter",
+			     &waits);
+	metrics_session_waits(METRICS_POLICY, &waits);
+	exposition_histogram(out, "session_wait_seconds", "front", "policy",
+			     &waits);
 }

@@ -169,19 +169,6 @@ filter_names_add(struct session *session, int role, const char *given)
 	}
 }
 
-/* A session waited for its verdict since start: the metrics count it. */
-static void
-filter_waited(const struct timespec *start)
-{
-	struct timespec now;
-	long	us;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	us = (now.tv_sec - start->tv_sec) * 1000000
-	    + (now.tv_nsec - start->tv_nsec) / 1000;
-	metrics_session_wait(us > 0 ? (unsigned long) us : 0);
-}
-
 /*
  * The verdict, waiting for the lookups the first time they are needed:
  * the IP's joined with those of the names known now.  The level is the
@@ -203,7 +190,7 @@ filter_verdict(struct session *session)
 	session->verdict = NULL;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if ((ip = worker_wait(session->lookup, &session->level)) == NULL) {
-		filter_waited(&start);
+		metrics_session_wait(METRICS_MILTER, &start);
 		return NULL;
 	}
 	for (i = 0; i < session->name_count; i++) {
@@ -216,7 +203,7 @@ filter_verdict(struct session *session)
 		    && level > session->level)
 			session->level = level;
 	}
-	filter_waited(&start);
+	metrics_session_wait(METRICS_MILTER, &start);
 	session->verdict = stack_join(generation_stack(session->generation),
 				      ip, names, session->name_count);
 	return session->verdict;

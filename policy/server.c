@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lists/lists.h"
 #include "decide/stack.h"
@@ -68,6 +69,7 @@ struct policy_conn {
 	struct addr addr;
 	unsigned lists;
 	bool	pending;		/* a lookup runs: read nothing more */
+	struct timespec asked;		/* when it started (CLOCK_MONOTONIC) */
 	bool	gone;			/* closed while a lookup ran */
 	struct policy_conn *next;	/* in server->conns */
 	struct policy_conn **prev;
@@ -205,6 +207,7 @@ policy_on_verdict(struct verdict *verdict, enum cache_level level, void *arg)
 	struct policy_conn *conn = arg;
 
 	conn->pending = false;
+	metrics_session_wait(METRICS_POLICY, &conn->asked);
 	if (conn->gone) {
 		worker_release(conn->generation);
 		free(conn);
@@ -232,6 +235,7 @@ policy_lookup(struct policy_conn *conn, struct stack *stack)
 		},
 	};
 
+	clock_gettime(CLOCK_MONOTONIC, &conn->asked);
 	return gather_lookup(stack, &client, policy_on_verdict, conn);
 }
 

@@ -42,7 +42,7 @@ static struct {
 	unsigned long stats[STATS_COUNTERS];
 	long	gauges[METRICS_GAUGES];
 	unsigned long reloads[2];	/* failed, ok */
-	struct metrics_histogram session_waits;
+	struct metrics_histogram session_waits[METRICS_FRONTS];
 	pthread_mutex_t lock;		/* guards making zone slots */
 	size_t	zones;			/* slots made (atomic) */
 	struct metrics_zone zone[METRICS_ZONES];
@@ -166,9 +166,16 @@ metrics_zone_answer(int zone, unsigned long us)
 }
 
 void
-metrics_session_wait(unsigned long us)
+metrics_session_wait(enum metrics_front front, const struct timespec *start)
 {
-	metrics_observe(&metrics.session_waits, us);
+	struct timespec now;
+	long	us;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	us = (now.tv_sec - start->tv_sec) * 1000000
+	    + (now.tv_nsec - start->tv_nsec) / 1000;
+	metrics_observe(metrics.session_waits + front,
+			us > 0 ? (unsigned long) us : 0);
 }
 
 unsigned long
@@ -220,7 +227,8 @@ metrics_zone_answers(size_t zone, struct metrics_histogram *copy)
 }
 
 void
-metrics_session_waits(struct metrics_histogram *copy)
+metrics_session_waits(enum metrics_front front,
+		      struct metrics_histogram *copy)
 {
-	metrics_copy(&metrics.session_waits, copy);
+	metrics_copy(metrics.session_waits + front, copy);
 }

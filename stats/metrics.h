@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "stats/stats.h"
 
@@ -84,8 +85,12 @@ void	metrics_zone_result(int zone, unsigned result);
 /* A zone (slot; -1: none) was asked, and answered (or not) after us. */
 void	metrics_zone_answer(int zone, unsigned long us);
 
-/* A milter session waited us for its verdict. */
-void	metrics_session_wait(unsigned long us);
+/*
+ * A milter session (at reject_stage) or a policy request waited for its
+ * verdict since start (CLOCK_MONOTONIC).
+ */
+void	metrics_session_wait(enum metrics_front front,
+			     const struct timespec *start);
 
 /* Reading, for a scrape. */
 unsigned long metrics_decisions(enum metrics_front front, unsigned kind,
@@ -99,6 +104,7 @@ unsigned long metrics_zone_results(size_t zone, unsigned result);
 unsigned long metrics_zone_events(size_t zone,
 				  enum stats_zone_counter counter);
 void	metrics_zone_answers(size_t zone, struct metrics_histogram *copy);
-void	metrics_session_waits(struct metrics_histogram *copy);
+void	metrics_session_waits(enum metrics_front front,
+			      struct metrics_histogram *copy);
 
 #endif

@@ -247,6 +247,11 @@ START_TEST(test_counts)
 
 	policy_reject(fd);
 	ck_assert(metric(DECISIONS("policy", "reject", "dnsbl")) == 1);
+	/* The request waited for its verdict, the slow zone's deadline. */
+	ck_assert(metric("rblmilter_session_wait_seconds_count{front="
+			 "\"policy\"}") == 1);
+	ck_assert(metric("rblmilter_session_wait_seconds_bucket{front="
+			 "\"policy\",le=\"0.25\"}") == 0);
 	ck_assert(metric("rblmilter_cache_lookups_total{kind=\"ip\","
 			 "level=\"miss\"}") == 1);
 	ck_assert(metric("rblmilter_zone_timeouts_total{zone=\"slow.test\"}")
@@ -288,11 +293,13 @@ START_TEST(test_counts)
 	msession_init(&s, env.spec, 5000, &smtp);
 	ck_assert_msg(msession_run(&s, MSESSION_HELO) == 0, "%s", s.err);
 	ck_assert(metric("rblmilter_milter_sessions_open") == 1);
-	ck_assert(metric("rblmilter_session_wait_seconds_count") == 0);
+	ck_assert(metric("rblmilter_session_wait_seconds_count{front="
+			 "\"milter\"}") == 0);
 	ck_assert_msg(msession_run(&s, MSESSION_RCPT) == 0, "%s", s.err);
 	ck_assert_int_eq(s.reply.code, 'y');
 	ck_assert(metric(DECISIONS("milter", "reject", "dnsbl")) == 1);
-	ck_assert(metric("rblmilter_session_wait_seconds_count") == 1);
+	ck_assert(metric("rblmilter_session_wait_seconds_count{front="
+			 "\"milter\"}") == 1);
 	ck_assert(metric("rblmilter_connections_total") == 3);
 	msession_close(&s);
 	wait_metric("rblmilter_milter_sessions_open", 0);
