@@ -65,7 +65,6 @@ static config_parse_fn config_mode, config_facility, config_file;
 static config_parse_fn config_policy, config_reply_map, config_name_sites;
 static config_parse_fn config_metrics;
 static config_parse_fn config_roles, config_shadow_sites;
-static config_parse_fn config_shadow_names;
 
 static void
 config_release_string(void *field)
@@ -105,7 +104,6 @@ CONFIG_TYPE(file, config_release_string);
 CONFIG_TYPE(sites, config_release_sites);
 CONFIG_TYPE(name_sites, config_release_sites);
 CONFIG_TYPE(shadow_sites, config_release_sites);
-CONFIG_TYPE(shadow_names, config_release_sites);
 CONFIG_TYPE(roles, NULL);
 /* It changes the sites that dnsbl_sites and rhsbl_sites own. */
 CONFIG_TYPE(reply_map, config_release_sites);
@@ -142,7 +140,7 @@ static const struct config_key config_keys[] = {
 	{.name = "dnsbl_shadow_sites", .fallback = "",
 	 .type = &config_type_shadow_sites, .offset = FIELD(dnsbl_shadow_sites)},
 	{.name = "rhsbl_shadow_sites", .fallback = "",
-	 .type = &config_type_shadow_names, .offset = FIELD(rhsbl_shadow_sites)},
+	 .type = &config_type_name_sites, .offset = FIELD(rhsbl_shadow_sites)},
 	/*
 	 * After the site lists: rows are parsed in order, and this edits
 	 * them, puts the shadow zones beside the scored ones of their kind,
@@ -512,7 +510,7 @@ config_sites(struct config *config, const struct config_key *key,
 	return 0;
 }
 
-/* rhsbl_sites: the domain zones. */
+/* rhsbl_sites and rhsbl_shadow_sites: domain zones, maybe none. */
 static int
 config_name_sites(struct config *config, const struct config_key *key,
 		  const char *value, char *err, size_t errlen)
@@ -526,14 +524,6 @@ config_shadow_sites(struct config *config, const struct config_key *key,
 		    const char *value, char *err, size_t errlen)
 {
 	return config_site_list(config, key, DNSBL_IPS, value, err, errlen);
-}
-
-/* rhsbl_shadow_sites: domain zones asked, never scored. */
-static int
-config_shadow_names(struct config *config, const struct config_key *key,
-		    const char *value, char *err, size_t errlen)
-{
-	return config_site_list(config, key, DNSBL_NAMES, value, err, errlen);
 }
 
 /* rhsbl_names: "helo, sender, client", kept as 1 << enum domain_role. */

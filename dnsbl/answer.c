@@ -183,17 +183,24 @@ answer_reason(int status)
 	}
 }
 
+/* Is a 127.0.1.255, Spamhaus DBL's "IP queries prohibited"? */
+static bool
+answer_ip_refused(const unsigned char a[4])
+{
+	return a[0] == 127 && a[1] == 0 && a[2] == 1 && a[3] == 255;
+}
+
 bool
 dnsbl_answer_is_listing(int kind, const unsigned char a[4])
 {
 	return a[0] == 127 && !(a[1] == 255 && a[2] == 255)
-	    && !(kind == DNSBL_NAMES && a[1] == 0 && a[2] == 1 && a[3] == 255);
+	    && !(kind == DNSBL_NAMES && answer_ip_refused(a));
 }
 
 const char *
 dnsbl_answer_advice(const unsigned char a[4])
 {
-	if (a[0] == 127 && a[1] == 0 && a[2] == 1 && a[3] == 255)
+	if (answer_ip_refused(a))
 		return "the list takes the name for an IP address and refuses "
 		    "it (\"IP queries prohibited\")";
 	return a[0] == 127 ? "the list refuses queries from this resolver "
