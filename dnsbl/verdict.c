@@ -57,28 +57,35 @@ verdict_hits_copy(const struct verdict_zone *zone)
 	return hits;
 }
 
+/*
+ * Copy src to dst with a text and hits of its own; -1 when out of memory,
+ * with dst still safe to free.
+ */
+static int
+verdict_zone_copy(struct verdict_zone *dst, const struct verdict_zone *src)
+{
+	*dst = *src;
+	dst->text = NULL;
+	dst->hits = NULL;
+	if ((src->text != NULL && (dst->text = strdup(src->text)) == NULL)
+	    || (src->hit_count > 0
+		&& (dst->hits = verdict_hits_copy(src)) == NULL))
+		return -1;
+	return 0;
+}
+
 struct verdict *
 verdict_clone(const struct verdict *verdict)
 {
 	struct verdict *copy;
-	size_t	size = sizeof(*verdict)
-	    + verdict->zone_count * sizeof(verdict->zone[0]);
 	size_t	i;
 
-	if ((copy = malloc(size)) == NULL)
+	if ((copy = calloc(1, sizeof(*verdict) + verdict->zone_count
+			   * sizeof(verdict->zone[0]))) == NULL)
 		return NULL;
-	memcpy(copy, verdict, size);
+	memcpy(copy, verdict, sizeof(*verdict));
 	for (i = 0; i < copy->zone_count; i++) {
-		copy->zone[i].text = NULL;
-		copy->zone[i].hits = NULL;
-	}
-	for (i = 0; i < copy->zone_count; i++) {
-		if ((verdict->zone[i].text != NULL
-		     && (copy->zone[i].text = strdup(verdict->zone[i].text))
-		     == NULL)
-		    || (verdict->zone[i].hit_count > 0
-			&& (copy->zone[i].hits =
-			    verdict_hits_copy(verdict->zone + i)) == NULL)) {
+		if (verdict_zone_copy(copy->zone + i, verdict->zone + i) < 0) {
 			verdict_free(copy);
 			return NULL;
 		}
@@ -194,14 +201,9 @@ verdict_join(const struct verdict *ip, const struct dnsbl_sites *names_sites,
 	joined->complete = ip->complete;
 	joined->ttl = ip->ttl;
 	joined->dns_ms = ip->dns_ms;
-	for (i = 0; i < ip->zone_count; i++) {
-		joined->zone[i] = ip->zone[i];
-		joined->zone[i].text = NULL;
-		joined->zone[i].hits = NULL;
-		if (ip->zone[i].text != NULL
-		    && (joined->zone[i].text = strdup(ip->zone[i].text)) == NULL)
+	for (i = 0; i < ip->zone_count; i++)
+		if (verdict_zone_copy(joined->zone + i, ip->zone + i) < 0)
 			goto nomem;
-	}
 	for (i = 0; i < count; i++) {
 		if (names[i].verdict == NULL)
 			continue;
