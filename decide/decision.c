@@ -10,7 +10,10 @@
  *     then the verdict: at or over dnsbl_threshold the configured action,
  *     at or under a negative dnsbl_allowlist_threshold accept, and an
  *     incomplete verdict under the threshold gets dns_failure_action.
- * Relay refusals ignore "action = log": a dry run of the DNSBL policy must
+ * A pass is settled when none of these rules can refuse anything later in
+ * the message: the client was authenticated, or it may relay and its
+ * reject_stage is behind (an exempt recipient settles nothing: the next
+ * one may be refused).  Relay refusals ignore "action = log": a dry run of the DNSBL policy must
  * not turn the server into an open relay.  For the same reason the relay
  * rule fails closed: when the milter gets no {rcpt_mailer} for a client
  * that may not relay, the recipient gets 451 4.3.5 (and the decision
@@ -292,13 +295,26 @@ decision_exempt(const struct config *config, const char *recipient)
 	return config_has_word(config->exempt_recipients, local, len, true);
 }
 
-void
-decide(const struct config *config, const struct decision_facts *facts,
-       struct decision *decision)
+/* Can nothing later in the message change this answer (see the top)? */
+static bool
+decision_settles(const struct config *config,
+		 const struct decision_facts *facts,
+		 const struct decision *decision)
+{
+	if (decision->action != DECISION_CONTINUE
+	    || decision->reason == REASON_LATER
+	    || decision->reason == REASON_EXEMPT)
+		return false;
+	return facts->authenticated || !decision_relay_applies(config, facts);
+}
+
+/* The rules at one stage, in their order (see the top). */
+static void
+decision_rules(const struct config *config,
+	       const struct decision_facts *facts, struct decision *decision)
 {
 	char	text[600];
 
-	memset(decision, 0, sizeof(*decision));
 	decision->action = DECISION_CONTINUE;
 	if (facts->relay_question) {
 		decision->reason = facts->authenticated ? REASON_AUTHENTICATED
@@ -342,6 +358,16 @@ decide(const struct config *config, const struct decision_facts *facts,
 		return;
 	}
 	decision_client(config, facts, decision);
+}
+
+void
+decide(const struct config *config, const struct decision_facts *facts,
+       struct decision *decision)
+{
+	memset(decision, 0, sizeof(*decision));
+	decision_rules(config, facts, decision);
+	if (!facts->relay_question)
+		decision->settled = decision_settles(config, facts, decision);
 }
 
 enum decision_kind

@@ -79,6 +79,11 @@ struct decision {
 	uint64_t decisive;		/* reason dnsbl: 1 << zone for each
 					 * listing zone without which the
 					 * client would have passed */
+	bool	settled;		/* a pass that nothing later in the
+					 * message can change: the client may
+					 * relay (or was authenticated) and
+					 * reject_stage is behind; a front end
+					 * may stop asking (milter: accept) */
 	bool	has_shadow;		/* the verdict has shadow zones: */
 	int	shadow_kind;		/* enum decision_kind, had they been
 					 * scored */

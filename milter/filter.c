@@ -6,13 +6,19 @@
  * at reject_stage (or at the first RCPT that needs it), so DNS overlaps
  * the client's HELO and MAIL.  So do the lookups of the names in the
  * domain zones: the client's hostname at connect, the HELO name at HELO,
- * the sender's domain at MAIL (each replacing the one before); a decision
- * joins those that are known by its stage, so that with reject_stage =
- * helo the sender's domain has no say.  Steps that are not needed are negotiated
- * away (headers, body), but DATA is always answered: when a milter skips
- * DATA, Postfix's cleanup writes to the milter socket behind a lone
- * macro packet and Nagle holds it for a delayed ACK, about 40 ms per
- * message over TCP.
+ * the sender's domain at MAIL or at the first RCPT (each replacing the
+ * one before); a decision joins those that are known by its stage, so
+ * that with reject_stage = helo the sender's domain has no say.
+ *
+ * Postfix is told the smallest conversation that decides (milter/steps.c):
+ * steps before reject_stage get no answer, MAIL's facts come with RCPT,
+ * and a client whose answer nothing can change any more is accepted
+ * (SMFIS_ACCEPT: at connect or HELO Postfix then stops talking to the
+ * filter for the connection, elsewhere for the message), as is every
+ * message at DATA unless an X-RBL-Check header must be added at its end.
+ * A session is made at negotiation, with the configuration it is
+ * negotiated for, so that a reload before connect cannot change which
+ * steps get an answer: libmilter drops any answer to a no-reply step.
  *
  * libmilter gives callbacks no user pointer, so the worker is kept in
  * filter_worker, written once by filter_run() before smfi_main() starts
@@ -47,6 +53,7 @@
 #include "lib/domain.h"
 #include "lib/msg.h"
 #include "milter/filter.h"
+#include "milter/steps.h"
 #include "runtime/worker.h"
 #include "stats/metrics.h"
 
@@ -87,11 +94,15 @@ struct filter_name {
 /* What the filter knows about one SMTP connection. */
 struct session {
 	struct generation *generation;	/* configuration and stack */
+	struct steps steps;		/* negotiated for this connection */
+	bool	unchecked;		/* no client address: accepted */
 	struct addr addr;
 	char	ip[ADDR_TEXT_SIZE];
 	char	helo[128];
 	char	daemon[64];		/* {daemon_name} */
 	char	queue_id[32];		/* i, per message */
+	char	sender[256];		/* the message's sender, without
+					 * <>, as its names were asked */
 	unsigned lists;			/* LIST_* flags */
 	struct worker_lookup *lookup;	/* NULL: lists decided, or no memory */
 	struct filter_name names[VERDICT_MAX_NAMES];	/* looked up beside */
@@ -233,9 +244,22 @@ filter_log(struct session *session, int stage, const char *recipient,
 	logline_write(&line);
 }
 
+/*
+ * Let a client on: accept (no more steps of the message, or of the
+ * connection at connect and HELO) when nothing can change its answer and
+ * no header is to be added; else continue.
+ */
+static sfsistat
+filter_pass(const struct session *session, const struct decision *decision)
+{
+	return decision->settled && session->tag[0] == 0 ? SMFIS_ACCEPT
+	    : SMFIS_CONTINUE;
+}
+
 /* Answer libmilter with a decision. */
 static sfsistat
-filter_answer(SMFICTX *ctx, const struct decision *decision)
+filter_answer(SMFICTX *ctx, const struct session *session,
+	      const struct decision *decision)
 {
 	char	text[FILTER_REPLY_MAX + 1];
 	size_t	len = 0;
@@ -243,7 +267,7 @@ filter_answer(SMFICTX *ctx, const struct decision *decision)
 
 	if (decision->action != DECISION_REJECT
 	    && decision->action != DECISION_TEMPFAIL)
-		return SMFIS_CONTINUE;
+		return filter_pass(session, decision);
 	/*
 	 * libmilter reads the text like a printf format: double any %.  It
 	 * refuses a longer text whole, so the text is cut, never a %%.
@@ -295,7 +319,7 @@ filter_decide(SMFICTX *ctx, struct session *session, int stage,
 				 "default has it), or relay_policy = off",
 				 decision.missing, decision.missing);
 	if (decision_silent(&decision))
-		return SMFIS_CONTINUE;
+		return filter_pass(session, &decision);
 	if (decision.action == DECISION_TAG)
 		snprintf(session->tag, sizeof(session->tag), "%s",
 			 decision.header);
@@ -310,31 +334,18 @@ filter_decide(SMFICTX *ctx, struct session *session, int stage,
 		    || decision.action == DECISION_TAG)
 			session->logged = true;
 	}
-	return filter_answer(ctx, &decision);
+	return filter_answer(ctx, session, &decision);
 }
 
-/* Negotiate: the steps and macros we use; always DATA. */
+/*
+ * What libmilter is to send for status at the step whose no-reply flag is
+ * nr: nothing, when that step was negotiated without a reply.
+ */
 static sfsistat
-filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-		 unsigned long f2, unsigned long f3, unsigned long *pf0,
-		 unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+filter_reply(const struct session *session, unsigned long nr,
+	     sfsistat status)
 {
-	(void) f2;
-	(void) f3;
-	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_SETSYMLIST);
-	*pf1 = f1 & (SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH
-		     | SMFIP_NOUNKNOWN);
-	*pf2 = 0;
-	*pf3 = 0;
-	if ((f0 & SMFIF_SETSYMLIST)
-	    && (smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_name}") != MI_SUCCESS
-		|| smfi_setsymlist(ctx, SMFIM_ENVFROM, "i {auth_authen}")
-		!= MI_SUCCESS
-		|| smfi_setsymlist(ctx, SMFIM_ENVRCPT, "i {rcpt_mailer}")
-		!= MI_SUCCESS))
-		msg_warn("smfi_setsymlist failed: Postfix's default macros "
-			 "are used");
-	return SMFIS_CONTINUE;
+	return session->steps.protocol & nr ? SMFIS_NOREPLY : status;
 }
 
 /*
@@ -370,7 +381,8 @@ filter_free(struct session *session)
 
 /*
  * A callback begins: the session of ctx, marked busy, or NULL with the
- * answer in *status (no session: continue; stopped: tempfail).
+ * answer in *status (no session, for want of memory: accept; stopped:
+ * tempfail).
  */
 static struct session *
 filter_enter(SMFICTX *ctx, sfsistat *status)
@@ -378,7 +390,7 @@ filter_enter(SMFICTX *ctx, sfsistat *status)
 	struct session *session = NULL;
 
 	pthread_mutex_lock(&filter_sessions.lock);
-	*status = filter_sessions.stopped ? SMFIS_TEMPFAIL : SMFIS_CONTINUE;
+	*status = filter_sessions.stopped ? SMFIS_TEMPFAIL : SMFIS_ACCEPT;
 	if (!filter_sessions.stopped
 	    && (session = smfi_getpriv(ctx)) != NULL) {
 		session->busy = true;
@@ -434,32 +446,85 @@ filter_add(struct session *session)
 	return added;
 }
 
+/* Ask Postfix for the macros of each step (steps_macros()); 0 or -1. */
+static int
+filter_macro_lists(SMFICTX *ctx)
+{
+	static const int classes[] = {SMFIM_CONNECT, SMFIM_ENVFROM,
+	SMFIM_ENVRCPT};
+	size_t	i;
+
+	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (smfi_setsymlist(ctx, classes[i],
+				    (char *) steps_macros(classes[i]))
+		    != MI_SUCCESS)
+			return -1;
+	return 0;
+}
+
+/*
+ * Negotiate: make the session, with the configuration of this moment,
+ * and ask for its conversation.  Without a session every step is
+ * answered, and connect accepts the client.
+ */
+static sfsistat
+filter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+		 unsigned long f2, unsigned long f3, unsigned long *pf0,
+		 unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	struct session *session;
+	struct steps steps;
+
+	(void) f2;
+	(void) f3;
+	steps_answer_all(f1, &steps);
+	if ((session = calloc(1, sizeof(*session))) == NULL)
+		msg_warn("out of memory: client accepted unchecked");
+	else if (!filter_add(session))
+		free(session);
+	else {
+		steps_plan(generation_config(session->generation), f0, f1,
+			   &session->steps);
+		if (session->steps.macro_lists && filter_macro_lists(ctx) < 0) {
+			msg_warn("smfi_setsymlist failed: MAIL is sent with "
+				 "Postfix's default macros");
+			steps_plan(generation_config(session->generation),
+				   f0 & ~SMFIF_SETSYMLIST, f1, &session->steps);
+		}
+		if (smfi_setpriv(ctx, session) != MI_SUCCESS)
+			filter_unbusy(session, true);
+		else {
+			steps = session->steps;
+			filter_unbusy(session, false);
+		}
+	}
+	*pf0 = steps.actions;
+	*pf1 = steps.protocol;
+	*pf2 = 0;
+	*pf3 = 0;
+	return SMFIS_CONTINUE;
+}
+
 static sfsistat
 filter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *sa)
 {
 	struct session *session;
 	struct stack *stack;
-	char	daemon[64];
+	sfsistat status;
 
-	if ((session = calloc(1, sizeof(*session))) == NULL) {
-		msg_warn("out of memory: client accepted unchecked");
-		return SMFIS_ACCEPT;
-	}
+	if ((session = filter_enter(ctx, &status)) == NULL)
+		return status;
+	filter_macro(ctx, "{daemon_name}", session->daemon,
+		     sizeof(session->daemon));
 	if (!filter_address(sa, &session->addr)) {
-		filter_macro(ctx, "{daemon_name}", daemon, sizeof(daemon));
 		msg_info("client without an IP address (local or unix socket, "
-			 "daemon %s): not checked", daemon);
-		free(session);
-		return SMFIS_ACCEPT;
-	}
-	if (!filter_add(session)) {
-		free(session);
-		return SMFIS_TEMPFAIL;
+			 "daemon %s): not checked", session->daemon);
+		session->unchecked = true;
+		return filter_leave(session, filter_reply(session, SMFIP_NR_CONN,
+							  SMFIS_ACCEPT));
 	}
 	stack = generation_stack(session->generation);
 	addr_format(&session->addr, session->ip);
-	filter_macro(ctx, "{daemon_name}", session->daemon,
-		     sizeof(session->daemon));
 	session->lists = stack_lists(stack, &session->addr);
 	stack_count(stack, STATS_CONNECTIONS);
 	stack_count_lists(stack, session->lists);
@@ -469,12 +534,56 @@ filter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *sa)
 						session->ip)) == NULL)
 		msg_warn("out of memory: no DNSBL lookup for %s", session->ip);
 	filter_names_add(session, DOMAIN_CLIENT, hostname);
-	if (smfi_setpriv(ctx, session) != MI_SUCCESS) {
-		filter_unbusy(session, true);
-		return SMFIS_ACCEPT;
+	status = filter_decide(ctx, session, STAGE_CONNECT, NULL, NULL);
+	return filter_leave(session, filter_reply(session, SMFIP_NR_CONN,
+						  status));
+}
+
+/*
+ * Decide at stage and answer as the step allows (nr: its no-reply flag);
+ * a client without an address is accepted at every step.
+ */
+static sfsistat
+filter_step(SMFICTX *ctx, struct session *session, int stage,
+	    unsigned long nr, const char *recipient, const char *mailer)
+{
+	sfsistat status = session->unchecked ? SMFIS_ACCEPT
+	    : filter_decide(ctx, session, stage, recipient, mailer);
+
+	return filter_leave(session, filter_reply(session, nr, status));
+}
+
+/*
+ * The message's sender, as MAIL gave it or as {mail_addr} at RCPT: its
+ * names are asked when it is not the one they were asked for.
+ */
+static void
+filter_sender(struct session *session, const char *sender)
+{
+	const char *text = sender != NULL ? sender : "";
+	size_t	len = strlen(text);
+
+	if (len >= 2 && text[0] == '<' && text[len - 1] == '>') {
+		text++;
+		len -= 2;
 	}
-	return filter_leave(session, filter_decide(ctx, session, STAGE_CONNECT,
-						   NULL, NULL));
+	if (len < sizeof(session->sender) && session->sender[len] == 0
+	    && strncmp(session->sender, text, len) == 0)
+		return;
+	snprintf(session->sender, sizeof(session->sender), "%.*s", (int) len,
+		 text);
+	filter_names_add(session, DOMAIN_SENDER, sender);
+}
+
+/* The message's facts that come as macros: queue id and SASL login. */
+static void
+filter_message(SMFICTX *ctx, struct session *session)
+{
+	char	auth[8];
+
+	filter_macro(ctx, "i", session->queue_id, sizeof(session->queue_id));
+	filter_macro(ctx, "{auth_authen}", auth, sizeof(auth));
+	session->authenticated = auth[0] != 0;
 }
 
 static sfsistat
@@ -488,26 +597,21 @@ filter_helo(SMFICTX *ctx, char *helo)
 	snprintf(session->helo, sizeof(session->helo), "%s",
 		 helo != NULL ? helo : "");
 	filter_names_add(session, DOMAIN_HELO, helo);
-	return filter_leave(session, filter_decide(ctx, session, STAGE_HELO,
-						   NULL, NULL));
+	return filter_step(ctx, session, STAGE_HELO, SMFIP_NR_HELO, NULL, NULL);
 }
 
+/* MAIL: sent only when reject_stage = mail, or without macro lists. */
 static sfsistat
 filter_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct session *session;
 	sfsistat status;
-	char	auth[8];
 
 	if ((session = filter_enter(ctx, &status)) == NULL)
 		return status;
-	filter_names_add(session, DOMAIN_SENDER,
-			 argv != NULL ? argv[0] : NULL);
-	filter_macro(ctx, "i", session->queue_id, sizeof(session->queue_id));
-	filter_macro(ctx, "{auth_authen}", auth, sizeof(auth));
-	session->authenticated = auth[0] != 0;
-	return filter_leave(session, filter_decide(ctx, session, STAGE_MAIL,
-						   NULL, NULL));
+	filter_sender(session, argv != NULL ? argv[0] : NULL);
+	filter_message(ctx, session);
+	return filter_step(ctx, session, STAGE_MAIL, SMFIP_NR_MAIL, NULL, NULL);
 }
 
 static sfsistat
@@ -522,23 +626,32 @@ filter_envrcpt(SMFICTX *ctx, char **argv)
 	if (argv == NULL || argv[0] == NULL)
 		return filter_leave(session, SMFIS_CONTINUE);
 	/* Postfix has a queue id only once a recipient was accepted. */
-	filter_macro(ctx, "i", session->queue_id, sizeof(session->queue_id));
+	filter_message(ctx, session);
+	if (session->steps.protocol & SMFIP_NOMAIL)
+		filter_sender(session, smfi_getsymval(ctx, "{mail_addr}"));
 	/*
 	 * The transport as Postfix sent it: a copy cut or made printable
 	 * could match a local transport that it is not.
 	 */
 	mailer = smfi_getsymval(ctx, "{rcpt_mailer}");
-	return filter_leave(session, filter_decide(ctx, session, STAGE_RCPT,
-						   argv[0], mailer != NULL
-						   && *mailer ? mailer : NULL));
+	return filter_step(ctx, session, STAGE_RCPT, SMFIP_NR_RCPT, argv[0],
+			   mailer != NULL && *mailer ? mailer : NULL);
 }
 
-/* Answer DATA (see the top of this file). */
+/*
+ * DATA: the message is accepted, so that Postfix sends none of it, unless
+ * end-of-message must add the X-RBL-Check header (see the top).
+ */
 static sfsistat
 filter_data(SMFICTX *ctx)
 {
-	(void) ctx;
-	return SMFIS_CONTINUE;
+	struct session *session;
+	sfsistat status;
+
+	if ((session = filter_enter(ctx, &status)) == NULL)
+		return status;
+	return filter_leave(session, session->tag[0] != 0 ? SMFIS_CONTINUE
+			    : SMFIS_ACCEPT);
 }
 
 static sfsistat
@@ -565,6 +678,7 @@ filter_abort(SMFICTX *ctx)
 	if ((session = filter_enter(ctx, &status)) == NULL)
 		return status;
 	session->queue_id[0] = 0;
+	session->sender[0] = 0;
 	session->authenticated = false;
 	filter_names_drop(session, DOMAIN_SENDER);
 	return filter_leave(session, SMFIS_CONTINUE);

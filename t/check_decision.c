@@ -230,6 +230,66 @@ START_TEST(test_relay)
 END_TEST
 
 /*
+ * A pass is settled (the milter may accept the rest of the message) only
+ * when no rule can refuse anything later: the client may relay (relay
+ * list, relay_policy = off) or is authenticated, and reject_stage is
+ * behind; never before reject_stage, for an exempt recipient, a tag, a
+ * refusal, or a client that may not relay.
+ */
+START_TEST(test_settled)
+{
+	struct config *config = configure("reject_stage = helo\n");
+	struct config *off = configure("reject_stage = helo\n"
+				       "relay_policy = off\n");
+	struct config *tag = configure("reject_stage = helo\n"
+				       "relay_policy = off\naction = tag\n");
+	struct verdict *clean = verdict(false, false, true, NULL);
+	struct verdict *listed = verdict(true, false, true, NULL);
+	struct decision_facts facts = {0};
+	struct decision d;
+	struct addr client;
+
+	run(config, clean, 0, STAGE_HELO, NULL, NULL, &d);
+	ck_assert(!d.settled);
+	run(config, clean, 0, STAGE_RCPT, "<u@here.example>", "lmtp", &d);
+	ck_assert(!d.settled);
+	run(config, clean, LIST_RELAY, STAGE_CONNECT, NULL, NULL, &d);
+	ck_assert(!d.settled);
+	run(config, clean, LIST_RELAY, STAGE_HELO, NULL, NULL, &d);
+	ck_assert(d.settled);
+	run(config, clean, LIST_RELAY | LIST_ALLOW, STAGE_HELO, NULL, NULL, &d);
+	ck_assert(d.settled);
+	run(config, listed, LIST_RELAY, STAGE_HELO, NULL, NULL, &d);
+	ck_assert(!d.settled);
+	run(off, clean, 0, STAGE_HELO, NULL, NULL, &d);
+	ck_assert(d.settled);
+	run(off, clean, 0, STAGE_RCPT, "<u@elsewhere.example>", "smtp", &d);
+	ck_assert(d.settled);
+	run(off, listed, 0, STAGE_RCPT, "<postmaster@here.example>", "lmtp",
+	    &d);
+	ck_assert_str_eq(decision_reason_name(d.reason), "exempt");
+	ck_assert(!d.settled);
+	run(tag, listed, 0, STAGE_HELO, NULL, NULL, &d);
+	ck_assert_int_eq(d.action, DECISION_TAG);
+	ck_assert(!d.settled);
+	ck_assert_int_eq(addr_parse("127.0.0.2", &client), 0);
+	facts.client = &client;
+	facts.stage = STAGE_RCPT;
+	facts.recipient = "<u@elsewhere.example>";
+	facts.rcpt_mailer = "smtp";
+	facts.has_transport = true;
+	facts.authenticated = true;
+	decide(config, &facts, &d);
+	ck_assert(d.settled);
+	config_free(config);
+	config_free(off);
+	config_free(tag);
+	verdict_free(clean);
+	verdict_free(listed);
+}
+END_TEST
+
+/*
  * No {rcpt_mailer} from Postfix: the relay rule cannot be decided, so a
  * client that may not relay gets 451 4.3.5, never a pass; the decision
  * names the macro for the milter's warning.
@@ -556,6 +616,7 @@ decision_suite(void)
 	tcase_add_test(tc, test_actions);
 	tcase_add_test(tc, test_lists_and_dnswl);
 	tcase_add_test(tc, test_relay);
+	tcase_add_test(tc, test_settled);
 	tcase_add_test(tc, test_relay_fails_closed);
 	tcase_add_test(tc, test_relay_question);
 	tcase_add_test(tc, test_exempt);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "t/mclient.h"
+#include "t/msession.h"
 #include "t/tenv.h"
 
 /* Deadline of each packet when the filter is expected to answer. */
@@ -613,6 +614,67 @@ START_TEST(test_wire)
 }
 END_TEST
 
+/*
+ * The macro lists a filter asks for at negotiation: mclient keeps them,
+ * and t/msession sends at each step the macros of its list (not
+ * Postfix's defaults), none for a step negotiated away, and waits for
+ * no reply where the filter gives none.  A list cut short fails.
+ */
+START_TEST(test_macro_lists)
+{
+	static const unsigned char lists[] =
+	"\0\0\0\6\0\0\1\0\0\0\x10\x04"		/* v6, SETSYMLIST; NOMAIL,
+						 * NR_CONN */
+	"\0\0\0\0{daemon_name}\0"
+	"\0\0\0\3i {mail_addr}\0";
+	static const char *const want =
+	"O <00><00><00><06><00><00><01><ff><00><1f><ff><ff>\n"
+	"D C{daemon_name}<00>mx-a<00>\n"
+	"C client.example<00>4<00><19>192.0.2.1<00>\n"
+	"H helo.example<00>\n"
+	"D Ri<00>QID7<00>{mail_addr}<00>a@example.org<00>\n"
+	"R <b@example.net><00>\n"
+	"Q \n";
+	const struct msession_smtp smtp = {
+		.daemon = "mx-a", .host = "client.example", .ip = "192.0.2.1",
+		.port = 25, .helo = "helo.example", .queue_id = "QID7",
+		.from = "<a@example.org>", .rcpt = "<b@example.net>",
+		.mailer = "smtp",
+	};
+	struct script script = {.len = 0};
+	struct msession s;
+	struct fake fake;
+	char   *dir = tenv_mkdir();
+	char	log[4096];
+
+	script_packet(&script, SMFIC_OPTNEG, lists, sizeof(lists) - 1);
+	script_end(&script);
+	script_reply(&script, SMFIR_CONTINUE);		/* helo */
+	script_reply(&script, SMFIR_CONTINUE);		/* rcpt */
+	fake_start(&fake, dir, &script);
+	msession_init(&s, fake.spec, 5000, &smtp);
+	ck_assert_msg(msession_run(&s, MSESSION_RCPT) == 0, "%s", s.err);
+	ck_assert_str_eq(mclient_macro_list(s.client, SMFIM_ENVRCPT),
+			 "i {mail_addr}");
+	ck_assert_ptr_null(mclient_macro_list(s.client, SMFIM_ENVFROM));
+	msession_close(&s);
+	fake_wait(&fake, log, sizeof(log));
+	ck_assert_str_eq(log, want);
+	tenv_rmdir(dir);
+	/* A list without its end. */
+	dir = tenv_mkdir();
+	script.len = script.count = 0;
+	script_packet(&script, SMFIC_OPTNEG, lists, sizeof(lists) - 2);
+	script_end(&script);
+	fake_start(&fake, dir, &script);
+	msession_init(&s, fake.spec, 5000, &smtp);
+	ck_assert_int_eq(msession_run(&s, MSESSION_OPEN), -1);
+	ck_assert_str_eq(s.err, "open: macro list without end");
+	fake_wait(&fake, log, sizeof(log));
+	tenv_rmdir(dir);
+}
+END_TEST
+
 /* A filter that adds more headers than struct mreply holds. */
 START_TEST(test_many_headers)
 {
@@ -776,6 +838,7 @@ mclient_suite(void)
 	tcase_add_test(tc, test_bad_client_address);
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_wire);
+	tcase_add_test(tc, test_macro_lists);
 	tcase_add_test(tc, test_many_headers);
 	tcase_add_test(tc, test_long_body);
 	tcase_add_loop_test(tc, test_hostile, 0,

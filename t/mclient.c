@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -47,6 +48,12 @@
 /* Macro packets up to this size wait for their command; longer go alone. */
 #define MCLIENT_HELD_SIZE	4096
 
+/* Steps a filter may give macro lists for: SMFIM_CONNECT to SMFIM_EOH. */
+#define MCLIENT_CLASSES	(SMFIM_EOH + 1)
+
+/* The longest macro list of a step that a filter may ask for. */
+#define MCLIENT_LIST_SIZE	256
+
 /* Longest deadline, so that milliseconds left always fit poll()'s int. */
 #define MCLIENT_MAX_TIMEOUT	3600000u
 
@@ -56,6 +63,9 @@ struct mclient {
 	unsigned long protocol;		/* SMFIP_* the filter wants */
 	unsigned long off;		/* SMFIP_NO* of steps not sent */
 	bool	negotiated;		/* mclient_negotiate() done */
+	/* The macro lists the filter asked for (SMFIF_SETSYMLIST), by step. */
+	char	macro_list[MCLIENT_CLASSES][MCLIENT_LIST_SIZE];
+	bool	has_list[MCLIENT_CLASSES];
 	bool	failed;			/* a call returned -1 */
 	char	skip;			/* step answered SMFIR_SKIP */
 	char	error[256];		/* the first error */
@@ -574,9 +584,52 @@ mclient_drop(struct mclient *client)
 }
 
 const char *
+mclient_macro_list(const struct mclient *client, int class)
+{
+	if (class < 0 || class >= MCLIENT_CLASSES || !client->has_list[class])
+		return NULL;
+	return client->macro_list[class];
+}
+
+const char *
 mclient_error(const struct mclient *client)
 {
 	return client->error;
+}
+
+/*
+ * The macro lists after the three numbers of the negotiation reply: a
+ * step's number, then its list as a string, as many times as the filter
+ * set lists.  0, or -1 on a malformed or repeated list.
+ */
+static int
+mclient_lists(struct mclient *client, const unsigned char *data, size_t len)
+{
+	const unsigned char *nul;
+	unsigned long class;
+	size_t	size;
+
+	while (len > 0) {
+		if (len < MILTER_LEN_BYTES + 1)
+			return mclient_fail(client, "macro list cut short");
+		class = mclient_get32(data);
+		data += MILTER_LEN_BYTES;
+		len -= MILTER_LEN_BYTES;
+		if ((nul = memchr(data, 0, len)) == NULL)
+			return mclient_fail(client, "macro list without end");
+		size = (size_t) (nul - data) + 1;
+		if (class >= MCLIENT_CLASSES || client->has_list[class])
+			return mclient_fail(client, "macro list for step %lu "
+					    "unknown or repeated", class);
+		if (size > MCLIENT_LIST_SIZE)
+			return mclient_fail(client, "macro list of %zu bytes",
+					    size);
+		memcpy(client->macro_list[class], data, size);
+		client->has_list[class] = true;
+		data += size;
+		len -= size;
+	}
+	return 0;
 }
 
 int
@@ -601,7 +654,6 @@ mclient_negotiate(struct mclient *client, unsigned long *actions,
 	    || mclient_send(client, SMFIC_OPTNEG, len) < 0
 	    || mclient_recv(client, &cmd, &data, &len) < 0)
 		return -1;
-	/* Macro lists after the three numbers are ignored. */
 	if (cmd != SMFIC_OPTNEG || len < MILTER_OPTLEN)
 		return mclient_fail(client, "bad negotiation reply 0x%02x "
 				    "with %zu bytes", (unsigned char) cmd, len);
@@ -616,6 +668,8 @@ mclient_negotiate(struct mclient *client, unsigned long *actions,
 				    "offered 0x%lx", asked,
 				    (unsigned long) MCLIENT_ACTIONS);
 	client->protocol = mclient_get32(data + 2 * MILTER_LEN_BYTES);
+	if (mclient_lists(client, data + MILTER_OPTLEN, len - MILTER_OPTLEN) < 0)
+		return -1;
 	/* Like Postfix: no DATA step for filters older than version 4. */
 	client->off = client->protocol | (version < 4 ? SMFIP_NODATA : 0);
 	client->negotiated = true;

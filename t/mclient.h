@@ -13,8 +13,9 @@
  * tempfail the caller decides what to send next; Postfix closes the
  * connection after a decision at connect or helo), apply message changes
  * (added headers are reported as text, other changes are dropped), send
- * ESMTP arguments or SMFIC_UNKNOWN, honour the macro lists a filter asks
- * for at negotiation, or rewrite "unknown" client names as Postfix does
+ * ESMTP arguments or SMFIC_UNKNOWN, pick the macros a step sends (it
+ * keeps the lists a filter asks for at negotiation, for the caller: see
+ * t/msession), or rewrite "unknown" client names as Postfix does
  * ("[ip]": pass that as the host name).  No threads, no global state:
  * one struct mclient is one filter connection for one thread at a time.
  * It does not use Check, so a load generator can link it.
@@ -74,6 +75,13 @@ const char *mclient_error(const struct mclient *client);
  */
 int	mclient_negotiate(struct mclient *client, unsigned long *actions,
 			  unsigned long *protocol);
+
+/*
+ * The macro list the filter asked for at negotiation for the step of
+ * class (SMFIM_CONNECT, SMFIM_ENVFROM, ...), names one space apart, or
+ * NULL when it asked for none.
+ */
+const char *mclient_macro_list(const struct mclient *client, int class);
 
 /*
  * SMFIC_MACRO for the step cmd (SMFIC_CONNECT, SMFIC_MAIL, ...) with a

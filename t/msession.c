@@ -12,6 +12,7 @@
  * send), or time anything but the moment CONNECT is sent.
  */
 #include <errno.h>
+#include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 #include "t/msession.h"
 
 /* The most macros a step sends. */
-#define MSESSION_MACROS	2
+#define MSESSION_MACROS	8
 
 static const char *const msession_names[MSESSION_STEPS] = {
 	"open", "connect", "helo", "mail", "rcpt", "data", "eom",
@@ -63,21 +64,70 @@ msession_open(struct msession *s)
 	return 0;
 }
 
-/* Send the macros of cmd: those of the name, value pairs whose value is set. */
-static int
-msession_macros(struct msession *s, char cmd,
-		const char *const pairs[2 * MSESSION_MACROS])
+/*
+ * The value of the macro name (len bytes) as Postfix would send it in
+ * this session, or NULL for one the session does not set; {mail_addr}
+ * is MAIL FROM without its angle brackets, in s->mail_addr.
+ */
+static const char *
+msession_value(struct msession *s, const char *name, size_t len)
 {
-	const char *set[2 * MSESSION_MACROS + 1];
-	size_t	k = 0;
+	const struct msession_smtp *m = &s->smtp;
+	const struct {
+		const char *name;
+		const char *value;
+	} macros[] = {
+		{"{daemon_name}", m->daemon},
+		{"i", m->queue_id},
+		{"{auth_authen}", m->auth},
+		{"{rcpt_mailer}", m->mailer},
+		{"{mail_addr}", m->from == NULL ? NULL : s->mail_addr},
+	};
+	const char *from = m->from == NULL ? "" : m->from + (*m->from == '<');
 	size_t	i;
 
-	for (i = 0; i < 2 * MSESSION_MACROS; i += 2)
-		if (pairs[i + 1] != NULL) {
-			set[k++] = pairs[i];
-			set[k++] = pairs[i + 1];
-		}
-	set[k] = NULL;
+	snprintf(s->mail_addr, sizeof(s->mail_addr), "%.*s",
+		 (int) strcspn(from, ">"), from);
+	for (i = 0; i < sizeof(macros) / sizeof(macros[0]); i++)
+		if (strlen(macros[i].name) == len
+		    && strncmp(macros[i].name, name, len) == 0)
+			return macros[i].value;
+	return NULL;
+}
+
+/*
+ * Send the macros of the step cmd (class: its SMFIM_*) as Postfix does:
+ * none when the step is not sent (its flag off); else those of the
+ * filter's list for the step, or of Postfix's default list, that have a
+ * value in this session.
+ */
+static int
+msession_macros(struct msession *s, char cmd, int class, unsigned long off,
+		const char *defaults)
+{
+	const char *list = mclient_macro_list(s->client, class);
+	const char *set[2 * MSESSION_MACROS + 1];
+	char	names[MSESSION_MACROS][32];
+	const char *name;
+	const char *value;
+	size_t	count = 0;
+	size_t	len;
+
+	if (s->protocol & off)
+		return 0;
+	for (name = list != NULL ? list : defaults; *name; name += len) {
+		name += strspn(name, " ");
+		len = strcspn(name, " ");
+		if (len == 0 || len >= sizeof(names[0]) || count == MSESSION_MACROS
+		    || (value = msession_value(s, name, len)) == NULL)
+			continue;
+		snprintf(names[count], sizeof(names[count]), "%.*s", (int) len,
+			 name);
+		set[2 * count] = names[count];
+		set[2 * count + 1] = value;
+		count++;
+	}
+	set[2 * count] = NULL;
 	return mclient_macro(s->client, cmd, set);
 }
 
@@ -86,31 +136,24 @@ static int
 msession_send(struct msession *s, enum msession_step step)
 {
 	const struct msession_smtp *m = &s->smtp;
-	/* Pairs left out are NULL, NULL: not sent. */
-	const char *connect_macros[2 * MSESSION_MACROS] = {
-		"{daemon_name}", m->daemon,
-	};
-	const char *mail_macros[2 * MSESSION_MACROS] = {
-		"i", m->queue_id, "{auth_authen}", m->auth,
-	};
-	const char *rcpt_macros[2 * MSESSION_MACROS] = {
-		"{rcpt_mailer}", m->mailer,
-	};
 
 	switch (step) {
 	case MSESSION_CONNECT:
-		if (msession_macros(s, SMFIC_CONNECT, connect_macros) < 0)
+		if (msession_macros(s, SMFIC_CONNECT, SMFIM_CONNECT,
+				    SMFIP_NOCONNECT, "{daemon_name}") < 0)
 			return -1;
 		return mclient_connect(s->client, m->host, m->ip, m->port,
 				       &s->reply);
 	case MSESSION_HELO:
 		return mclient_helo(s->client, m->helo, &s->reply);
 	case MSESSION_MAIL:
-		if (msession_macros(s, SMFIC_MAIL, mail_macros) < 0)
+		if (msession_macros(s, SMFIC_MAIL, SMFIM_ENVFROM, SMFIP_NOMAIL,
+				    "i {auth_authen} {mail_addr}") < 0)
 			return -1;
 		return mclient_mail(s->client, m->from, &s->reply);
 	case MSESSION_RCPT:
-		if (msession_macros(s, SMFIC_RCPT, rcpt_macros) < 0)
+		if (msession_macros(s, SMFIC_RCPT, SMFIM_ENVRCPT, SMFIP_NORCPT,
+				    "i {rcpt_mailer}") < 0)
 			return -1;
 		return mclient_rcpt(s->client, m->rcpt, &s->reply);
 	case MSESSION_DATA:

@@ -2,10 +2,12 @@
  * msession - one SMTP session spoken to a filter as Postfix speaks it, on
  * t/mclient: the steps in their order (open and negotiate, CONNECT with
  * the client's address and host name, HELO, MAIL FROM, RCPT TO, DATA, end
- * of message), each after the macros Postfix sends with it ({daemon_name}
- * at CONNECT, {i} and {auth_authen} at MAIL, {rcpt_mailer} at RCPT), with
- * the reply of the last step sent.  The one session driver of the tests
- * and the load generator.
+ * of message), each after the macros Postfix sends with it: those the
+ * filter listed for the step at negotiation, else Postfix's defaults,
+ * of the ones a session has ({daemon_name}, i, {auth_authen},
+ * {mail_addr}, {rcpt_mailer}); none for a step the filter turned off.
+ * With the reply of the last step sent.  The one session driver of the
+ * tests and the load generator.
  *
  * What it does not: decide what comes after a refusal (a step is sent
  * whatever the reply before it: the caller stops or goes on), send
@@ -46,8 +48,8 @@ struct msession_smtp {
 	const char *ip;			/* its address; NULL: none */
 	unsigned port;			/* its port */
 	const char *helo;		/* the HELO name */
-	const char *queue_id;		/* {i}, at MAIL */
-	const char *auth;		/* {auth_authen}, at MAIL */
+	const char *queue_id;		/* i */
+	const char *auth;		/* {auth_authen} */
 	const char *from;		/* MAIL FROM, "<a@b>" */
 	const char *rcpt;		/* RCPT TO, "<a@b>" */
 	const char *mailer;		/* {rcpt_mailer}, at RCPT */
@@ -60,6 +62,7 @@ struct msession {
 	struct msession_smtp smtp;
 	struct mclient *client;		/* NULL before open, after the end */
 	struct mreply reply;		/* of the last step; 'c' after open */
+	char	mail_addr[256];		/* {mail_addr}, from smtp.from */
 	unsigned long actions;		/* SMFIF_* the filter asked for */
 	unsigned long protocol;		/* SMFIP_* the filter asked for */
 	struct timespec connected;	/* CLOCK_MONOTONIC at CONNECT */

@@ -18,16 +18,22 @@
  * filter and negotiate (step open); {daemon_name} and the client's
  * address (connect); HELO (helo); i and {auth_authen}, empty (not
  * authenticated), then MAIL FROM (mail); {rcpt_mailer} = local, then one
- * RCPT TO (rcpt); DATA (data); end of message (eom); QUIT.  The first reply other than continue ends the
- * session, as Postfix would after a refusal.  Every packet has a 10 s
- * deadline, Postfix's recommended milter_command_timeout.
+ * RCPT TO (rcpt); DATA (data); end of message (eom); QUIT.  Each with
+ * the macros the filter asked for (t/msession); a step negotiated away
+ * is not sent and one without a reply not waited for, as Postfix does.
+ * The first reply other than continue ends the session, as Postfix ends
+ * it after a refusal, or after an accept (of the message: rblmilter
+ * accepts at DATA, reply_data_a, unless it must add a header).  Every
+ * packet has a 10 s deadline, Postfix's recommended
+ * milter_command_timeout.
  *
  * Output, key=value lines on stdout once every session is over: started,
  * done (ended without an error), errors, seconds, tps (done per second),
  * this process's CPU seconds (getrusage), then for each step and for the
  * whole session (total) n, p50_ms, p99_ms and max_ms, then how the
  * sessions ended: reply_continue (every step went on), or
- * reply_STEP_REPLY for a refusal (reply_rcpt_y550: a 550 text at RCPT).
+ * reply_STEP_REPLY for a refusal or an accept (reply_rcpt_y550: a 550
+ * text at RCPT; reply_data_a: accepted at DATA).
  * The first error goes to stderr.  Exit status 0 once the run is over,
  * errors or not; 1 when it cannot run (IP file, file descriptors,
  * threads); 64 on a bad command line.

@@ -19,11 +19,18 @@
  *   connect inet ADDR [HOST] | inet6 ADDR [HOST] | unix PATH | null
  *   connect hex BYTES [HOST]   a raw sockaddr, any family and length
  *   helo [NAME], mail [ADDR], rcpt [ADDR] (no value: NULL), data, eom,
- *   abort, close, negotiate F0 F1 F2 F3 (hex)
+ *   abort, close
+ *   negotiate F0 F1 F2 F3  (hex) what the MTA offers from now on (Postfix
+ *                          3.7's offer until then); negotiated, then closed
  *
+ * Each connect is a connection of its own: negotiation (where the filter
+ * makes its session), then connect.
  * Checked after each callback, against a model of the rules as
- * decide/decision.c's header states them (its own code is not the
- * model): the status; that a client which may not relay (not SASL, not
+ * decide/decision.c's header and milter/steps.c's state them (their own
+ * code is not the model): the conversation negotiated for the
+ * configuration and the offer; the status, as the step allows it (none
+ * for a no-reply step; accept where nothing can change the answer, and
+ * at DATA unless a header is due); that a client which may not relay (not SASL, not
  * on the relay list, relay_policy = enforce) never gets a recipient
  * whose whole {rcpt_mailer} is not a word of local_transports (554), nor
  * one without a {rcpt_mailer} (451), whatever action, exemptions, lists
@@ -129,9 +136,11 @@ struct zone_spec {
 /* What the stand-ins give and what they were given. */
 static struct {
 	struct smfiDesc desc;		/* from filter_register() */
-	char   *symlist[FUZZ_STAGES];	/* smfi_setsymlist(), per SMFIM_
-					 * stage */
+	char   *symlist[FUZZ_STAGES];	/* smfi_setsymlist(), else Postfix's
+					 * default lists, per SMFIM_ stage */
 	bool	symlist_set;
+	unsigned long offer_actions;	/* what the MTA offers */
+	unsigned long offer_protocol;
 	const struct config *config;
 	struct generation generation;
 	int	generation_refs;
@@ -168,7 +177,8 @@ static struct {
 /* The session as the model sees it. */
 static struct {
 	bool	open;			/* a session with an address */
-	bool	ctx;			/* connected, not yet closed */
+	bool	ctx;			/* negotiated, not yet closed */
+	unsigned long steps;		/* SMFIP_* negotiated */
 	struct addr addr;
 	char	ip[ADDR_TEXT_SIZE];
 	char	daemon[64];
@@ -665,6 +675,7 @@ struct expect {
 	char	text[600];		/* the reply text, or "" when not
 					 * modelled */
 	bool	tag;
+	bool	settled;		/* nothing later can change it */
 	bool	missing;		/* the {rcpt_mailer} warning */
 };
 
@@ -727,16 +738,16 @@ model_decide(int stage, const char *rcpt, const char *mailer,
 {
 	const struct config *c = fz.config;
 	const struct verdict *v = model.verdict;
-	bool	relay;
+	bool	relay = c->relay_policy == RELAY_ENFORCE
+	    && !(model.lists & LIST_RELAY);
 
 	memset(e, 0, sizeof(*e));
 	e->status = SMFIS_CONTINUE;
 	e->silent = true;
+	e->settled = model.authenticated;
 	if (model.authenticated)
 		return;
 	if (stage == STAGE_RCPT) {
-		relay = c->relay_policy == RELAY_ENFORCE
-		    && !(model.lists & LIST_RELAY);
 		if (relay && (mailer == NULL || *mailer == 0)) {
 			refuse(e, SMFIS_TEMPFAIL, "tempfail", "relay-unchecked",
 			       "451", "4.3.5");
@@ -754,6 +765,8 @@ model_decide(int stage, const char *rcpt, const char *mailer,
 		if (model_exempt(rcpt))
 			return;
 	}
+	/* A pass past reject_stage, by a client that may relay. */
+	e->settled = !relay && stage >= c->reject_stage;
 	if (stage != c->reject_stage)
 		return;
 	e->silent = false;
@@ -782,6 +795,7 @@ model_decide(int stage, const char *rcpt, const char *mailer,
 		case ACTION_TAG:
 			e->kind = "tag";
 			e->tag = true;
+			e->settled = false;
 			return;
 		default:
 			e->kind = "log";
@@ -928,18 +942,34 @@ check_reply(const struct expect *e)
 }
 
 /*
- * Check what a decision callback did against the model's e, with
- * warnings other than the missing {rcpt_mailer}.
+ * The answer of a step whose no-reply flag is nr to a decision of status:
+ * none when negotiated so, accept for a settled pass with no header due.
+ */
+static sfsistat
+model_answer(sfsistat status, bool settled, unsigned long nr)
+{
+	if (model.steps & nr)
+		return SMFIS_NOREPLY;
+	return status == SMFIS_CONTINUE && settled && !model.tagged
+	    ? SMFIS_ACCEPT : status;
+}
+
+/*
+ * Check what a decision callback did against the model's e, at the step
+ * whose no-reply flag is nr, with warnings other than the missing
+ * {rcpt_mailer}.
  */
 static void
-check_decision(sfsistat status, int stage, const char *rcpt,
-	       const struct expect *e, unsigned warnings)
+check_decision(sfsistat status, int stage, unsigned long nr,
+	       const char *rcpt, const struct expect *e, unsigned warnings)
 {
 	size_t	decision_lines = 0;
 	size_t	i;
 	bool	line;
 
-	CHECK(status == e->status);
+	/* Decisions at a no-reply step are never refusals. */
+	CHECK(!(model.steps & nr) || e->status == SMFIS_CONTINUE);
+	CHECK(status == model_answer(e->status, e->settled && !e->tag, nr));
 	check_reply(e);
 	/* Refusals each time, a passing client once. */
 	line = !e->silent && (!model.logged || e->status != SMFIS_CONTINUE);
@@ -969,6 +999,74 @@ model_wait(int stage)
 		model.waited = true;
 		model.verdict = model.lookup->verdict;
 	}
+}
+
+/* Postfix's default macro lists (main.cf's milter_*_macros), by stage. */
+static const char *const fuzz_default_macros[FUZZ_STAGES] = {
+	[SMFIM_CONNECT] = "j {daemon_name} {daemon_addr} v _",
+	[SMFIM_HELO] = "{tls_version} {cipher} {cipher_bits} {cert_subject} "
+	"{cert_issuer}",
+	[SMFIM_ENVFROM] = "i {auth_type} {auth_authen} {auth_author} "
+	"{mail_addr} {mail_host} {mail_mailer}",
+	[SMFIM_ENVRCPT] = "i {rcpt_addr} {rcpt_host} {rcpt_mailer}",
+	[SMFIM_DATA] = "i",
+	[SMFIM_EOM] = "i",
+	[SMFIM_EOH] = "i",
+};
+
+/*
+ * The conversation milter/steps.c's header states, for the configuration
+ * and the offer (f0: actions, f1: steps).
+ */
+static unsigned long
+model_steps(unsigned long f0, unsigned long f1)
+{
+	const struct config *c = fz.config;
+	unsigned long want = SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH
+	    | SMFIP_NOUNKNOWN;
+
+	if (c->reject_stage != STAGE_CONNECT)
+		want |= SMFIP_NR_CONN;
+	if (c->reject_stage != STAGE_HELO)
+		want |= SMFIP_NR_HELO;
+	if (c->reject_stage != STAGE_MAIL)
+		want |= (f0 & SMFIF_SETSYMLIST) && (f1 & SMFIP_NOMAIL)
+		    ? SMFIP_NOMAIL : SMFIP_NR_MAIL;
+	if (c->relay_policy == RELAY_OFF && c->reject_stage != STAGE_RCPT)
+		want |= SMFIP_NORCPT;
+	return want & f1;
+}
+
+/*
+ * A new connection negotiates: the session is made, the steps and
+ * actions are those of the model, only what was offered, and DATA is
+ * always answered.
+ */
+static void
+model_negotiate(unsigned long f0, unsigned long f1)
+{
+	unsigned long p[4] = {~0ul, ~0ul, ~0ul, ~0ul};
+	size_t	i;
+
+	for (i = 0; i < FUZZ_STAGES; i++) {
+		free(fz.symlist[i]);
+		CHECK((fz.symlist[i] = strdup(fuzz_default_macros[i])) != NULL);
+	}
+	fz.symlist_set = false;
+	fz.macro_stage = -1;
+	CHECK(fz.desc.xxfi_negotiate(&fuzz_ctx, f0, f1, 0, 0, p, p + 1, p + 2,
+				     p + 3) == SMFIS_CONTINUE);
+	CHECK((p[0] & ~f0) == 0 && (p[1] & ~f1) == 0 && p[2] == 0
+	      && p[3] == 0);
+	CHECK(!(p[1] & (SMFIP_NODATA | SMFIP_NR_DATA | SMFIP_NR_RCPT)));
+	CHECK(p[1] == model_steps(f0, f1));
+	CHECK(!(p[0] & SMFIF_ADDHDRS) == (fz.config->action != ACTION_TAG
+					  || !(f0 & SMFIF_ADDHDRS)));
+	CHECK(fz.symlist_set == ((f0 & SMFIF_SETSYMLIST) != 0));
+	CHECK(fuzz_ctx.priv != NULL && fz.generation_refs == 1
+	      && fz.lines == 0);
+	model.ctx = true;
+	model.steps = p[1];
 }
 
 /* A callback that needs no session: libmilter's close. */
@@ -1054,11 +1152,11 @@ do_connect(char *spec)
 	if (!make_sockaddr(spec, raw, &len, &null, &host))
 		return;
 	do_close();
+	model_negotiate(fz.offer_actions, fz.offer_protocol);
 	check_sockaddr(raw, len);
 	/* libmilter hands its whole union, whatever the family says. */
 	memset(&sa, 0, sizeof(sa));
 	memcpy(&sa, raw, len);
-	model.ctx = true;
 	model.open = !null && model_address(raw, sizeof(sa), &model.addr);
 	model.lists = fz.lists;
 	model_macro(macro("{daemon_name}"), model.daemon, sizeof(model.daemon));
@@ -1066,10 +1164,10 @@ do_connect(char *spec)
 	status = fz.desc.xxfi_connect(&fuzz_ctx, host, null ? NULL : &sa.sa);
 	if (!model.open) {
 		/* Accepted unchecked, with one line that says so. */
-		CHECK(status == SMFIS_ACCEPT && fuzz_ctx.priv == NULL);
+		CHECK(status == model_answer(SMFIS_ACCEPT, false, SMFIP_NR_CONN));
 		CHECK(fz.lines == 1 && printable(fz.line[0])
 		      && strncmp(fz.line[0], "client without an IP", 20) == 0);
-		CHECK(fz.generation_refs == 0 && fz.lookups == 0);
+		CHECK(fuzz_ctx.priv != NULL && fz.lookups == 0);
 		return;
 	}
 	CHECK(fuzz_ctx.priv != NULL && fz.generation_refs == 1);
@@ -1079,7 +1177,7 @@ do_connect(char *spec)
 	CHECK((model.lookup != NULL) == (lookup && !fz.no_lookup));
 	model_wait(STAGE_CONNECT);
 	model_decide(STAGE_CONNECT, NULL, NULL, &e);
-	check_decision(status, STAGE_CONNECT, NULL, &e,
+	check_decision(status, STAGE_CONNECT, SMFIP_NR_CONN, NULL, &e,
 		       lookup && fz.no_lookup ? 1 : 0);
 }
 
@@ -1090,6 +1188,7 @@ do_step(const char *event, char *arg)
 	char   *argv[2] = {arg, NULL};
 	struct expect e = {.status = SMFIS_CONTINUE, .silent = true};
 	const char *mailer = NULL;
+	unsigned long nr = 0;
 	sfsistat status;
 	int	stage;
 
@@ -1098,6 +1197,7 @@ do_step(const char *event, char *arg)
 	if (strcmp(event, "helo") == 0) {
 		fz.macro_stage = SMFIM_HELO;
 		stage = STAGE_HELO;
+		nr = SMFIP_NR_HELO;
 		status = fz.desc.xxfi_helo(&fuzz_ctx, arg);
 		if (model.open)
 			snprintf(model.helo, sizeof(model.helo), "%s",
@@ -1105,6 +1205,7 @@ do_step(const char *event, char *arg)
 	} else if (strcmp(event, "mail") == 0) {
 		fz.macro_stage = SMFIM_ENVFROM;
 		stage = STAGE_MAIL;
+		nr = SMFIP_NR_MAIL;
 		status = fz.desc.xxfi_envfrom(&fuzz_ctx, argv);
 		model_macro(macro("i"), model.queue_id, sizeof(model.queue_id));
 		model.authenticated = macro("{auth_authen}") != NULL
@@ -1118,16 +1219,21 @@ do_step(const char *event, char *arg)
 			      && fz.replies == 0);
 			return;
 		}
+		/* MAIL's facts come with each RCPT too. */
 		model_macro(macro("i"), model.queue_id, sizeof(model.queue_id));
+		model.authenticated = macro("{auth_authen}") != NULL
+		    && *macro("{auth_authen}") != 0;
 		mailer = macro("{rcpt_mailer}");
 	}
 	if (!model.open) {
-		CHECK(status == SMFIS_CONTINUE && fz.lines == 0);
+		CHECK(status == model_answer(SMFIS_ACCEPT, false, nr)
+		      && fz.lines == 0);
 		return;
 	}
 	model_wait(stage);
 	model_decide(stage, arg, mailer, &e);
-	check_decision(status, stage, stage == STAGE_RCPT ? arg : NULL, &e, 0);
+	check_decision(status, stage, nr, stage == STAGE_RCPT ? arg : NULL, &e,
+		       0);
 }
 
 /* data, eom, abort: no decision. */
@@ -1140,34 +1246,36 @@ do_message(const char *event)
 		return;
 	fz.macro_stage = SMFIM_EOM;
 	if (strcmp(event, "data") == 0) {
+		/* The message is accepted unless a header is due at its end. */
 		status = fz.desc.xxfi_data(&fuzz_ctx);
+		CHECK(status == (model.open && model.tagged ? SMFIS_CONTINUE
+				 : SMFIS_ACCEPT));
 	} else if (strcmp(event, "eom") == 0) {
 		status = fz.desc.xxfi_eom(&fuzz_ctx);
-		CHECK(!fz.header_bad
+		CHECK(status == SMFIS_CONTINUE && !fz.header_bad
 		      && fz.headers == (model.open && model.tagged ? 1u : 0u));
 	} else {
 		status = fz.desc.xxfi_abort(&fuzz_ctx);
+		CHECK(status == SMFIS_CONTINUE);
 		model.queue_id[0] = 0;
 		model.authenticated = false;
 	}
-	CHECK(status == SMFIS_CONTINUE && fz.lines == 0 && fz.replies == 0);
+	CHECK(fz.lines == 0 && fz.replies == 0);
 }
 
-/* negotiate F0 F1 F2 F3: only what was offered, never without DATA. */
+/* negotiate F0 F1 F2 F3: the MTA's offer from now on; a connection. */
 static void
 do_negotiate(const char *arg)
 {
 	unsigned long f[4] = {0};
-	unsigned long p[4] = {~0ul, ~0ul, ~0ul, ~0ul};
 
 	sscanf(arg, "%lx %lx %lx %lx", f, f + 1, f + 2, f + 3);
-	fz.symlist_set = false;
-	CHECK(fz.desc.xxfi_negotiate(&fuzz_ctx, f[0], f[1], f[2], f[3], p,
-				     p + 1, p + 2, p + 3) == SMFIS_CONTINUE);
-	CHECK((p[0] & ~f[0]) == 0 && (p[1] & ~f[1]) == 0 && p[2] == 0
-	      && p[3] == 0);
-	CHECK(!(p[1] & (SMFIP_NODATA | SMFIP_NR_DATA)));
-	CHECK(!fz.symlist_set || (f[0] & SMFIF_SETSYMLIST));
+	fz.offer_actions = f[0];
+	fz.offer_protocol = f[1];
+	do_close();
+	model_negotiate(f[0], f[1]);
+	/* An MTA may close before connect. */
+	do_close();
 }
 
 /* macro NAME [VALUE] */
@@ -1338,6 +1446,8 @@ reset_input(void)
 	fz.level = CACHE_MISS;
 	fz.no_verdict = fz.no_lookup = false;
 	fz.ttl = fz.dns_ms = 0;
+	fz.offer_actions = SMFI_CURR_ACTS;
+	fz.offer_protocol = SMFI_CURR_PROT;
 	fz.config = NULL;
 	memset(&model, 0, sizeof(model));
 }
@@ -1345,8 +1455,6 @@ reset_input(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	unsigned long p[4];
-
 	(void) argc;
 	(void) argv;
 	if ((fuzz_fd = memfd_create("fuzz_milter", 0)) < 0)
@@ -1355,11 +1463,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	fuzz_trace = getenv("FUZZ_MILTER_TRACE") != NULL;
 	if (filter_register() < 0 || filter_run(&fz.worker) < 0)
 		abort();
-	/* The macros the filter asks for: the only ones it may read. */
-	fz.desc.xxfi_negotiate(&fuzz_ctx, ~0ul, ~0ul, 0, 0, p, p + 1, p + 2,
-			       p + 3);
-	if (!fz.symlist_set)
-		abort();
+	reset_input();
 	return 0;
 }
 
