@@ -8,7 +8,8 @@
  * buffer once its length is known to be within the protocol's 64 KB
  * limit, and every string in it is looked for within that length.  The
  * first error is kept for mclient_error().  A macro packet is held back
- * and written with the command it belongs to, in one send(), as Postfix's
+ * and written with the command it belongs to (or, for a step the filter
+ * turned off, with the next command sent), in one send(), as Postfix's
  * buffered stream does: written alone, Nagle's algorithm would hold the
  * command until the filter's delayed ACK, 40 ms later on Linux.
  *
@@ -694,11 +695,12 @@ mclient_macro(struct mclient *client, char cmd, const char *const *pairs)
 		    || mclient_puts(client, &len, pairs[1]) < 0)
 			return -1;
 	}
-	if (MCLIENT_HEAD + len > sizeof(client->held))
+	/* Held after any held before (a step turned off sends none). */
+	if (client->held_len + MCLIENT_HEAD + len > sizeof(client->held))
 		return mclient_send(client, SMFIC_MACRO, len);
 	mclient_frame(client, SMFIC_MACRO, len);
-	memcpy(client->held, client->buf, MCLIENT_HEAD + len);
-	client->held_len = MCLIENT_HEAD + len;
+	memcpy(client->held + client->held_len, client->buf, MCLIENT_HEAD + len);
+	client->held_len += MCLIENT_HEAD + len;
 	return 0;
 }
 

@@ -96,14 +96,13 @@ msession_value(struct msession *s, const char *name, size_t len)
 }
 
 /*
- * Send the macros of the step cmd (class: its SMFIM_*) as Postfix does:
- * none when the step is not sent (its flag off); else those of the
- * filter's list for the step, or of Postfix's default list, that have a
- * value in this session.
+ * Send the macros of the step cmd (class: its SMFIM_*) as Postfix 3.7
+ * does, even for a step the filter turned off (mclient holds them for the
+ * next step sent): those of the filter's list for the step, or of
+ * Postfix's default list, that have a value in this session.
  */
 static int
-msession_macros(struct msession *s, char cmd, int class, unsigned long off,
-		const char *defaults)
+msession_macros(struct msession *s, char cmd, int class, const char *defaults)
 {
 	const char *list = mclient_macro_list(s->client, class);
 	const char *set[2 * MSESSION_MACROS + 1];
@@ -113,8 +112,6 @@ msession_macros(struct msession *s, char cmd, int class, unsigned long off,
 	size_t	count = 0;
 	size_t	len;
 
-	if (s->protocol & off)
-		return 0;
 	for (name = list != NULL ? list : defaults; *name; name += len) {
 		name += strspn(name, " ");
 		len = strcspn(name, " ");
@@ -140,19 +137,19 @@ msession_send(struct msession *s, enum msession_step step)
 	switch (step) {
 	case MSESSION_CONNECT:
 		if (msession_macros(s, SMFIC_CONNECT, SMFIM_CONNECT,
-				    SMFIP_NOCONNECT, "{daemon_name}") < 0)
+				    "{daemon_name}") < 0)
 			return -1;
 		return mclient_connect(s->client, m->host, m->ip, m->port,
 				       &s->reply);
 	case MSESSION_HELO:
 		return mclient_helo(s->client, m->helo, &s->reply);
 	case MSESSION_MAIL:
-		if (msession_macros(s, SMFIC_MAIL, SMFIM_ENVFROM, SMFIP_NOMAIL,
+		if (msession_macros(s, SMFIC_MAIL, SMFIM_ENVFROM,
 				    "i {auth_authen} {mail_addr}") < 0)
 			return -1;
 		return mclient_mail(s->client, m->from, &s->reply);
 	case MSESSION_RCPT:
-		if (msession_macros(s, SMFIC_RCPT, SMFIM_ENVRCPT, SMFIP_NORCPT,
+		if (msession_macros(s, SMFIC_RCPT, SMFIM_ENVRCPT,
 				    "i {rcpt_mailer}") < 0)
 			return -1;
 		return mclient_rcpt(s->client, m->rcpt, &s->reply);

@@ -5,7 +5,7 @@
  * of message), each after the macros Postfix sends with it: those the
  * filter listed for the step at negotiation, else Postfix's defaults,
  * of the ones a session has ({daemon_name}, i, {auth_authen},
- * {mail_addr}, {rcpt_mailer}); none for a step the filter turned off.
+ * {mail_addr}, {rcpt_mailer}), also for a step the filter turned off.
  * With the reply of the last step sent.  The one session driver of the
  * tests and the load generator.
  *
