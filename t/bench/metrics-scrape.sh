@@ -7,21 +7,24 @@
 # sessions a run (default 40000), every other client a memory-cache hit
 # (one of 1,000 IPs warmed first) and the others a miss (an IP no run
 # used before: a lookup on the loop thread, which also serves the page).
-# Each run is made in one of three modes:
+# Each run is made in one of four modes; the scrapers are one curl on
+# one kept-alive connection, as a Prometheus keeps one:
 #   none   no scraper (the baseline)
-#   1/s    curl asks GET /metrics once a second, as a Prometheus would
-#   flood  curl asks GET /metrics in a loop, as fast as the endpoint
-#          answers, on one kept-alive connection
-#   404    the same loop asking GET /nothing: the HTTP exchange and
-#          curl's own CPU without the page, to tell what rendering the
-#          page costs from what any client this busy would cost
+#   1/s    GET /metrics once a second (curl --rate), as a Prometheus
+#          scraping every second would
+#   flood  GET /metrics one after another, as fast as the endpoint answers
+#   404    the same flood of GET /nothing: the HTTP exchange and curl's
+#          own CPU without the page, to tell what rendering the page
+#          costs from what any client this busy would cost
 # ROUNDS rounds (default 3) of one run per mode, the order of the modes
 # turned by one each round so that none is always first.  Printed per
 # mode: decisions/s over all its runs and the ratio to the baseline, the
 # median over the runs of the RCPT step's p50 and p99 (where a session
 # waits for its verdict) and their ratios, the scrapes made per second
 # and their median time, and the daemon's CPU per decision (the page's
-# rendering included); last, what a scrape costs the daemon without
+# rendering included); then each run's decisions/s with the 1-minute load
+# average at its start (the spread of one mode's runs is the noise the
+# ratios are read against); last, what a scrape costs the daemon without
 # load.  On 2 cores the flood's curl takes CPU from milterload and the
 # daemon: the 404 row, the daemon's CPU per decision and the 1/s row say
 # what the endpoint itself costs.
@@ -39,12 +42,13 @@ N=${N:-40000}
 ROUNDS=${ROUNDS:-3}
 HIT_IPS=1000
 ZONES=${ZONES:-z1.test z2.test z3.test}
-SCRAPES_ALONE=${SCRAPES_ALONE:-2000}
+SCRAPES=2000
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 . "$here/lib.sh"
 
 lib_setup scrape 32000
-trap 'touch "$dir/scrape.stop"; lib_cleanup' EXIT
+scraper_pid=""
+trap '[ -z "$scraper_pid" ] || kill -- "-$scraper_pid"; lib_cleanup' EXIT
 lib_need rbldnsd curl awk timeout "$RBLMILTER" "$MILTERLOAD"
 hz=$(getconf CLK_TCK)
 
@@ -59,6 +63,13 @@ dnsbl_min_ttl = 1h
 "
 url=http://127.0.0.1:$metrics_port/metrics
 lib_rblmilter "$dir/rbl.conf" "$metrics_port"
+# curl's lists of transfers: SCRAPES of the page, SCRAPES of a 404.
+for path in metrics nothing; do
+	awk -v u="http://127.0.0.1:$metrics_port/$path" -v n="$SCRAPES" 'BEGIN {
+		for (i = 0; i < n; i++)
+			printf "url = \"%s\"\noutput = \"/dev/null\"\n", u }' \
+		>"$dir/$path.curl"
+done
 
 # answers: one session goes through the milter.
 answers() {
@@ -84,26 +95,27 @@ ipfile() {
 	}' >"$dir/run$1.ips"
 }
 
-# scraper MODE: scrape until $dir/scrape.stop exists; a line per scrape
-# (HTTP status, seconds) in $dir/scrapes.
-scraper() {
-	local urls=()
-	case $1 in
-	1/s)
-		while [ ! -e "$dir/scrape.stop" ]; do
-			curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$url"
-			sleep 1
-		done ;;
-	flood | 404)
-		# One curl, one kept-alive connection, for 200 scrapes.
-		for _ in $(seq 200); do
-			urls+=(-o /dev/null "$url")
-		done
-		[ "$1" = 404 ] && urls=("${urls[@]/%\/metrics//nothing}")
-		while [ ! -e "$dir/scrape.stop" ]; do
-			curl -s -w '%{http_code} %{time_total}\n' "${urls[@]}"
-		done ;;
-	esac >>"$dir/scrapes"
+# scraper_start MODE: a scraper in a session of its own (scraper_pid),
+# one line per scrape (HTTP status, seconds) in $dir/scrapes, until
+# scraper_stop.
+scraper_start() {
+	local list=$dir/metrics.curl rate=()
+	[ "$1" = 404 ] && list=$dir/nothing.curl
+	[ "$1" = 1/s ] && rate=(--rate 1/s)
+	# shellcheck disable=SC2016 # for the inner shell
+	# -w to standard error, which is not buffered: a line per scrape
+	# as it ends, none lost when the scraper is killed.
+	setsid bash -c 'while :; do curl -s "$@"; done' scraper "${rate[@]}" \
+		-w '%{stderr}%{http_code} %{time_total}\n' -K "$list" \
+		2>>"$dir/scrapes" &
+	scraper_pid=$!
+}
+
+# scraper_stop: end the scraper and its curl.
+scraper_stop() {
+	kill -- "-$scraper_pid"
+	wait "$scraper_pid" 2>/dev/null
+	scraper_pid=""
 }
 
 # median FILE COLUMN [SCALE]: the median of a column of numbers, times
@@ -125,22 +137,18 @@ kv() {
 
 # measure MODE RUN: one milterload run in MODE; a line of figures in
 # $dir/MODE.runs: done seconds rcpt_p50 rcpt_p99 errors cpu_ticks scrapes
-# scrape_p50_ms bad_scrapes.
+# scrape_p50_ms bad_scrapes load (the 1-minute load average at its start).
 measure() {
-	local mode=$1 run=$2 out=$dir/run$2.out before after scraper_pid=""
+	local mode=$1 run=$2 out=$dir/run$2.out before after load
 	ipfile "$run"
-	rm -f "$dir/scrape.stop" "$dir/scrapes"
-	touch "$dir/scrapes"
-	if [ "$mode" != none ]; then
-		scraper "$mode" &
-		scraper_pid=$!
-	fi
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	: >"$dir/scrapes"
+	[ "$mode" = none ] || scraper_start "$mode"
 	before=$(lib_cpu_ticks "$milter_pid")
 	timeout "$RUN_TIMEOUT" "$MILTERLOAD" -s "$sock" -c "$CONC" -n "$N" \
 		-i "$dir/run$run.ips" >"$out" 2>"$out.err"
 	after=$(lib_cpu_ticks "$milter_pid")
-	touch "$dir/scrape.stop"
-	[ -n "$scraper_pid" ] && wait "$scraper_pid"
+	[ -z "$scraper_pid" ] || scraper_stop
 	[ -s "$out.err" ] && sed "s/^/  $mode run $run: /" "$out.err"
 	# Scrapes made during the run, their median time, those not answered.
 	scrapes=$(wc -l <"$dir/scrapes")
@@ -149,20 +157,14 @@ measure() {
 		'$1 != want' "$dir/scrapes" | wc -l)
 	echo "$(kv "$out" "done") $(kv "$out" seconds) $(kv "$out" rcpt_p50_ms)" \
 		"$(kv "$out" rcpt_p99_ms) $(kv "$out" errors) $((after - before))" \
-		"$scrapes $scrape_ms $bad" >>"$dir/${mode//\//_}.runs"
+		"$scrapes $scrape_ms $bad $load" >>"$dir/${mode//\//_}.runs"
 }
 
 # What a scrape costs the daemon alone, without load: CPU per scrape over
-# SCRAPES_ALONE scrapes on one connection.
+# one list of SCRAPES scrapes on one connection.
 before=$(lib_cpu_ticks "$milter_pid")
 start=$(date +%s%N)
-for _ in $(seq 10); do
-	urls=()
-	for _ in $(seq $((SCRAPES_ALONE / 10))); do
-		urls+=(-o /dev/null "$url")
-	done
-	curl -s "${urls[@]}"
-done
+curl -s -K "$dir/metrics.curl"
 alone_ms=$((($(date +%s%N) - start) / 1000000))
 alone_ticks=$(($(lib_cpu_ticks "$milter_pid") - before))
 
@@ -210,9 +212,14 @@ for mode in "${modes[@]}"; do
 		    e, c, r, s }'
 	[ "$bad" -gt 0 ] && echo "  $mode: $bad scrapes had another answer than expected"
 done
+echo "  each run's decisions/s (and the load average at its start), in the order run:"
+for mode in "${modes[@]}"; do
+	printf '    %-6s%s\n' "$mode" "$(awk '{ printf " %.0f (%s)", $1 / $2, $10 }' \
+		"$dir/${mode//\//_}.runs")"
+done
 echo "  ratios to the mode none; rcpt p50/p99: median over the runs of milterload's RCPT"
 echo "  step (ms); CPU ms/dec: the daemon's CPU per decision, page rendering included"
 echo "  page: $(curl -s "$url" | wc -c) bytes, $(curl -s "$url" | grep -vc '^#') samples;" \
-	"$SCRAPES_ALONE scrapes without load: $(awk -v n="$SCRAPES_ALONE" \
+	"$SCRAPES scrapes without load: $(awk -v n="$SCRAPES" \
 	-v ms="$alone_ms" -v t="$alone_ticks" -v hz="$hz" 'BEGIN {
 	printf "%.0f/s, the daemon'"'"'s CPU %.3f ms per scrape", n * 1000 / ms, t * 1000 / hz / n }')"
