@@ -16,11 +16,13 @@
 #   404    the same flood of GET /nothing: the HTTP exchange and curl's
 #          own CPU without the page, to tell what rendering the page
 #          costs from what any client this busy would cost
-# ROUNDS rounds (default 3) of one run per mode, the order of the modes
+# ROUNDS rounds (default 5) of one run per mode, the order of the modes
 # turned by one each round so that none is always first.  Printed per
-# mode: decisions/s over all its runs and the ratio to the baseline, the
-# median over the runs of the RCPT step's p50 and p99 (where a session
-# waits for its verdict) and their ratios, the scrapes made per second
+# mode: decisions/s over all its runs, the median over the runs of the
+# RCPT step's p50 and p99 (where a session waits for its verdict), each
+# with its ratio to the baseline (the median over the rounds of the
+# round's ratio, which a load that comes and goes moves less than a
+# ratio of totals), the scrapes made per second
 # and their median time, and the daemon's CPU per decision (the page's
 # rendering included); then each run's decisions/s with the 1-minute load
 # average at its start (the spread of one mode's runs is the noise the
@@ -32,14 +34,14 @@
 # Numbers, not assertions.  From a build tree (or set RBLMILTER and
 # MILTERLOAD):
 #     bash ../../t/bench/metrics-scrape.sh
-# About a minute and a half with the defaults on 2 cores.
+# About two and a half minutes with the defaults on 2 cores.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 RBLMILTER=${RBLMILTER:-$PWD/rblmilter}
 MILTERLOAD=${MILTERLOAD:-$PWD/t/bench/milterload}
 CONC=${CONC:-50}
 N=${N:-40000}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 HIT_IPS=1000
 ZONES=${ZONES:-z1.test z2.test z3.test}
 SCRAPES=2000
@@ -196,20 +198,32 @@ summary() {
 		}' "$f"
 }
 
+# ratios MODE: the medians over the rounds of MODE's decisions/s, RCPT p50
+# and RCPT p99 divided by those of the round's run without a scraper
+# (paired: the two runs of a round are close in time, so a machine whose
+# load comes and goes moves both).
+ratios() {
+	paste -d ' ' "$dir/none.runs" "$dir/${1//\//_}.runs" |
+		awk '{ printf "%.4f %.4f %.4f\n", ($11 / $12) / ($1 / $2),
+		    ($3 > 0 ? $13 / $3 : 0), ($4 > 0 ? $14 / $4 : 0) }' \
+		>"$dir/ratios"
+	echo "$(median "$dir/ratios" 1) $(median "$dir/ratios" 2)" \
+		"$(median "$dir/ratios" 3)"
+}
+
 echo "metrics-scrape: milterload -c $CONC -n $N per run, $ROUNDS runs per mode, interleaved; $(nproc) CPUs"
 echo "  zones on one rbldnsd: $ZONES; half the clients memory-cache hits, half misses"
 printf '  %-6s %10s %6s %9s %6s %9s %6s %6s %11s %9s %10s\n' mode \
 	decisions/s ratio "rcpt p50" ratio "rcpt p99" ratio errors \
 	"CPU ms/dec" scrapes/s "scrape ms"
-read -r base_tps base_p50 base_p99 _ < <(summary none)
 for mode in "${modes[@]}"; do
 	read -r tps p50 p99 errors cpu rate scrape_ms bad < <(summary "$mode")
+	read -r tps_ratio p50_ratio p99_ratio < <(ratios "$mode")
 	awk -v m="$mode" -v t="$tps" -v a="$p50" -v b="$p99" -v e="$errors" \
-		-v c="$cpu" -v r="$rate" -v s="$scrape_ms" -v t0="$base_tps" \
-		-v a0="$base_p50" -v b0="$base_p99" 'BEGIN {
+		-v c="$cpu" -v r="$rate" -v s="$scrape_ms" -v t1="$tps_ratio" \
+		-v a1="$p50_ratio" -v b1="$p99_ratio" 'BEGIN {
 		printf "  %-6s %10.1f %6.2f %9.3f %6.2f %9.3f %6.2f %6d %11.4f %9.1f %10.2f\n",
-		    m, t, t / t0, a, (a0 > 0 ? a / a0 : 0), b, (b0 > 0 ? b / b0 : 0),
-		    e, c, r, s }'
+		    m, t, t1, a, a1, b, b1, e, c, r, s }'
 	[ "$bad" -gt 0 ] && echo "  $mode: $bad scrapes had another answer than expected"
 done
 echo "  each run's decisions/s (and the load average at its start), in the order run:"
@@ -217,8 +231,10 @@ for mode in "${modes[@]}"; do
 	printf '    %-6s%s\n' "$mode" "$(awk '{ printf " %.0f (%s)", $1 / $2, $10 }' \
 		"$dir/${mode//\//_}.runs")"
 done
-echo "  ratios to the mode none; rcpt p50/p99: median over the runs of milterload's RCPT"
-echo "  step (ms); CPU ms/dec: the daemon's CPU per decision, page rendering included"
+echo "  decisions/s over all the mode's runs; rcpt p50/p99: median over its runs of"
+echo "  milterload's RCPT step (ms); ratio: the median over the rounds of the mode's"
+echo "  run against the same round's run without a scraper; CPU ms/dec: the daemon's"
+echo "  CPU per decision, page rendering included"
 echo "  page: $(curl -s "$url" | wc -c) bytes, $(curl -s "$url" | grep -vc '^#') samples;" \
 	"$SCRAPES scrapes without load: $(awk -v n="$SCRAPES" \
 	-v ms="$alone_ms" -v t="$alone_ticks" -v hz="$hz" 'BEGIN {
