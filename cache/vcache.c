@@ -173,7 +173,7 @@ vcache_store(struct vcache_flight *flight, const struct verdict *verdict)
 
 /*
  * The DNS zones have answered (or the deadline passed).  Each zone asked
- * counts its answer time, or the lookup's when it timed out.
+ * counts its answer time (the deadline's when it timed out).
  */
 static void
 vcache_on_dns(struct verdict *verdict, void *arg)
@@ -195,10 +195,9 @@ vcache_on_dns(struct verdict *verdict, void *arg)
 		    && strcmp(verdict->zone[i].reason, "timeout") == 0;
 		if (timeout)
 			stats_count_zone(stats, zone + i, STATS_ZONE_TIMEOUT);
-		if (timeout || verdict->zone[i].answer_us > 0)
-			stats_zone_answer(stats, zone + i, timeout ?
-					  verdict->dns_ms * 1000UL
-					  : verdict->zone[i].answer_us);
+		if (verdict->zone[i].answer_us > 0)
+			stats_zone_answer(stats, zone + i,
+					  verdict->zone[i].answer_us);
 	}
 	vcache_store(flight, verdict);
 	vcache_finish(flight, verdict, CACHE_MISS);

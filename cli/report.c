@@ -19,8 +19,9 @@
  * Memory: lines are read into a fixed buffer (longer ones are cut and
  * skipped); counts live in hash tables keyed by client, network and zone
  * that stop taking new keys at a fixed limit (the counts of keys beyond
- * it are reported as untracked); DNS times go into a fixed histogram of
- * milliseconds.  The top entries are picked at the end.
+ * it are reported as untracked); DNS times, of the lookup (dns_ms=) and
+ * of each zone asked (zone_ms=), go into histograms of milliseconds,
+ * exact below 10 s.  The top entries are picked at the end.
  *
  * Not done here: decompression (zcat ... | rblmilter --report -), dates
  * (a traditional syslog time has no year: the period is shown as written),
@@ -54,6 +55,16 @@
 /* DNS times above this many milliseconds count as this many. */
 #define REPORT_DNS_MS_MAX	65535
 
+/*
+ * A histogram of DNS times has a bucket per millisecond below
+ * REPORT_MS_EXACT, then one per REPORT_MS_STEP ms up to REPORT_DNS_MS_MAX:
+ * 85 KB per zone, where exact ones would take 512 KB.
+ */
+#define REPORT_MS_EXACT		10000
+#define REPORT_MS_STEP		100
+#define REPORT_MS_BUCKETS	(REPORT_MS_EXACT + (REPORT_DNS_MS_MAX \
+				 - REPORT_MS_EXACT) / REPORT_MS_STEP + 1)
+
 /* The kinds of enum decision_kind; DECISION_KIND_RELAY is the last. */
 #define REPORT_KINDS		(DECISION_KIND_RELAY + 1)
 
@@ -71,6 +82,9 @@ struct report_count {
 	char   *key;			/* NULL: an empty slot */
 	size_t	hash;
 	unsigned long long count;
+	unsigned long long *ms;		/* the lookups table: the zone's
+					 * times (report_ms_add()), count of
+					 * them; else NULL */
 };
 
 /* Counts by key: open addressing, linear probing. */
@@ -92,11 +106,12 @@ struct report {
 	unsigned long long actions[REPORT_KINDS];
 	unsigned long long levels[REPORT_LEVELS];
 	unsigned long long misses;	/* cache=miss: DNS samples */
-	unsigned long long *dns_ms;	/* [REPORT_DNS_MS_MAX + 1] */
+	unsigned long long *dns_ms;	/* their times (report_ms_add()) */
 	struct report_table clients;	/* rejected clients */
 	struct report_table networks;	/* their /24 or /48 */
 	struct report_table hits;	/* zones in listed= */
 	struct report_table timeouts;	/* zones in unknown= with timeout */
+	struct report_table lookups;	/* zones in zone_ms=, with times */
 	struct report_table decisive;	/* zones a rejection needed */
 	struct report_table overlap;	/* "a+b": zones listing one client */
 	struct report_table shadow_rejects;	/* shadow zones that listed a
@@ -166,17 +181,23 @@ report_table_grow(struct report_table *table)
 	return 0;
 }
 
-/* Count key (len bytes) once; 0, or -1 when out of memory. */
+/*
+ * Count key (len bytes) once; *counted is its entry, or NULL when the
+ * table is full.  0, or -1 when out of memory.
+ */
 static int
-report_table_add(struct report_table *table, const char *key, size_t len)
+report_table_count(struct report_table *table, const char *key, size_t len,
+		   struct report_count **counted)
 {
 	size_t	hash = report_hash(key, len);
 	struct report_count *entry = NULL;
 
+	*counted = NULL;
 	if (table->size > 0) {
 		entry = report_table_find(table, key, len, hash);
 		if (entry->key != NULL) {
 			entry->count++;
+			*counted = entry;
 			return 0;
 		}
 	}
@@ -194,7 +215,30 @@ report_table_add(struct report_table *table, const char *key, size_t len)
 	entry->hash = hash;
 	entry->count = 1;
 	table->used++;
+	*counted = entry;
 	return 0;
+}
+
+/* Count key (len bytes) once; 0, or -1 when out of memory. */
+static int
+report_table_add(struct report_table *table, const char *key, size_t len)
+{
+	struct report_count *entry;
+
+	return report_table_count(table, key, len, &entry);
+}
+
+/* The count of key (a string), 0 when it was not counted. */
+static unsigned long long
+report_table_get(const struct report_table *table, const char *key)
+{
+	const struct report_count *entry;
+	size_t	len = strlen(key);
+
+	if (table->size == 0)
+		return 0;
+	entry = report_table_find(table, key, len, report_hash(key, len));
+	return entry->key != NULL ? entry->count : 0;
 }
 
 /* Free a table's keys and slots. */
@@ -203,8 +247,10 @@ report_table_free(struct report_table *table)
 {
 	size_t	i;
 
-	for (i = 0; i < table->size; i++)
+	for (i = 0; i < table->size; i++) {
 		free(table->slot[i].key);
+		free(table->slot[i].ms);
+	}
 	free(table->slot);
 }
 
@@ -457,6 +503,7 @@ report_slots(struct report_decision *decision, struct report_numbers *numbers,
 		[LOGLINE_FIELDS + VERDICT_SHADOW] = &decision->shadow,
 		[LOGLINE_FIELDS + VERDICT_TTL] = &numbers->ttl,
 		[LOGLINE_FIELDS + VERDICT_DNS_MS] = &numbers->dns_ms,
+		[LOGLINE_FIELDS + VERDICT_ZONE_MS] = &decision->zone_ms,
 		[LOGLINE_FIELDS + VERDICT_TEXT] = &decision->text,
 	};
 
@@ -506,15 +553,26 @@ report_split(struct report_decision *decision, struct report_numbers *numbers)
 	return 0;
 }
 
-/* Is a zone list (listed= or unknown=) well formed? */
+/*
+ * Is a zone list (listed=, unknown=, shadow=, or with times zone_ms=,
+ * whose details are numbers and names have no role) well formed?
+ */
 static bool
-report_zones_valid(const char *list)
+report_zones_valid(const char *list, bool times)
 {
 	struct report_zone zone;
 	int	status;
+	size_t	i;
 
-	while ((status = report_zone_next(&list, &zone)) > 0)
-		;
+	while ((status = report_zone_next(&list, &zone)) > 0) {
+		if (!times)
+			continue;
+		if (zone.role != NULL || zone.detail_len == 0)
+			return false;
+		for (i = 0; i < zone.detail_len; i++)
+			if (!isdigit((unsigned char) zone.detail[i]))
+				return false;
+	}
 	return status == 0;
 }
 
@@ -554,10 +612,12 @@ report_check(struct report_decision *decision,
 	if (i == REPORT_LEVELS || numbers->score == NULL
 	    || numbers->ttl == NULL || numbers->dns_ms == NULL
 	    || decision->listed == NULL || decision->unknown == NULL
-	    || !report_zones_valid(decision->listed)
-	    || !report_zones_valid(decision->unknown)
+	    || !report_zones_valid(decision->listed, false)
+	    || !report_zones_valid(decision->unknown, false)
 	    || (decision->shadow != NULL
-		&& !report_zones_valid(decision->shadow))
+		&& !report_zones_valid(decision->shadow, false))
+	    || (decision->zone_ms != NULL
+		&& !report_zones_valid(decision->zone_ms, true))
 	    || report_number(numbers->score, true, &decision->score) < 0)
 		return -1;
 	decision->level = i;
@@ -663,15 +723,11 @@ report_create(void)
 
 	if ((report = calloc(1, sizeof(*report))) == NULL)
 		return NULL;
-	if ((report->dns_ms = calloc(REPORT_DNS_MS_MAX + 1,
-				     sizeof(*report->dns_ms))) == NULL) {
-		free(report);
-		return NULL;
-	}
 	report->clients.limit = REPORT_CLIENTS_MAX;
 	report->networks.limit = REPORT_CLIENTS_MAX;
 	report->hits.limit = REPORT_ZONES_MAX;
 	report->timeouts.limit = REPORT_ZONES_MAX;
+	report->lookups.limit = REPORT_ZONES_MAX;
 	report->decisive.limit = REPORT_ZONES_MAX;
 	report->overlap.limit = REPORT_ZONES_MAX * REPORT_ZONES_MAX;
 	report->shadow_rejects.limit = REPORT_ZONES_MAX;
@@ -688,12 +744,75 @@ report_free(struct report *report)
 	report_table_free(&report->networks);
 	report_table_free(&report->hits);
 	report_table_free(&report->timeouts);
+	report_table_free(&report->lookups);
 	report_table_free(&report->decisive);
 	report_table_free(&report->overlap);
 	report_table_free(&report->shadow_rejects);
 	report_table_free(&report->shadow_alone);
 	free(report->dns_ms);
 	free(report);
+}
+
+/*
+ * Count a time of ms milliseconds in a histogram of REPORT_MS_BUCKETS,
+ * made at the first; 0, or -1 when out of memory.
+ */
+static int
+report_ms_add(unsigned long long **histogram, unsigned long ms)
+{
+	if (*histogram == NULL
+	    && (*histogram = calloc(REPORT_MS_BUCKETS,
+				    sizeof(**histogram))) == NULL)
+		return -1;
+	if (ms > REPORT_DNS_MS_MAX)
+		ms = REPORT_DNS_MS_MAX;
+	(*histogram)[ms < REPORT_MS_EXACT ? ms : REPORT_MS_EXACT
+		     + (ms - REPORT_MS_EXACT) / REPORT_MS_STEP]++;
+	return 0;
+}
+
+/*
+ * The p-th percentile (nearest rank) of a histogram of samples times, in
+ * ms (a step's lowest above REPORT_MS_EXACT); samples > 0.
+ */
+static unsigned long
+report_ms_percentile(const unsigned long long *histogram,
+		     unsigned long long samples, unsigned p)
+{
+	unsigned long long rank = (samples * p + 99) / 100;
+	unsigned long long seen = 0;
+	unsigned long i;
+
+	if (rank == 0)
+		rank = 1;
+	for (i = 0; i < REPORT_MS_BUCKETS - 1; i++)
+		if ((seen += histogram[i]) >= rank)
+			break;
+	return i < REPORT_MS_EXACT ? i : REPORT_MS_EXACT
+	    + (i - REPORT_MS_EXACT) * REPORT_MS_STEP;
+}
+
+/*
+ * Count the zones of zone_ms=, each a query in DNS that took so many ms;
+ * 0 or -1.
+ */
+static int
+report_lookups(struct report *report, const struct report_decision *decision)
+{
+	struct report_zone zone;
+	struct report_count *entry;
+	const char *list;
+
+	for (list = decision->zone_ms; list != NULL
+	     && report_zone_next(&list, &zone) > 0;) {
+		if (report_table_count(&report->lookups, zone.name,
+				       zone.name_len, &entry) < 0
+		    || (entry != NULL
+			&& report_ms_add(&entry->ms, strtoul(zone.detail, NULL,
+							     10)) < 0))
+			return -1;
+	}
+	return 0;
 }
 
 /* Count a rejected client and its /24 (IPv4) or /48 (IPv6); 0 or -1. */
@@ -829,7 +948,8 @@ report_zones(struct report *report, const struct report_decision *decision)
 					zone.name_len) < 0)
 			return -1;
 	if (report_decisive(report, decision) < 0
-	    || report_overlap(report, decision) < 0)
+	    || report_overlap(report, decision) < 0
+	    || report_lookups(report, decision) < 0)
 		return -1;
 	return report_shadow(report, decision);
 }
@@ -867,8 +987,8 @@ report_line(struct report *report, const char *line, size_t len, bool cut)
 	report->levels[decision->level]++;
 	if (decision->level == CACHE_MISS) {
 		report->misses++;
-		report->dns_ms[decision->dns_ms < REPORT_DNS_MS_MAX ?
-			       decision->dns_ms : REPORT_DNS_MS_MAX]++;
+		if (report_ms_add(&report->dns_ms, decision->dns_ms) < 0)
+			return -1;
 	}
 	return report_zones(report, decision);
 }
@@ -910,22 +1030,6 @@ report_read(struct report *report, FILE *in, char *err, size_t errlen)
 nomem:
 	snprintf(err, errlen, "out of memory");
 	return -1;
-}
-
-/* The p-th percentile of the DNS times (nearest rank); misses > 0. */
-static unsigned long
-report_percentile(const struct report *report, unsigned p)
-{
-	unsigned long long rank = (report->misses * p + 99) / 100;
-	unsigned long long seen = 0;
-	unsigned long ms;
-
-	if (rank == 0)
-		rank = 1;
-	for (ms = 0; ms < REPORT_DNS_MS_MAX; ms++)
-		if ((seen += report->dns_ms[ms]) >= rank)
-			break;
-	return ms;
 }
 
 /* The tables of a report, in the order they are printed. */
@@ -992,6 +1096,36 @@ report_row(FILE *out, int width, const char *label, unsigned long long count,
 	fputc('\n', out);
 }
 
+/*
+ * Each zone asked in DNS, in the text report: queries, timeouts, and
+ * the p50 and p99 of its times; only when a line said any.
+ */
+static void
+report_text_lookups(const struct report *report, FILE *out, int width)
+{
+	const struct report_count *top[REPORT_ZONES_MAX];
+	size_t	count = report_table_top(&report->lookups, top,
+					 REPORT_ZONES_MAX);
+	char	title[64];
+	size_t	i;
+
+	if (report->lookups.used == 0)
+		return;
+	snprintf(title, sizeof(title), "zones asked in DNS (of %zu)",
+		 report->lookups.used);
+	fprintf(out, "\n%-*s %10s %10s %8s %8s\n", width + 2, title, "queries",
+		"timeouts", "p50 ms", "p99 ms");
+	for (i = 0; i < count; i++)
+		fprintf(out, "  %-*s %10llu %10llu %8lu %8lu\n", width,
+			top[i]->key, top[i]->count,
+			report_table_get(&report->timeouts, top[i]->key),
+			report_ms_percentile(top[i]->ms, top[i]->count, 50),
+			report_ms_percentile(top[i]->ms, top[i]->count, 99));
+	if (report->lookups.untracked > 0)
+		report_row(out, width, "(not kept: table full)",
+			   report->lookups.untracked, 0);
+}
+
 /* The plain text report: aligned columns, the widest key decides. */
 static void
 report_text(const struct report *report, FILE *out)
@@ -1006,9 +1140,10 @@ report_text(const struct report *report, FILE *out)
 	size_t	j;
 
 	report_sections(report, sections);
-	for (i = 0; i < REPORT_SECTIONS; i++) {
-		count = report_table_top(sections[i].table, top,
-					 sections[i].top);
+	for (i = 0; i <= REPORT_SECTIONS; i++) {
+		count = i < REPORT_SECTIONS ?
+		    report_table_top(sections[i].table, top, sections[i].top)
+		    : report_table_top(&report->lookups, top, REPORT_ZONES_MAX);
 		for (j = 0; j < count; j++)
 			if (strlen(top[j]->key) > (size_t) width)
 				width = (int) strlen(top[j]->key);
@@ -1044,6 +1179,7 @@ report_text(const struct report *report, FILE *out)
 			report_row(out, width, "(not kept: table full)",
 				   sections[i].table->untracked, 0);
 	}
+	report_text_lookups(report, out, width);
 	for (i = 0; i < REPORT_LEVELS; i++)
 		lookups += report->levels[i];
 	report_heading(out, width, "cache", "verdicts", true);
@@ -1058,8 +1194,10 @@ report_text(const struct report *report, FILE *out)
 		 report->misses);
 	report_heading(out, width, title, "ms", false);
 	if (report->misses > 0) {
-		report_row(out, width, "p50", report_percentile(report, 50), 0);
-		report_row(out, width, "p99", report_percentile(report, 99), 0);
+		report_row(out, width, "p50", report_ms_percentile(
+			   report->dns_ms, report->misses, 50), 0);
+		report_row(out, width, "p99", report_ms_percentile(
+			   report->dns_ms, report->misses, 99), 0);
 	}
 }
 
@@ -1089,6 +1227,33 @@ report_json_rate(FILE *out, unsigned long long part, unsigned long long total)
 		fprintf(out, "null");
 	else
 		fprintf(out, "%.4f", (double) part / (double) total);
+}
+
+/*
+ * "zone_lookups": each zone asked in DNS, its queries, timeouts, and the
+ * p50 and p99 of its times (ms).
+ */
+static void
+report_json_lookups(const struct report *report, FILE *out)
+{
+	const struct report_count *top[REPORT_ZONES_MAX];
+	size_t	count = report_table_top(&report->lookups, top,
+					 REPORT_ZONES_MAX);
+	size_t	i;
+
+	fprintf(out, "  \"zone_lookups\": {\"distinct\": %zu, "
+		"\"untracked\": %llu, \"top\": [", report->lookups.used,
+		report->lookups.untracked);
+	for (i = 0; i < count; i++) {
+		fprintf(out, "%s\n    {\"zone\": ", i ? "," : "");
+		report_json_string(out, top[i]->key);
+		fprintf(out, ", \"queries\": %llu, \"timeouts\": %llu, "
+			"\"p50_ms\": %lu, \"p99_ms\": %lu}", top[i]->count,
+			report_table_get(&report->timeouts, top[i]->key),
+			report_ms_percentile(top[i]->ms, top[i]->count, 50),
+			report_ms_percentile(top[i]->ms, top[i]->count, 99));
+	}
+	fprintf(out, "%s]},\n", count ? "\n  " : "");
 }
 
 /* The JSON report: one object, keys in a fixed order. */
@@ -1137,6 +1302,7 @@ report_json(const struct report *report, FILE *out)
 		}
 		fprintf(out, "%s]},\n", count ? "\n  " : "");
 	}
+	report_json_lookups(report, out);
 	for (i = 0; i < REPORT_LEVELS; i++)
 		lookups += report->levels[i];
 	fprintf(out, "  \"cache\": {\"lookups\": %llu", lookups);
@@ -1153,8 +1319,8 @@ report_json(const struct report *report, FILE *out)
 	fprintf(out, "},\n  \"dns_ms\": {\"samples\": %llu, ", report->misses);
 	if (report->misses > 0)
 		fprintf(out, "\"p50\": %lu, \"p99\": %lu}\n}\n",
-			report_percentile(report, 50),
-			report_percentile(report, 99));
+			report_ms_percentile(report->dns_ms, report->misses, 50),
+			report_ms_percentile(report->dns_ms, report->misses, 99));
 	else
 		fprintf(out, "\"p50\": null, \"p99\": null}\n}\n");
 }

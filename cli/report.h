@@ -61,6 +61,8 @@ struct report_decision {
 	const char *unknown;		/* "zone(why),zone(why)" */
 	const char *shadow;		/* shadow zones that listed or left
 					 * the client unknown, or NULL */
+	const char *zone_ms;		/* "zone(ms),zone(ms)": the zones
+					 * asked in DNS, or NULL */
 	const char *text;		/* the TXT record, or NULL */
 	struct addr client;
 	enum decision_kind kind;	/* from action */

@@ -34,6 +34,7 @@
 #include "lists/lists.h"
 #include "lists/listsync.h"
 #include "redis/store.h"
+#include "stats/metrics.h"
 
 /* Longest wait for Redis and the lists at start. */
 #define SERVICE_START_S	3
@@ -89,6 +90,7 @@ stack_redis(struct stack *stack, const struct config *config,
 		.password = config->redis_password,
 		.db = (unsigned) config->redis_db,
 		.timeout_ms = config->redis_timeout,
+		.failed = metrics_count_redis_error,
 	};
 
 	if (*config->redis_server.text == 0 && *config->redis_sentinels == 0)
@@ -453,12 +455,6 @@ stack_redis_up(const struct stack *stack)
 {
 	return stack->store == NULL ? -1
 	    : store_state(stack->store) == STORE_READY;
-}
-
-unsigned long
-stack_redis_errors(const struct stack *stack)
-{
-	return stack->store == NULL ? 0 : store_errors(stack->store);
 }
 
 void

@@ -136,8 +136,6 @@ void	stack_count_lists(struct stack *stack, unsigned lists);
 enum health_state stack_zone_health(const struct stack *stack, size_t zone);
 int	stack_redis_up(const struct stack *stack);
 
-/* Redis commands of this stack that failed (store_errors()); 0 without. */
-unsigned long stack_redis_errors(const struct stack *stack);
 void	stack_list_entries(const struct stack *stack,
 			   size_t entries[LIST_KINDS]);
 

@@ -313,7 +313,10 @@ engine_on_deadline(evutil_socket_t fd, short what, void *arg)
 	while ((query = lookup->queries) != NULL) {
 		lookup->queries = query->next;
 		if (!query->queued) {
-			/* Its late callback frees it. */
+			/* Its late callback frees it; a zone asked waited. */
+			if (query->type == ns_t_a && !lookup->engine->aborting)
+				lookup->verdict->zone[query->zone].answer_us =
+				    engine_us_since(&lookup->started);
 			query->lookup = NULL;
 			continue;
 		}

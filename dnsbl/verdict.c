@@ -146,6 +146,9 @@ verdict_join_zone(const struct dnsbl_sites *sites, size_t index,
 	for (i = 0; i < count; i++) {
 		zone = names[i].verdict != NULL ? names[i].verdict->zone + index
 		    : NULL;
+		/* The decision waited for the slowest name asked in DNS. */
+		if (zone != NULL && zone->answer_us > out->answer_us)
+			out->answer_us = zone->answer_us;
 		if (zone == NULL || zone->state == VERDICT_ZONE_UNKNOWN) {
 			if (out->state == VERDICT_ZONE_PASS)
 				snprintf(out->reason, VERDICT_REASON_SIZE, "%s",
@@ -386,8 +389,31 @@ const char *const verdict_keys[VERDICT_FIELDS] = {
 	[VERDICT_SHADOW] = "shadow",
 	[VERDICT_TTL] = "ttl",
 	[VERDICT_DNS_MS] = "dns_ms",
+	[VERDICT_ZONE_MS] = "zone_ms",
 	[VERDICT_TEXT] = "text",
 };
+
+/*
+ * "zone_ms=zone(ms),zone(ms)": how long each zone asked in DNS for this
+ * verdict took, when any was (not for a cached verdict).
+ */
+static void
+verdict_zone_ms(const struct verdict *verdict, const struct dnsbl_sites *sites,
+		struct kvline *line)
+{
+	const char *sep = "";
+	size_t	i;
+
+	for (i = 0; i < verdict->zone_count; i++) {
+		if (verdict->zone[i].answer_us == 0)
+			continue;
+		if (*sep == 0)
+			kvline_key(line, verdict_keys[VERDICT_ZONE_MS]);
+		kvline_printf(line, "%s%s(%lu)", sep, dnsbl_sites_zone(sites, i),
+			      verdict->zone[i].answer_us / 1000);
+		sep = ",";
+	}
+}
 
 void
 verdict_format(const struct verdict *verdict, const struct dnsbl_sites *sites,
@@ -418,6 +444,7 @@ verdict_format(const struct verdict *verdict, const struct dnsbl_sites *sites,
 	kvline_printf(line, "%u", verdict->ttl);
 	kvline_key(line, verdict_keys[VERDICT_DNS_MS]);
 	kvline_printf(line, "%u", verdict->dns_ms);
+	verdict_zone_ms(verdict, sites, line);
 	for (i = 0; i < verdict->zone_count; i++) {
 		if (verdict->zone[i].text == NULL || verdict->zone[i].shadow)
 			continue;

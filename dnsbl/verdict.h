@@ -52,8 +52,9 @@ struct verdict_zone {
 	unsigned char answer[VERDICT_MAX_ANSWERS][4];
 	char	reason[VERDICT_REASON_SIZE];	/* when UNKNOWN */
 	unsigned long answer_us;	/* from the lookup's start to the A
-					 * answer, 1 at least; 0: none came
-					 * (the engine's verdicts only) */
+					 * answer or the deadline, 1 at
+					 * least; 0: not asked in DNS (a
+					 * cached verdict, a zone not asked) */
 	char   *text;			/* TXT explanation, or NULL */
 	struct verdict_hit *hits;	/* a domain zone of a joined verdict:
 					 * the names it listed, or NULL */
@@ -131,8 +132,8 @@ struct verdict_name {
  * which each zone is listed when it listed any of the count names, its
  * sites scored once on all their answers (a zone counts once per
  * decision, whichever names it listed), and unknown when it listed none
- * and left one unknown.  TTL the shortest, dns_ms the longest.  NULL when
- * out of memory.
+ * and left one unknown.  TTL the shortest, dns_ms the longest, a domain
+ * zone's answer_us its slowest name's.  NULL when out of memory.
  */
 struct verdict *verdict_join(const struct verdict *ip,
 			     const struct dnsbl_sites *names_sites,
@@ -160,7 +161,8 @@ int	verdict_top_zone(const struct verdict *verdict);
 /* The fields verdict_format() writes, in its order. */
 enum verdict_field {
 	VERDICT_SCORE, VERDICT_LISTED, VERDICT_UNKNOWN, VERDICT_SHADOW,
-	VERDICT_TTL, VERDICT_DNS_MS, VERDICT_TEXT, VERDICT_FIELDS
+	VERDICT_TTL, VERDICT_DNS_MS, VERDICT_ZONE_MS, VERDICT_TEXT,
+	VERDICT_FIELDS
 };
 
 /* Their keys: the one table that writers and readers of lines share. */
@@ -169,7 +171,9 @@ extern const char *const verdict_keys[VERDICT_FIELDS];
 /*
  * Append "score= listed= unknown=", with shadow zones "shadow=" (those
  * that listed or left the client unknown, as "zone(answer)" and
- * "zone(why)"), "ttl= dns_ms=" and any "text=" of a scored zone.
+ * "zone(why)"), "ttl= dns_ms=", when zones were asked in DNS for it
+ * "zone_ms=" (each one's time to its answer or to the deadline, ms), and
+ * any "text=" of a scored zone.
  */
 void	verdict_format(const struct verdict *verdict,
 		       const struct dnsbl_sites *sites, struct kvline *line);

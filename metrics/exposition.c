@@ -280,14 +280,13 @@ exposition_state(struct evbuffer *out, const struct stack *stack)
 	if (redis >= 0)
 		exposition_sample(out, "redis_up", NULL, redis);
 	exposition_family(out, "redis_command_errors_total", "counter",
-			  "Redis commands that failed: refused while Redis "
-			  "was down, no reply within redis_timeout, or an "
-			  "error reply; since the configuration in force was "
-			  "loaded (a reload starts again from 0); absent "
-			  "without Redis.");
+			  "Redis commands that failed since the start, "
+			  "through reloads: refused while Redis was down, no "
+			  "reply within redis_timeout, or an error reply; "
+			  "absent without Redis.");
 	if (redis >= 0)
 		exposition_sample(out, "redis_command_errors_total", NULL,
-				  (long) stack_redis_errors(stack));
+				  (long) metrics_redis_errors());
 	exposition_family(out, "list_entries", "gauge",
 			  "Distinct prefixes of the client list in force, "
 			  "from its file and Redis.");

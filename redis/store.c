@@ -61,9 +61,6 @@ struct store {
 	unsigned backoff_ms;		/* next reconnect delay */
 	unsigned long heard_ms;		/* last reply, or start of waiting */
 	unsigned waiting;		/* commands sent, reply not yet in */
-	unsigned long errors;		/* commands failed: refused while
-					 * down, no reply in time, an error
-					 * reply */
 	bool	said_down;		/* the "down" line is out */
 };
 
@@ -78,6 +75,14 @@ struct store_request {
 
 static void store_connect(struct store *);
 
+/* A command failed: tell whoever counts (options.failed). */
+static void
+store_failed(const struct store *store)
+{
+	if (store->options.failed != NULL)
+		store->options.failed();
+}
+
 /* Give a request its answer (once) and stop its deadline. */
 static void
 store_answer(struct store_request *request, redisReply *reply)
@@ -86,7 +91,7 @@ store_answer(struct store_request *request, redisReply *reply)
 		return;
 	request->answered = true;
 	if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
-		request->store->errors++;
+		store_failed(request->store);
 	event_del(request->deadline);
 	if (request->fn)
 		request->fn(reply, request->arg);
@@ -515,17 +520,11 @@ store_command(struct store *store, store_reply_fn *fn, void *arg,
 	int	status;
 
 	if (store->state != STORE_READY) {
-		store->errors++;
+		store_failed(store);
 		return -1;
 	}
 	va_start(ap, format);
 	status = store_send(store, fn, arg, format, ap);
 	va_end(ap);
 	return status;
-}
-
-unsigned long
-store_errors(const struct store *store)
-{
-	return store->errors;
 }

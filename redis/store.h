@@ -33,6 +33,10 @@ struct store_options {
 	const char *password;		/* AUTH password, or "" */
 	unsigned db;			/* SELECT, when not 0 */
 	unsigned timeout_ms;		/* deadline of every command */
+	void	(*failed)(void);	/* called for each command that
+					 * failed: refused while down, no
+					 * reply in time, an error reply; or
+					 * NULL */
 };
 
 enum store_state {
@@ -80,11 +84,5 @@ redisAsyncContext *store_dial(struct event_base *base, const char *host,
  */
 int	store_command(struct store *store, store_reply_fn *fn, void *arg,
 		      const char *format, ...);
-
-/*
- * Commands that failed since the store was made: refused while Redis was
- * down, no reply in time, or an error reply.  (Loop thread.)
- */
-unsigned long store_errors(const struct store *store);
 
 #endif

@@ -42,6 +42,8 @@ static struct {
 	unsigned long stats[STATS_COUNTERS];
 	long	gauges[METRICS_GAUGES];
 	unsigned long reloads[2];	/* failed, ok */
+	unsigned long redis_errors;	/* Redis commands failed, every
+					 * generation's */
 	struct metrics_histogram session_waits[METRICS_FRONTS];
 	pthread_mutex_t lock;		/* guards making zone slots */
 	size_t	zones;			/* slots made (atomic) */
@@ -109,6 +111,12 @@ void
 metrics_count_reload(bool ok)
 {
 	metrics_add(metrics.reloads + ok, 1);
+}
+
+void
+metrics_count_redis_error(void)
+{
+	metrics_add(&metrics.redis_errors, 1);
 }
 
 int
@@ -200,6 +208,12 @@ unsigned long
 metrics_reloads(bool ok)
 {
 	return metrics_load(metrics.reloads + ok);
+}
+
+unsigned long
+metrics_redis_errors(void)
+{
+	return metrics_load(&metrics.redis_errors);
 }
 
 size_t

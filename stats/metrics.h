@@ -3,7 +3,8 @@
  * Prometheus endpoint (metrics/): decisions by front end, action and
  * reason, the stats.c counters added up, each zone's DNS timeouts and
  * answer times, milter sessions and policy connections open, reloads,
- * and how long milter sessions waited for their verdict.
+ * Redis commands that failed, and how long milter sessions waited for
+ * their verdict.
  *
  * Process-wide, unlike a generation's stats (stats.h): written nowhere,
  * and not started again by a reload.  Any thread counts (atomic adds);
@@ -66,6 +67,13 @@ void	metrics_gauge_add(enum metrics_gauge gauge, long delta);
 void	metrics_count_reload(bool ok);
 
 /*
+ * A Redis command failed, in any generation (the store's failed hook):
+ * counted for the process, so that a reload, which makes new Redis
+ * clients, does not start the count again.
+ */
+void	metrics_count_redis_error(void);
+
+/*
  * The slot of the zone called name (as shown: dnsbl_sites_zone()), made
  * at its first call; -1 once METRICS_ZONES names are taken.  Zones keep
  * their slot through reloads.
@@ -98,6 +106,7 @@ unsigned long metrics_decisions(enum metrics_front front, unsigned kind,
 unsigned long metrics_stat(enum stats_counter counter);
 long	metrics_gauge(enum metrics_gauge gauge);
 unsigned long metrics_reloads(bool ok);
+unsigned long metrics_redis_errors(void);
 size_t	metrics_zone_count(void);
 const char *metrics_zone_name(size_t zone);
 unsigned long metrics_zone_results(size_t zone, unsigned result);

@@ -22,6 +22,7 @@
 #include "conf/config.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
+#include "stats/metrics.h"
 #include "t/tenv.h"
 
 static const char bl4[] =
@@ -1041,7 +1042,7 @@ START_TEST(test_redis_frozen)
 	tenv_redis_start(&own, env.dir, false, "");
 	snprintf(server, sizeof(server), "127.0.0.1:%d", own.port);
 	open_service(&f, server, "redis_timeout = 100ms\n");
-	errors = stack_redis_errors(f.stack);
+	errors = metrics_redis_errors();
 	kill(own.pid, SIGSTOP);
 	/* Each decision still arrives, well within redis_timeout + DNS. */
 	for (i = 0; i < 5; i++) {
@@ -1053,7 +1054,7 @@ START_TEST(test_redis_frozen)
 				 + (t1.tv_nsec - t0.tv_nsec) / 1000000, 1100);
 	}
 	/* Each GET that got no reply is a failed command, for the metrics. */
-	ck_assert_uint_ge(stack_redis_errors(f.stack), errors + 5);
+	ck_assert_uint_ge(metrics_redis_errors(), errors + 5);
 	kill(own.pid, SIGCONT);
 	close_service(&f);
 	tenv_stop(own.pid);

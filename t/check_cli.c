@@ -83,7 +83,7 @@ stop_servers(void)
 	tenv_rmdir(env.dir);
 }
 
-/* Run "$RBLMILTER args" with input on standard input; dns_ms cut. */
+/* Run "$RBLMILTER args" with input on standard input; times cut. */
 static void
 run(struct tenv_output *r, const char *args, const char *input)
 {
@@ -91,6 +91,7 @@ run(struct tenv_output *r, const char *args, const char *input)
 
 	tenv_command(r, env.dir, args, in);
 	tenv_cut(r->out, "dns_ms");
+	tenv_cut(r->out, "zone_ms");
 	free(in);
 }
 

@@ -545,6 +545,54 @@ START_TEST(test_names)
 END_TEST
 
 /*
+ * zone_ms=: the zones asked in DNS, each with its time; a domain zone
+ * once, with its slowest name's; none for a verdict from a cache.
+ */
+START_TEST(test_zone_times)
+{
+	struct config *config = configure("rhsbl_sites = dbl.test, "
+					  "zrd.test\n");
+	struct verdict *ip = verdict(false, false, true, NULL);
+	struct verdict *helo = name_verdict(0, true);
+	struct verdict *sender = name_verdict(2, true);
+	struct verdict_name names[2] = {
+		{DOMAIN_HELO, "mail.example", helo},
+		{DOMAIN_SENDER, "spam.example", sender},
+	};
+	struct kvline *line;
+	struct verdict *v;
+
+	ck_assert_ptr_nonnull(v = verdict_join(ip, config->rhsbl_sites,
+					       names, 2));
+	ck_assert_ptr_nonnull(line = kvline_create());
+	verdict_format(v, config->scored_sites, line);
+	ck_assert_ptr_null(strstr(kvline_text(line), "zone_ms="));
+	kvline_free(line);
+	verdict_free(v);
+	/* bl.test answered after 3.4 ms, wl.test was not asked (a zone out
+	 * of scoring); dbl.test after 5 and 9.999 ms for the two names,
+	 * zrd.test's answers came from the cache. */
+	ip->zone[0].answer_us = 3400;
+	helo->zone[0].answer_us = 5000;
+	sender->zone[0].answer_us = 9999;
+	ck_assert_ptr_nonnull(v = verdict_join(ip, config->rhsbl_sites,
+					       names, 2));
+	ck_assert_uint_eq(v->zone[2].answer_us, 9999);
+	ck_assert_ptr_nonnull(line = kvline_create());
+	verdict_format(v, config->scored_sites, line);
+	ck_assert_str_eq(kvline_text(line), "score=1 listed=dbl.test[sender="
+			 "spam.example](127.0.1.2) unknown= ttl=0 dns_ms=0 "
+			 "zone_ms=bl.test(3),dbl.test(9)");
+	kvline_free(line);
+	verdict_free(v);
+	verdict_free(ip);
+	verdict_free(helo);
+	verdict_free(sender);
+	config_free(config);
+}
+END_TEST
+
+/*
  * Shadow zones: asked, never scored; the decision says what it would
  * have been with them scored, and nothing else changes.
  */
@@ -623,6 +671,7 @@ decision_suite(void)
 	tcase_add_test(tc, test_dns_failure);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_shadow);
+	tcase_add_test(tc, test_zone_times);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

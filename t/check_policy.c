@@ -216,7 +216,7 @@ START_TEST(test_relay_question)
 }
 END_TEST
 
-/* The decision line with text logged after offset, front= and dns_ms= cut. */
+/* The decision line with text logged after offset, front= and times cut. */
 static void
 decision_line(long offset, const char *text, char *buf, size_t size)
 {
@@ -226,6 +226,7 @@ decision_line(long offset, const char *text, char *buf, size_t size)
 		      "no line with %s", text);
 	ck_assert(tenv_last_line(env.log, offset, text, buf, size));
 	tenv_cut(buf, "dns_ms");
+	tenv_cut(buf, "zone_ms");
 	tenv_cut(buf, "ttl");
 	ck_assert_ptr_nonnull(front = strstr(buf, " front="));
 	memmove(front, front + strcspn(front + 1, " ") + 1,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -30,7 +31,7 @@ static const char test_log[] =
 	"daemon=smtpd helo=\"client.test\" stage=rcpt action=reject "
 	"reason=dnsbl rcpt=\"<u@here.test>\" cache=miss score=3 "
 	"listed=bl.test(127.0.0.2) unknown= ttl=300 dns_ms=4 "
-	"text=\"Listed by the test\"\n"
+	"zone_ms=bl.test(4) text=\"Listed by the test\"\n"
 	/* 2: Postfix's own line about it. */
 	"Nov 25 17:01:02 mx1 postfix/smtpd[999]: NOQUEUE: milter-reject: "
 	"RCPT from unknown[127.0.0.2]: 550 5.7.1 Service unavailable; client "
@@ -41,7 +42,7 @@ static const char test_log[] =
 	"daemon=smtpd helo=\"client.test\" stage=rcpt action=reject "
 	"reason=dnsbl rcpt=\"<v@here.test>\" cache=miss score=3 "
 	"listed=bl.test(127.0.0.2) unknown= ttl=300 dns_ms=4 "
-	"text=\"Listed by the test\"\n"
+	"zone_ms=bl.test(4) text=\"Listed by the test\"\n"
 	/* 4: -f, IPv6, a quote and a backslash in the HELO. */
 	"rblmilter: queue_id=QID42 client=2001:db8::2 daemon=mx-test "
 	"helo=\"evil\\\"helo\\\\x\" stage=rcpt action=reject reason=dnsbl "
@@ -51,7 +52,8 @@ static const char test_log[] =
 	"Nov 25 17:01:10 mx1 rblmilter[4242]: queue_id=4XyZ1n2ABcz "
 	"client=192.0.2.20 daemon=smtpd helo=\"mail.example.net\" stage=rcpt "
 	"action=pass reason=dns-failure rcpt=\"<u@here.test>\" cache=miss "
-	"score=0 listed= unknown=slow.test(timeout) ttl=30 dns_ms=500\n"
+	"score=0 listed= unknown=slow.test(timeout) ttl=30 dns_ms=500 "
+	"zone_ms=bl.test(3),slow.test(500)\n"
 	/* 6: the allow list decided, no verdict. */
 	"Nov 25 17:01:11 mx1 rblmilter[4242]: queue_id= client=192.0.2.10 "
 	"daemon=smtpd helo=\"relay.here.test\" stage=connect action=allow "
@@ -88,12 +90,14 @@ static const char test_log[] =
 	"client=192.0.2.30 daemon=smtpd helo=\"slow.example\" stage=rcpt "
 	"action=tempfail reason=dns-failure rcpt=\"<u@here.test>\" "
 	"cache=miss score=0 listed= "
-	"unknown=bl.test(timeout),slow.test(timeout) ttl=30 dns_ms=2001\n"
+	"unknown=bl.test(timeout),slow.test(timeout) ttl=30 dns_ms=2001 "
+	"zone_ms=bl.test(2001),slow.test(2001)\n"
 	/* 17: action = log, IPv6 in 2001:db8:1::/48. */
 	"Nov 25 17:06:00 mx1 rblmilter[4242]: queue_id=4XyZ1n4HIjk "
 	"client=2001:db8:1:2::5 daemon=smtpd helo=\"v6.example\" stage=rcpt "
 	"action=log reason=dnsbl rcpt=\"<u@here.test>\" cache=miss score=3 "
-	"listed=bl.test(127.0.0.2) unknown= ttl=300 dns_ms=12\n"
+	"listed=bl.test(127.0.0.2) unknown= ttl=300 dns_ms=12 "
+	"zone_ms=bl.test(12),slow.test(30)\n"
 	/* 18: tagged. */
 	"Nov 25 17:06:30 mx1 rblmilter[4242]: queue_id=4XyZ1n5KLmn "
 	"client=127.0.0.3 daemon=smtpd helo=\"tagged.example\" stage=rcpt "
@@ -103,7 +107,8 @@ static const char test_log[] =
 	"Nov 25 17:07:00 mx1 rblmilter[4242]: queue_id= client=127.0.0.99 "
 	"daemon=smtpd helo=\"client99.test\" stage=rcpt action=reject "
 	"reason=deny-list rcpt=\"<u@here.test>\"\r\n"
-	/* 20: -f after the last syslog time, same /48 as 17. */
+	/* 20: -f after the last syslog time, same /48 as 17; no zone_ms
+	 * (an older version's line). */
 	"rblmilter: queue_id= client=2001:db8:1:3::9 daemon=smtpd helo=\"v6b\" "
 	"stage=rcpt action=reject reason=dnsbl rcpt=\"<u@here.test>\" "
 	"cache=miss score=3 listed=bl.test(127.0.0.2) unknown= ttl=300 "
@@ -159,6 +164,10 @@ static const char test_text[] =
 	"zones listing one client (of 1)    clients\n"
 	"  bl.test+other.test                  1\n"
 	"\n"
+	"zones asked in DNS (of 2)       queries   timeouts   p50 ms   p99 ms\n"
+	"  bl.test                             5          1        4     2001\n"
+	"  slow.test                           3          2      500     2001\n"
+	"\n"
 	"cache                          verdicts   share\n"
 	"  memory                              2   20.0%\n"
 	"  redis                               2   20.0%\n"
@@ -212,6 +221,12 @@ static const char test_json[] =
 	"\"top\": []},\n"
 	"  \"shadow_rejects_alone\": {\"distinct\": 0, \"untracked\": 0, "
 	"\"top\": []},\n"
+	"  \"zone_lookups\": {\"distinct\": 2, \"untracked\": 0, \"top\": [\n"
+	"    {\"zone\": \"bl.test\", \"queries\": 5, \"timeouts\": 1, "
+	"\"p50_ms\": 4, \"p99_ms\": 2001},\n"
+	"    {\"zone\": \"slow.test\", \"queries\": 3, \"timeouts\": 2, "
+	"\"p50_ms\": 500, \"p99_ms\": 2001}\n"
+	"  ]},\n"
 	"  \"cache\": {\"lookups\": 10, \"memory\": 2, \"redis\": 2, "
 	"\"miss\": 6, \"rate\": {\"memory\": 0.2000, \"redis\": 0.2000, "
 	"\"miss\": 0.6000}, \"hit_rate\": 0.4000},\n"
@@ -259,7 +274,7 @@ START_TEST(test_parse_fields)
 			       "stage=rcpt action=reject reason=dnsbl "
 			       "rcpt=\"<u@here.test>\" cache=memory score=-3 "
 			       "listed=bl.test(127.0.0.2) unknown= ttl=290 "
-			       "dns_ms=0 "
+			       "dns_ms=0 zone_ms=bl.test(0),slow.test(12) "
 			       "text=\"caf\\xc3\\xa9 \\\\ \\x09done\"\n",
 			       &d), REPORT_DECISION);
 	ck_assert_str_eq(d.stamp, "");
@@ -280,6 +295,7 @@ START_TEST(test_parse_fields)
 	ck_assert_str_eq(d.unknown, "");
 	ck_assert_uint_eq(d.ttl, 290);
 	ck_assert_uint_eq(d.dns_ms, 0);
+	ck_assert_str_eq(d.zone_ms, "bl.test(0),slow.test(12)");
 	ck_assert_str_eq(d.text, "caf\xc3\xa9 \\ \tdone");
 
 	/* The policy service quotes queue_id and stage; no verdict. */
@@ -297,6 +313,7 @@ START_TEST(test_parse_fields)
 	ck_assert_str_eq(d.stage, "RCPT");
 	ck_assert_int_eq(d.kind, DECISION_KIND_ALLOW);
 	ck_assert_ptr_null(d.cache);
+	ck_assert_ptr_null(d.zone_ms);
 	ck_assert_ptr_null(d.text);
 
 	/* Times: rsyslog's and journalctl's ISO forms; journalctl -o cat. */
@@ -373,6 +390,24 @@ START_TEST(test_parse_rejects)
 		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
 		"action=reject reason=dnsbl cache=miss score=3 "
 		"listed=bl.test(127.0.0.2)x unknown= ttl=300 dns_ms=1",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=3 listed= "
+		"unknown= ttl=300 dns_ms=1 zone_ms=bl.test(x)",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=3 listed= "
+		"unknown= ttl=300 dns_ms=1 zone_ms=bl.test()",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=3 listed= "
+		"unknown= ttl=300 dns_ms=1 zone_ms=bl.test(1.5)",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=3 listed= "
+		"unknown= ttl=300 dns_ms=1 zone_ms=bl.test(1),",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=3 listed= "
+		"unknown= ttl=300 dns_ms=1 zone_ms=dbl.test[helo=a.test](1)",
+		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
+		"action=reject reason=dnsbl cache=miss score=3 listed= "
+		"unknown= ttl=300 dns_ms=1 zone_ms=bl.test(1) zone_ms=",
 		"rblmilter: queue_id= client=127.0.0.2 stage=rcpt "
 		"action=reject reason=dnsbl action=pass",
 		"rblmilter: queue_id= client=localhost stage=rcpt "
@@ -613,6 +648,8 @@ START_TEST(test_report_empty)
 			 "\"untracked\": 0, \"top\": []},\n"
 			 "  \"shadow_rejects_alone\": {\"distinct\": 0, "
 			 "\"untracked\": 0, \"top\": []},\n"
+			 "  \"zone_lookups\": {\"distinct\": 0, "
+			 "\"untracked\": 0, \"top\": []},\n"
 			 "  \"cache\": {\"lookups\": 0, \"memory\": 0, "
 			 "\"redis\": 0, \"miss\": 0, \"rate\": {\"memory\": "
 			 "null, \"redis\": null, \"miss\": null}, "
@@ -686,6 +723,53 @@ START_TEST(test_report_bounds)
 				     "  10.0.0.1                            1\n"
 				     "  10.0.0.10                           1\n"));
 	ck_assert_ptr_null(strstr(text, "  10.0.0.18 "));
+	free(text);
+}
+END_TEST
+
+/*
+ * Each zone's times from zone_ms=: exact below 10 s, in 100 ms steps
+ * above (the step's lowest), at most 65.5 s; a long name widens the
+ * columns.
+ */
+START_TEST(test_report_zone_times)
+{
+	static const char slow[] = "a-zone-with-a-long-name.test";
+	char	log[100 * 256];
+	char	more[64] = "";
+	char   *text;
+	size_t	len = 0;
+	int	i;
+
+	for (i = 0; i < 100; i++) {
+		if (i < 5)
+			snprintf(more, sizeof(more), ",%s(%d)", slow,
+				 i < 4 ? 12345 : 99999);
+		else
+			more[0] = 0;
+		len += (size_t) snprintf(log + len, sizeof(log) - len,
+					 "rblmilter: queue_id= client=10.0.0.%d "
+					 "stage=rcpt action=pass reason=pass "
+					 "cache=miss score=0 listed= unknown= "
+					 "ttl=300 dns_ms=%d zone_ms=fast.test(%d)"
+					 "%s\n", i, i, i, more);
+	}
+	text = report_of(log, len, true);
+	ck_assert_msg(strstr(text, "  \"zone_lookups\": {\"distinct\": 2, "
+			     "\"untracked\": 0, \"top\": [\n"
+			     "    {\"zone\": \"fast.test\", \"queries\": 100, "
+			     "\"timeouts\": 0, \"p50_ms\": 49, \"p99_ms\": 98},\n"
+			     "    {\"zone\": \"a-zone-with-a-long-name.test\", "
+			     "\"queries\": 5, \"timeouts\": 0, \"p50_ms\": 12300, "
+			     "\"p99_ms\": 65500}\n  ]},\n") != NULL, "%s", text);
+	free(text);
+	text = report_of(log, len, false);
+	ck_assert_msg(strstr(text, "\nzones asked in DNS (of 2)         "
+			     "queries   timeouts   p50 ms   p99 ms\n"
+			     "  fast.test                           100 "
+			     "         0       49       98\n"
+			     "  a-zone-with-a-long-name.test          5 "
+			     "         0    12300    65500\n") != NULL, "%s", text);
 	free(text);
 }
 END_TEST
@@ -798,6 +882,7 @@ START_TEST(test_round_trip)
 	verdict->zone[0].text = strdup("Listed \"here\" = see x\\y");
 	verdict->ttl = 300;
 	verdict->dns_ms = 12;
+	verdict->zone[0].answer_us = 11999;
 	line.queue_id = "Q\"1 x=y";
 	line.client = &client;
 	line.daemon = "mx-1";
@@ -842,12 +927,101 @@ START_TEST(test_round_trip)
 		ck_assert_str_eq(rd->unknown, "");
 		ck_assert_uint_eq(rd->ttl, 300);
 		ck_assert_uint_eq(rd->dns_ms, 12);
+		ck_assert_str_eq(rd->zone_ms, "bl.test(11)");
 		ck_assert_str_eq(rd->text, verdict->zone[0].text);
 	}
 	verdict_free(verdict);
 	config_free(config);
 	free(rd);
 	free(conf);
+	tenv_rmdir(dir);
+}
+END_TEST
+
+/*
+ * The p50 of zone's lookups in a --report --json: the number after its
+ * "queries": QUERIES, "timeouts": 0, "p50_ms":.
+ */
+static unsigned long
+report_p50(const char *json, const char *zone, int queries)
+{
+	char	row[128];
+	const char *cp;
+
+	snprintf(row, sizeof(row), "{\"zone\": \"%s\", \"queries\": %d, "
+		 "\"timeouts\": 0, \"p50_ms\": ", zone, queries);
+	ck_assert_msg((cp = strstr(json, row)) != NULL, "no %s in %s", row,
+		      json);
+	return strtoul(cp + strlen(row), NULL, 10);
+}
+
+/*
+ * Through the daemon: twenty policy requests from clients no zone lists,
+ * with dnsdelay holding slow.test's answers 200 ms; the report of its
+ * log shows both zones asked twenty times, slow.test's p50 at its delay
+ * or more and above fast.test's.
+ */
+START_TEST(test_daemon_zone_times)
+{
+	static const char *const datasets[] = {
+		"fast.test:ip4set:zone", "slow.test:ip4set:zone", NULL,
+	};
+	static const char *const rules[] = {"slow.test=200", NULL};
+	static struct tenv_output r;
+	char   *program = getenv("RBLMILTER");
+	char   *argv[] = {program, "-f", "-c", NULL, NULL};
+	char   *dir = tenv_mkdir();
+	char	text[512];
+	char	buf[4096];
+	char	spec[64];
+	char   *log;
+	pid_t	rbldnsd;
+	pid_t	dnsdelay;
+	pid_t	daemon;
+	unsigned long fast;
+	unsigned long slow;
+	int	dns_port;
+	int	port;
+	int	policy = tenv_free_port(SOCK_STREAM);
+	int	fd;
+	int	i;
+
+	ck_assert_msg(program != NULL, "RBLMILTER is not set");
+	free(tenv_write(dir, "zone", "$TTL 300\n127.0.0.2\n"));
+	rbldnsd = tenv_rbldnsd(dir, datasets, "fast.test", &dns_port);
+	dnsdelay = tenv_dnsdelay(dns_port, rules, NULL, &port);
+	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
+		 tenv_free_port(SOCK_STREAM));
+	snprintf(text, sizeof(text), "dns_servers = 127.0.0.1:%d\n"
+		 "dnsbl_sites = fast.test, slow.test\nmilter_socket = %s\n"
+		 "policy_socket = inet:127.0.0.1:%d\n%s", port, spec, policy,
+		 tenv_user());
+	argv[3] = tenv_write(dir, "rblmilter.conf", text);
+	ck_assert_int_ge(asprintf(&log, "%s/rblmilter.log", dir), 0);
+	daemon = tenv_milter_start(argv, spec, log);
+	fd = tenv_connect(policy);
+	for (i = 1; i <= 20; i++) {
+		snprintf(text, sizeof(text), "request=smtpd_access_policy\n"
+			 "protocol_state=RCPT\nclient_address=192.0.2.%d\n"
+			 "recipient=u@here.test\n\n", i);
+		tenv_send(fd, text);
+	}
+	tenv_answers(fd, buf, sizeof(buf), 20);
+	close(fd);
+	tenv_milter_stop(daemon, spec);
+	tenv_command(&r, dir, "--report --json rblmilter.log", "/dev/null");
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_ptr_nonnull(strstr(r.out, "\"sessions\": 20,"));
+	fast = report_p50(r.out, "fast.test", 20);
+	slow = report_p50(r.out, "slow.test", 20);
+	tenv_report("zone_ms", "p50 fast.test %lu ms, slow.test (200 ms "
+		    "later) %lu ms", fast, slow);
+	ck_assert_uint_ge(slow, 200);
+	ck_assert_uint_lt(fast, slow);
+	tenv_stop(dnsdelay);
+	tenv_stop(rbldnsd);
+	free(argv[3]);
+	free(log);
 	tenv_rmdir(dir);
 }
 END_TEST
@@ -870,7 +1044,9 @@ report_suite(void)
 	tcase_add_test(tc, test_report_json);
 	tcase_add_test(tc, test_report_empty);
 	tcase_add_test(tc, test_report_bounds);
+	tcase_add_test(tc, test_report_zone_times);
 	tcase_add_test(tc, test_command);
+	tcase_add_test(tc, test_daemon_zone_times);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

@@ -327,7 +327,7 @@ tenv_cut(char *text, const char *key)
 
 	snprintf(field, sizeof(field), " %s=", key);
 	while ((cp = strstr(text, field)) != NULL) {
-		skip = strlen(field) + strspn(cp + strlen(field), "0123456789");
+		skip = strlen(field) + strcspn(cp + strlen(field), " \n");
 		memmove(cp, cp + skip, strlen(cp + skip) + 1);
 	}
 }

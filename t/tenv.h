@@ -111,7 +111,7 @@ const char *tenv_tail(const char *path, size_t size);
 /* The lines of a file that contain text. */
 int	tenv_count_matches(const char *path, const char *text);
 
-/* Remove " key=N" fields (numbers that vary from run to run) in place. */
+/* Remove " key=VALUE" fields (times that vary from run to run) in place. */
 void	tenv_cut(char *text, const char *key);
 
 /*

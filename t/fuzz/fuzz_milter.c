@@ -13,7 +13,8 @@
  *   macro NAME VALUE       what smfi_getsymval() gives from now on
  *                          ("macro NAME " gives "", "macro NAME" NULL)
  *   lists relay allow deny the lists of the clients that connect next
- *   verdict LEVEL TTL MS   memory, redis or miss; none: the wait gives
+ *   verdict LEVEL TTL MS   memory, redis or miss (with MS > 0 every
+ *                          zone was asked in DNS); none: the wait gives
  *                          no verdict; nolookup: the lookup cannot start
  *   zone N pass | listed A.B.C.D;... [TXT] | unknown REASON
  *   connect inet ADDR [HOST] | inet6 ADDR [HOST] | unix PATH | null
@@ -38,9 +39,9 @@
  * pass, every % doubled, the text the rule says); one decision line per
  * refusal and at most one for a client that passes, which --report's
  * parser takes whole (client, daemon, helo, queue_id, rcpt, stage,
- * action, reason, lists and verdict as the session had them; a line that
- * lib/msg.c would cut at 2048 bytes, as a long RCPT or TXT of escaped
- * bytes makes, is not parsed); X-RBL-Check at end of message after
+ * action, reason, lists and verdict, the zones asked in DNS included, as
+ * the session had them; a line that lib/msg.c would cut at 2048 bytes,
+ * as a long RCPT or TXT of escaped bytes makes, is not parsed); X-RBL-Check at end of message after
  * a tag; printable ASCII in every message; every macro read is one the
  * filter asked for at negotiation; what the filter acquires it releases.
  * And the client's address: the callback's sockaddr (as libmilter hands
@@ -491,6 +492,9 @@ make_verdict(void)
 			}
 		}
 		verdict->score += zone->score;
+		/* A lookup from DNS: each zone asked, MS ms. */
+		if (fz.level == CACHE_MISS && fz.dns_ms > 0)
+			zone->answer_us = fz.dns_ms * 1000UL + i;
 	}
 	verdict->ttl = fz.ttl < config->dnsbl_min_ttl ? config->dnsbl_min_ttl
 	    : fz.ttl > config->dnsbl_max_ttl ? config->dnsbl_max_ttl : fz.ttl;
@@ -839,7 +843,7 @@ reset_calls(void)
 	fz.header_bad = false;
 }
 
-/* Zones of a listed= or unknown= value. */
+/* Zones of a listed=, unknown= or zone_ms= value. */
 static size_t
 count_zones(const char *list)
 {
@@ -876,6 +880,8 @@ check_line(const char *line, int stage, const char *rcpt,
 	struct addr client;
 	char	lists[32];
 	size_t	len;
+	size_t	asked;
+	size_t	i;
 
 	/* msg.c cuts longer messages; syslog may cut shorter ones. */
 	if (strlen(line) >= FUZZ_MSG_MAX)
@@ -907,6 +913,10 @@ check_line(const char *line, int stage, const char *rcpt,
 	CHECK(d.score == v->score && d.ttl == v->ttl && d.dns_ms == v->dns_ms);
 	CHECK(count_zones(d.listed) == zones_in(v, VERDICT_ZONE_LISTED));
 	CHECK(count_zones(d.unknown) == zones_in(v, VERDICT_ZONE_UNKNOWN));
+	for (i = 0, asked = 0; i < v->zone_count; i++)
+		asked += v->zone[i].answer_us > 0;
+	CHECK(asked > 0 ? d.zone_ms != NULL && count_zones(d.zone_ms) == asked
+	      : d.zone_ms == NULL);
 }
 
 /* The reply: libmilter takes it, %s doubled, the rule's text. */
