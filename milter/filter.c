@@ -92,6 +92,8 @@ struct session {
 	char	helo[128];
 	char	daemon[64];		/* {daemon_name} */
 	char	queue_id[32];		/* i, per message */
+	char	sender[320];		/* MAIL FROM, per message, for
+					 * greylisting's triplets */
 	unsigned lists;			/* LIST_* flags */
 	struct worker_lookup *lookup;	/* NULL: lists decided, or no memory */
 	struct filter_name names[VERDICT_MAX_NAMES];	/* looked up beside */
@@ -264,6 +266,23 @@ filter_answer(SMFICTX *ctx, const struct decision *decision)
 	    : SMFIS_TEMPFAIL;
 }
 
+/* Settle a DECISION_GREYLIST with the fleet's greylisting state. */
+static void
+filter_greylist(struct session *session, const char *recipient,
+		struct decision *decision)
+{
+	struct greylist_triplet triplet;
+	unsigned wait;
+	int	outcome;
+
+	stack_greylist_triplet(generation_stack(session->generation),
+			       &session->addr, session->sender, recipient,
+			       &triplet);
+	outcome = worker_greylist(filter_worker, session->generation, &triplet,
+				  &wait);
+	decision_greylist(decision, recipient, outcome, wait);
+}
+
 /*
  * Decide at stage (recipient and mailer at RCPT), log what is worth a
  * line, and answer.  A passing client is logged once per session;
@@ -287,6 +306,8 @@ filter_decide(SMFICTX *ctx, struct session *session, int stage,
 	if (stage == config->reject_stage && !session->authenticated)
 		facts.verdict = filter_verdict(session);
 	decide(config, &facts, &decision);
+	if (decision.action == DECISION_GREYLIST)
+		filter_greylist(session, recipient, &decision);
 	if (decision.missing != NULL)
 		msg_warn_limited(&filter_missing_macro, 60, "Postfix sent no %s "
 				 "at RCPT: recipients of clients not on the "
@@ -300,7 +321,8 @@ filter_decide(SMFICTX *ctx, struct session *session, int stage,
 		snprintf(session->tag, sizeof(session->tag), "%s",
 			 decision.header);
 	if (!session->logged || decision.action == DECISION_REJECT
-	    || decision.action == DECISION_TEMPFAIL) {
+	    || decision.action == DECISION_TEMPFAIL
+	    || decision.greylist != GREYLIST_NONE) {
 		filter_log(session, stage, recipient, &decision);
 		stack_count_decision(generation_stack(session->generation),
 				     &decision, session->verdict);
@@ -503,6 +525,8 @@ filter_envfrom(SMFICTX *ctx, char **argv)
 		return status;
 	filter_names_add(session, DOMAIN_SENDER,
 			 argv != NULL ? argv[0] : NULL);
+	snprintf(session->sender, sizeof(session->sender), "%s",
+		 argv != NULL && argv[0] != NULL ? argv[0] : "");
 	filter_macro(ctx, "i", session->queue_id, sizeof(session->queue_id));
 	filter_macro(ctx, "{auth_authen}", auth, sizeof(auth));
 	session->authenticated = auth[0] != 0;
@@ -565,6 +589,7 @@ filter_abort(SMFICTX *ctx)
 	if ((session = filter_enter(ctx, &status)) == NULL)
 		return status;
 	session->queue_id[0] = 0;
+	session->sender[0] = 0;
 	session->authenticated = false;
 	filter_names_drop(session, DOMAIN_SENDER);
 	return filter_leave(session, SMFIS_CONTINUE);
