@@ -79,12 +79,7 @@ lib_postfix_conf
 mx_a=$(lib_port)
 mx_b=$(lib_port)
 mx_policy=$(lib_port)
-cat >>"$lib_postfix/main.cf" <<EOF
-milter_default_action = tempfail
-milter_connect_timeout = 10s
-milter_command_timeout = 10s
-rbl_policy = check_policy_service { inet:127.0.0.1:$policy_a, timeout=10s, default_action=DUNNO }
-EOF
+lib_postfix_rblmilter "$policy_a"
 cat >>"$lib_postfix/master.cf" <<EOF
 127.0.0.1:$mx_a inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$milter_a
 127.0.0.1:$mx_b inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$milter_b
