@@ -351,7 +351,7 @@ greylist_on_first(redisReply *reply, void *arg)
 	greylist_redis_state(greylist, true);
 	if (reply->type == REDIS_REPLY_NIL) {
 		/* Gone between SET and GET: its TTL ended, so a new one. */
-		(void) greylist_set_first(ask, false, NULL);
+		(void) greylist_set_first(ask, true, NULL);
 		greylist_end(ask, GREYLIST_NEW, greylist->options.delay);
 		return;
 	}
