@@ -150,6 +150,11 @@ START_TEST(test_greylist)
 		 "dnsbl_sites = bl.test=127.0.0.2*3, bl.test=127.0.0.3\n"
 		 "dnsbl_threshold = 2\ngreylist_threshold = 1\n", env.servers);
 	path = tenv_write(env.dir, "grey.conf", text);
+	/* Alone, it exits 1 as a tempfail would. */
+	snprintf(args, sizeof(args), "-c '%s' --check 192.0.2.10 192.0.2.99",
+		 path);
+	run(&r, args, "");
+	ck_assert_int_eq(r.status, 1);
 	snprintf(args, sizeof(args), "-c '%s' --check 192.0.2.10 192.0.2.99 "
 		 "127.0.0.2", path);
 	free(path);
