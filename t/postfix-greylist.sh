@@ -20,6 +20,7 @@
 #    the delay (SET NX);
 #  - the policy service answers DEFER_IF_PERMIT, so Postfix says 450
 #    4.7.1 ... Greylisted, then accepts after the delay;
+#  - daemon A's metrics count its greylisting answers and decisions;
 #  - rblmilter --check says action=greylist and writes nothing to Redis;
 #  - with Redis stopped, a grey client passes (greylist=off), logged once.
 # Needs root (Postfix's own privilege separation).  Run by "make check".
@@ -53,6 +54,7 @@ lib_redis
 milter_a=$(lib_port)
 milter_b=$(lib_port)
 policy_a=$(lib_port)
+metrics_a=$(lib_port)
 settings="dnsbl_threshold = 3
 greylist_threshold = 1
 greylist_delay = 2s
@@ -61,6 +63,7 @@ relay_hosts = $dir/relay
 "
 lib_rblmilter_conf "$dir/a.conf" "milter_socket = inet:$milter_a@127.0.0.1
 policy_socket = inet:127.0.0.1:$policy_a
+metrics_socket = inet:127.0.0.1:$metrics_a
 $settings"
 lib_rblmilter_conf "$dir/b.conf" "milter_socket = inet:$milter_b@127.0.0.1
 $settings"
@@ -184,14 +187,31 @@ sleep 2.2
 out=$(send "$mx_policy" 127.0.0.7 p1@local.test)
 lib_check "policy service: accepted after the delay" queued "$out"
 
-# 5. --check says what would happen, and writes nothing.
+# 5. A's metrics: every greylisting answer it had, and the decisions.
+# metric NAME: its value on A's metrics page (0 when absent).
+metric() {
+	local page
+	page=$(exec 3<>"/dev/tcp/127.0.0.1/$metrics_a" &&
+		printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && cat <&3)
+	awk -v m="$1" '$1 == m { v = $2 } END { print v + 0 }' <<<"$page"
+}
+new=$(metric 'rblmilter_greylist_checks_total{outcome="new"}')
+early=$(metric 'rblmilter_greylist_checks_total{outcome="early"}')
+lib_check "A's metrics: greylist_checks_total passed 3 (g2, race, p1)" \
+	test "$(metric 'rblmilter_greylist_checks_total{outcome="passed"}')" -eq 3
+lib_check "A's metrics: new + early = 3 (g1, race, p1): $new + $early" \
+	test $((new + early)) -eq 3
+lib_check "A's metrics: one policy decision action=greylist reason=greylist" \
+	test "$(metric 'rblmilter_decisions_total{front="policy",action="greylist",reason="greylist"}')" -eq 1
+
+# 6. --check says what would happen, and writes nothing.
 before=$(first_attempts)
 out=$("$RBLMILTER" -c "$dir/a.conf" --check 127.0.0.9 2>/dev/null)
 lib_check "rblmilter --check 127.0.0.9: action=greylist reason=greylist" \
 	has "$out" 'client=127\.0\.0\.9 .*action=greylist reason=greylist '
 lib_check "--check wrote no first attempt" test "$(first_attempts)" -eq "$before"
 
-# 6. Redis stopped: greylisting is off, said once, mail passes.
+# 7. Redis stopped: greylisting is off, said once, mail passes.
 kill "$redis_pid"
 wait "$redis_pid" 2>/dev/null
 out=$(send "$mx_a" 127.0.0.9 d1@local.test)
