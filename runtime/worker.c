@@ -348,7 +348,7 @@ worker_lookup_post(struct worker_lookup *lookup,
 	worker_post(lookup->worker, &lookup->msg);
 }
 
-/* Wait for the loop thread until the deadline; is the lookup done? */
+/* Wait (lock held) for the loop thread until the deadline; done? */
 static bool
 worker_lookup_await(struct worker_lookup *lookup)
 {

@@ -220,7 +220,7 @@ START_TEST(test_redis)
 	char	key[128];
 	redisReply *reply;
 
-	tenv_redis_cmd(&env.redis, "FLUSHALL");
+	freeReplyObject(tenv_redis_cmd(&env.redis, "FLUSHALL"));
 	rules(greylist);
 	/* The keys, as rblmilter(8) says, with their TTLs. */
 	snprintf(key, sizeof(key), "rblmilter:g:%016llx",
@@ -259,7 +259,7 @@ START_TEST(test_race)
 	struct answer second = {-1, 0};
 	redisReply *reply;
 
-	tenv_redis_cmd(&env.redis, "FLUSHALL");
+	freeReplyObject(tenv_redis_cmd(&env.redis, "FLUSHALL"));
 	/* Two hosts see the first attempt at once. */
 	greylist_check(a, &t, T0, on_done, &first);
 	greylist_check(b, &t, T0, on_done, &second);
@@ -291,7 +291,7 @@ START_TEST(test_redis_down)
 	char   *log = tenv_write(env.dir, "log", "");
 	int	saved = tenv_log_to(log);
 
-	tenv_redis_cmd(&env.redis, "FLUSHALL");
+	freeReplyObject(tenv_redis_cmd(&env.redis, "FLUSHALL"));
 	expect(greylist, t, T0, GREYLIST_NEW, 300);
 	/* Frozen: commands time out; greylisting is off, said once. */
 	kill(env.redis.pid, SIGSTOP);
