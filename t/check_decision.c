@@ -71,10 +71,14 @@ verdict(bool listed, bool dnswl, bool complete, const char *text)
 	return v;
 }
 
-/* Decide for 127.0.0.2 at stage, with recipient/mailer at RCPT. */
+/*
+ * Decide for 127.0.0.2 at stage, with recipient/mailer at RCPT, logged
+ * in with SASL or not.
+ */
 static void
-run(const struct config *config, const struct verdict *v, unsigned lists,
-    int stage, const char *rcpt, const char *mailer, struct decision *d)
+run_as(const struct config *config, const struct verdict *v, unsigned lists,
+       bool authenticated, int stage, const char *rcpt, const char *mailer,
+       struct decision *d)
 {
 	struct decision_facts facts = {0};
 	struct addr client;
@@ -83,11 +87,20 @@ run(const struct config *config, const struct verdict *v, unsigned lists,
 	facts.client = &client;
 	facts.lists = lists;
 	facts.verdict = v;
+	facts.authenticated = authenticated;
 	facts.stage = stage;
 	facts.recipient = rcpt;
 	facts.rcpt_mailer = mailer;
 	facts.has_transport = true;
 	decide(config, &facts, d);
+}
+
+/* Decide for 127.0.0.2, not authenticated (run_as()). */
+static void
+run(const struct config *config, const struct verdict *v, unsigned lists,
+    int stage, const char *rcpt, const char *mailer, struct decision *d)
+{
+	run_as(config, v, lists, false, stage, rcpt, mailer, d);
 }
 
 /* Assert a reply. */
@@ -186,20 +199,9 @@ START_TEST(test_greylist)
 	run(config, grey, 0, STAGE_RCPT, "<postmaster@example.com>", "local",
 	    &d);
 	ck_assert_str_eq(decision_reason_name(d.reason), "exempt");
-	{
-		struct decision_facts facts = {0};
-		struct addr client;
-
-		ck_assert_int_eq(addr_parse("127.0.0.2", &client), 0);
-		facts.client = &client;
-		facts.verdict = grey;
-		facts.stage = STAGE_RCPT;
-		facts.recipient = "<u@example.com>";
-		facts.authenticated = true;
-		decide(config, &facts, &d);
-		ck_assert_str_eq(decision_reason_name(d.reason),
-				 "authenticated");
-	}
+	run_as(config, grey, 0, true, STAGE_RCPT, "<u@example.com>", "local",
+	       &d);
+	ck_assert_str_eq(decision_reason_name(d.reason), "authenticated");
 	/* Without a recipient (--check), at RCPT: greylist all the same. */
 	run(config, grey, 0, STAGE_RCPT, NULL, NULL, &d);
 	ck_assert_int_eq(d.action, DECISION_GREYLIST);
@@ -274,22 +276,10 @@ START_TEST(test_lists_and_dnswl)
 	ck_assert_int_eq(d.action, DECISION_CONTINUE);
 	ck_assert_str_eq(decision_reason_name(d.reason), "dnswl");
 	/* Authenticated clients are never checked. */
-	{
-		struct decision_facts facts = {0};
-		struct addr client;
-
-		ck_assert_int_eq(addr_parse("127.0.0.2", &client), 0);
-		facts.client = &client;
-		facts.verdict = listed;
-		facts.lists = LIST_DENY;
-		facts.authenticated = true;
-		facts.stage = STAGE_RCPT;
-		facts.recipient = "<u@elsewhere.example>";
-		facts.rcpt_mailer = "smtp";
-		decide(config, &facts, &d);
-		ck_assert_int_eq(d.action, DECISION_CONTINUE);
-		ck_assert_str_eq(decision_reason_name(d.reason), "authenticated");
-	}
+	run_as(config, listed, LIST_DENY, true, STAGE_RCPT,
+	       "<u@elsewhere.example>", "smtp", &d);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	ck_assert_str_eq(decision_reason_name(d.reason), "authenticated");
 	verdict_free(listed);
 	verdict_free(both);
 	config_free(config);
