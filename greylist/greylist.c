@@ -344,10 +344,11 @@ greylist_on_first(redisReply *reply, void *arg)
 	long long first;
 	char   *end;
 
-	if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+	if (reply == NULL) {
 		greylist_fail(ask);
 		return;
 	}
+	/* It answered, if only with an error (a key of another type). */
 	greylist_redis_state(greylist, true);
 	if (reply->type == REDIS_REPLY_NIL) {
 		/* Gone between SET and GET: its TTL ended, so a new one. */

@@ -78,7 +78,10 @@ struct greylist_options {
 struct greylist *greylist_create(const struct greylist_options *options,
 				 char *err, size_t errlen);
 
-/* Checks still waiting for Redis end later with GREYLIST_OFF. */
+/*
+ * Free it after its store: store_free() ends the checks still waiting
+ * for Redis (GREYLIST_OFF), and they use it.
+ */
 void	greylist_free(struct greylist *greylist);
 
 /* The outcome of a check, and the seconds to wait (new and early). */

@@ -217,8 +217,10 @@ START_TEST(test_redis)
 	struct greylist *greylist = open_greylist(store, 0);
 	struct greylist_triplet t = triplet("192.0.2.7", "<s@a.test>",
 					    "<u@b.test>");
+	char   *log = tenv_write(env.dir, "log", "");
 	char	key[128];
 	redisReply *reply;
+	int	saved;
 
 	freeReplyObject(tenv_redis_cmd(&env.redis, "FLUSHALL"));
 	rules(greylist);
@@ -241,7 +243,17 @@ START_TEST(test_redis)
 	freeReplyObject(reply);
 	reply = tenv_redis_cmd(&env.redis, "DEL rblmilter:gp:192.0.2.0/24");
 	freeReplyObject(reply);
+	saved = tenv_log_to(log);
 	expect(greylist, t, T0 + 10, GREYLIST_OFF, 0);
+	/* So does a key of another type (GET answers WRONGTYPE). */
+	freeReplyObject(tenv_redis_cmd(&env.redis, "DEL %s", key));
+	freeReplyObject(tenv_redis_cmd(&env.redis, "HSET %s a b", key));
+	expect(greylist, t, T0 + 10, GREYLIST_OFF, 0);
+	tenv_log_restore(saved);
+	/* Warned about (once a minute), and Redis did answer. */
+	ck_assert_int_eq(tenv_count_matches(log, "does not hold a time"), 1);
+	ck_assert_int_eq(tenv_count_matches(log, "does not answer"), 0);
+	free(log);
 	greylist_free(greylist);
 	store_free(store);
 }
