@@ -253,7 +253,8 @@ check_print(const struct config *config, struct stack *stack,
 		metrics_count_decision(METRICS_CHECK, decision_kind(&decision),
 				       decision.reason);
 		status = decision.action == DECISION_REJECT
-		    || decision.action == DECISION_TEMPFAIL ?
+		    || decision.action == DECISION_TEMPFAIL
+		    || decision.action == DECISION_GREYLIST ?
 		    CHECK_REJECT : CHECK_PASS;
 	}
 	if ((text = kvline_text(line)) == NULL)

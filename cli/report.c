@@ -41,6 +41,7 @@
 #include "decide/decision.h"
 #include "decide/logline.h"
 #include "dnsbl/verdict.h"
+#include "greylist/greylist.h"
 #include "lib/addr.h"
 #include "lib/hash.h"
 #include "lib/msg.h"
@@ -65,8 +66,8 @@
 #define REPORT_MS_BUCKETS	(REPORT_MS_EXACT + (REPORT_DNS_MS_MAX \
 				 - REPORT_MS_EXACT) / REPORT_MS_STEP + 1)
 
-/* The kinds of enum decision_kind; DECISION_KIND_RELAY is the last. */
-#define REPORT_KINDS		(DECISION_KIND_RELAY + 1)
+/* The kinds of enum decision_kind. */
+#define REPORT_KINDS		DECISION_KINDS
 
 /* The levels of enum cache_level; CACHE_MISS is the last. */
 #define REPORT_LEVELS		(CACHE_MISS + 1)
@@ -104,6 +105,7 @@ struct report {
 	unsigned long long other;
 	unsigned long long skipped;
 	unsigned long long actions[REPORT_KINDS];
+	unsigned long long greylist[GREYLIST_OUTCOMES];	/* by outcome */
 	unsigned long long levels[REPORT_LEVELS];
 	unsigned long long misses;	/* cache=miss: DNS samples */
 	unsigned long long *dns_ms;	/* their times (report_ms_add()) */
@@ -496,6 +498,8 @@ report_slots(struct report_decision *decision, struct report_numbers *numbers,
 		[LOGLINE_SHADOW_ACTION] = &decision->shadow_action,
 		[LOGLINE_LIST] = &decision->list,
 		[LOGLINE_RCPT] = &decision->rcpt,
+		[LOGLINE_GREYLIST] = &decision->greylist,
+		[LOGLINE_GREYLIST_WAIT] = &decision->greylist_wait,
 		[LOGLINE_CACHE] = &decision->cache,
 		[LOGLINE_FIELDS + VERDICT_SCORE] = &numbers->score,
 		[LOGLINE_FIELDS + VERDICT_LISTED] = &decision->listed,
@@ -598,7 +602,16 @@ report_check(struct report_decision *decision,
 	for (i = 0; decision->shadow_action != NULL && i < REPORT_KINDS; i++)
 		if (strcmp(decision->shadow_action, decision_kind_name(i)) == 0)
 			break;
-	if (i == REPORT_KINDS
+	if (i == REPORT_KINDS)
+		return -1;
+	decision->greylist_outcome = GREYLIST_NONE;
+	for (i = GREYLIST_NEW; decision->greylist != NULL
+	     && i < GREYLIST_OUTCOMES; i++)
+		if (strcmp(decision->greylist, greylist_outcome_name(i)) == 0)
+			break;
+	if (decision->greylist != NULL)
+		decision->greylist_outcome = i;
+	if (i == GREYLIST_OUTCOMES
 	    || (decision->decisive != NULL
 		&& decision->decisive[strspn(decision->decisive,
 					     "abcdefghijklmnopqrstuvwxyz"
@@ -973,6 +986,7 @@ report_line(struct report *report, const char *line, size_t len, bool cut)
 	}
 	report->sessions++;
 	report->actions[decision->kind]++;
+	report->greylist[decision->greylist_outcome]++;
 	if (decision->stamp[0]) {
 		if (report->first[0] == 0)
 			memcpy(report->first, decision->stamp,
@@ -1179,6 +1193,12 @@ report_text(const struct report *report, FILE *out)
 			report_row(out, width, "(not kept: table full)",
 				   sections[i].table->untracked, 0);
 	}
+	if (report->actions[DECISION_KIND_GREYLIST] > 0) {
+		report_heading(out, width, "greylisting", "recipients", false);
+		for (i = GREYLIST_NEW; i < GREYLIST_OUTCOMES; i++)
+			report_row(out, width, greylist_outcome_name(i),
+				   report->greylist[i], 0);
+	}
 	report_text_lookups(report, out, width);
 	for (i = 0; i < REPORT_LEVELS; i++)
 		lookups += report->levels[i];
@@ -1284,8 +1304,12 @@ report_json(const struct report *report, FILE *out)
 	for (i = 0; i < REPORT_KINDS; i++)
 		fprintf(out, "%s\"%s\": %llu", i ? ", " : "",
 			decision_kind_name(i), report->actions[i]);
-	fprintf(out, "},\n  \"relay_refusals\": %llu,\n",
+	fprintf(out, "},\n  \"relay_refusals\": %llu,\n  \"greylist\": {",
 		report->actions[DECISION_KIND_RELAY]);
+	for (i = GREYLIST_NEW; i < GREYLIST_OUTCOMES; i++)
+		fprintf(out, "%s\"%s\": %llu", i > GREYLIST_NEW ? ", " : "",
+			greylist_outcome_name(i), report->greylist[i]);
+	fprintf(out, "},\n");
 	report_sections(report, sections);
 	for (i = 0; i < REPORT_SECTIONS; i++) {
 		count = report_table_top(sections[i].table, top,

@@ -55,6 +55,9 @@ struct report_decision {
 					 * they been scored, or NULL */
 	const char *list;		/* "relay,allow", or NULL: none */
 	const char *rcpt;
+	const char *greylist;		/* "new", "early", "passed", "off",
+					 * or NULL: not greylisting's */
+	const char *greylist_wait;	/* seconds, or NULL */
 	const char *cache;		/* NULL: no verdict (lists decided) */
 	const char *listed;		/* "zone(answer;answer),zone(...)",
 					 * "zone[role=name](answer)" */
@@ -66,6 +69,8 @@ struct report_decision {
 	const char *text;		/* the TXT record, or NULL */
 	struct addr client;
 	enum decision_kind kind;	/* from action */
+	int	greylist_outcome;	/* enum greylist_outcome, from
+					 * greylist (GREYLIST_NONE: none) */
 	enum cache_level level;		/* from cache */
 	long	score;
 	unsigned long ttl;

@@ -64,7 +64,7 @@ static config_parse_fn config_choice, config_text, config_words;
 static config_parse_fn config_mode, config_facility, config_file;
 static config_parse_fn config_policy, config_reply_map, config_name_sites;
 static config_parse_fn config_metrics;
-static config_parse_fn config_roles, config_shadow_sites;
+static config_parse_fn config_roles, config_shadow_sites, config_off_int;
 
 static void
 config_release_string(void *field)
@@ -89,6 +89,7 @@ config_release_endpoint(void *field)
 	    {config_##name, release}
 
 CONFIG_TYPE(int, NULL);
+CONFIG_TYPE(off_int, NULL);
 CONFIG_TYPE(duration, NULL);
 CONFIG_TYPE(bool, NULL);
 CONFIG_TYPE(choice, NULL);
@@ -116,7 +117,7 @@ static const char *const config_stages[] = {
 	"connect", "helo", "mail", "rcpt", NULL,
 };
 static const char *const config_actions[] = {
-	"reject", "tempfail", "tag", "log", NULL,
+	"reject", "tempfail", "tag", "log", "greylist", NULL,
 };
 static const char *const config_failure_actions[] = {
 	"accept", "tempfail", NULL,
@@ -222,6 +223,24 @@ static const struct config_key config_keys[] = {
 	{.name = "dns_failure_action", .fallback = "accept",
 	 .type = &config_type_choice, .offset = FIELD(dns_failure_action),
 	 .choices = config_failure_actions},
+	{.name = "greylist_threshold", .fallback = "off",
+	 .type = &config_type_off_int, .offset = FIELD(greylist_threshold),
+	 .min = 1, .max = 1000000},
+	{.name = "greylist_delay", .fallback = "5m",
+	 .type = &config_type_duration, .offset = FIELD(greylist_delay),
+	 .min = 1, .max = 86400, .unit_ms = 1000},
+	{.name = "greylist_max_wait", .fallback = "1d",
+	 .type = &config_type_duration, .offset = FIELD(greylist_max_wait),
+	 .min = 2, .max = 30 * 86400, .unit_ms = 1000},
+	{.name = "greylist_pass_ttl", .fallback = "30d",
+	 .type = &config_type_duration, .offset = FIELD(greylist_pass_ttl),
+	 .min = 1, .max = 365 * 86400, .unit_ms = 1000},
+	{.name = "greylist_network_v4", .fallback = "24",
+	 .type = &config_type_int, .offset = FIELD(greylist_network_v4),
+	 .min = 8, .max = 32},
+	{.name = "greylist_network_v6", .fallback = "64",
+	 .type = &config_type_int, .offset = FIELD(greylist_network_v6),
+	 .min = 16, .max = 128},
 	{.name = "relay_policy", .fallback = "enforce",
 	 .type = &config_type_choice, .offset = FIELD(relay_policy),
 	 .choices = config_relay_policies},
@@ -308,6 +327,17 @@ config_int(struct config *config, const struct config_key *key,
 		return -1;
 	}
 	*(int *) config_field(config, key) = (int) number;
+	return 0;
+}
+
+/* "off" (0, which the bounds leave out), or an integer within them. */
+static int
+config_off_int(struct config *config, const struct config_key *key,
+	       const char *value, char *err, size_t errlen)
+{
+	if (strcmp(value, "off") != 0)
+		return config_int(config, key, value, err, errlen);
+	*(int *) config_field(config, key) = 0;
 	return 0;
 }
 
@@ -1045,6 +1075,24 @@ config_cross_check(const struct config *config, char *msg, size_t size)
 			 "redis_password");
 		return config_key_index("redis_username");
 	}
+	if (config->greylist_threshold >= config->dnsbl_threshold) {
+		snprintf(msg, size, "greylist_threshold (%d) must be under "
+			 "dnsbl_threshold (%d): it greylists the scores between",
+			 config->greylist_threshold, config->dnsbl_threshold);
+		return config_key_index("greylist_threshold");
+	}
+	if (config_greylists(config) && config->reject_stage != STAGE_RCPT) {
+		snprintf(msg, size, "greylisting needs reject_stage = rcpt: "
+			 "a triplet has a recipient");
+		return config_key_index(config->greylist_threshold > 0 ?
+					"greylist_threshold" : "action");
+	}
+	if (config->greylist_max_wait <= config->greylist_delay) {
+		snprintf(msg, size, "greylist_max_wait (%us) must be over "
+			 "greylist_delay (%us): a retry must have time to come",
+			 config->greylist_max_wait, config->greylist_delay);
+		return config_key_index("greylist_max_wait");
+	}
 	if (config->dnsbl_min_ttl > config->dnsbl_max_ttl) {
 		snprintf(msg, size, "dnsbl_min_ttl (%us) is above dnsbl_max_ttl "
 			 "(%us)", config->dnsbl_min_ttl, config->dnsbl_max_ttl);
@@ -1152,6 +1200,12 @@ config_has_word(const char *words, const char *word, size_t len, bool nocase)
 			return true;
 	}
 	return false;
+}
+
+bool
+config_greylists(const struct config *config)
+{
+	return config->greylist_threshold > 0 || config->action == ACTION_GREYLIST;
 }
 
 const char *

@@ -77,6 +77,13 @@ struct config {
 	char   *reject_text;		/* with $client, $zone, $score,
 					 * $name, $role */
 	int	dns_failure_action;	/* enum config_failure */
+	int	greylist_threshold;	/* greylist at score >= this, under
+					 * dnsbl_threshold; 0: off */
+	unsigned greylist_delay;	/* seconds before a retry passes */
+	unsigned greylist_max_wait;	/* seconds a first attempt stays */
+	unsigned greylist_pass_ttl;	/* seconds a retried network passes */
+	int	greylist_network_v4;	/* prefix length of a triplet's */
+	int	greylist_network_v6;	/* client network */
 	int	relay_policy;		/* enum config_relay */
 	int	relay_min_prefix_ipv4;	/* relay entries shorter: refused */
 	int	relay_min_prefix_ipv6;
@@ -100,8 +107,11 @@ const char *config_stage_name(int stage);
 
 /* What a listed client gets (action). */
 enum config_action {
-	ACTION_REJECT, ACTION_TEMPFAIL, ACTION_TAG, ACTION_LOG,
+	ACTION_REJECT, ACTION_TEMPFAIL, ACTION_TAG, ACTION_LOG, ACTION_GREYLIST,
 };
+
+/* Is greylisting on (greylist_threshold, or action = greylist)? */
+bool	config_greylists(const struct config *config);
 
 /* What an incomplete verdict below the threshold gets. */
 enum config_failure {

@@ -9,11 +9,18 @@
  *  3. at reject_stage only: the deny list rejects, the allow list accepts,
  *     then the verdict: at or over dnsbl_threshold the configured action,
  *     at or under a negative dnsbl_allowlist_threshold accept, and an
- *     incomplete verdict under the threshold gets dns_failure_action.
- * A pass is settled when none of these rules can refuse anything later in
- * the message: the client was authenticated, or it may relay and its
- * reject_stage is behind (an exempt recipient settles nothing: the next
- * one may be refused).  Relay refusals ignore "action = log": a dry run of the DNSBL policy must
+ *     incomplete verdict under the threshold gets dns_failure_action;
+ *  4. greylisting, at RCPT only: a score from greylist_threshold up to
+ *     under dnsbl_threshold, or a listed client with action = greylist,
+ *     makes a DECISION_GREYLIST, which the front end settles with the
+ *     greylisting state (decision_greylist()); never for a client on the
+ *     relay list (authenticated, allow-listed and exempt recipients
+ *     never get this far).
+ * A pass is settled when none of these rules can refuse or greylist
+ * anything later in the message: the client was authenticated, or it may
+ * relay and its reject_stage is behind (an exempt recipient settles
+ * nothing: the next one may be refused).
+ * Relay refusals ignore "action = log": a dry run of the DNSBL policy must
  * not turn the server into an open relay.  For the same reason the relay
  * rule fails closed: when the milter gets no {rcpt_mailer} for a client
  * that may not relay, the recipient gets 451 4.3.5 (and the decision
@@ -32,6 +39,7 @@
 #include "conf/config.h"
 #include "decide/decision.h"
 #include "dnsbl/site.h"
+#include "greylist/greylist.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
 #include "lib/domain.h"
@@ -115,6 +123,16 @@ decision_expand(const struct config *config, const struct decision_facts *facts,
 	}
 }
 
+/*
+ * May this decision greylist: at RCPT (--check judges as there, without
+ * a recipient), a client not on the relay list?
+ */
+static bool
+decision_greylistable(const struct decision_facts *facts)
+{
+	return facts->stage == STAGE_RCPT && !(facts->lists & LIST_RELAY);
+}
+
 /* The configured action for a client the DNSBLs list. */
 static void
 decision_listed(const struct config *config,
@@ -144,6 +162,10 @@ decision_listed(const struct config *config,
 						kvline_text(line));
 			kvline_free(line);
 		}
+		return;
+	case ACTION_GREYLIST:
+		if (decision_greylistable(facts))
+			decision->action = DECISION_GREYLIST;
 		return;
 	case ACTION_LOG:
 		decision->dry_run = true;
@@ -179,6 +201,12 @@ decision_scored(const struct config *config,
 		return;
 	case VERDICT_PASS:
 		break;
+	}
+	if (config->greylist_threshold > 0 && score >= config->greylist_threshold
+	    && decision_greylistable(facts)) {
+		decision->action = DECISION_GREYLIST;
+		decision->reason = REASON_GREYLIST;
+		return;
 	}
 	if (complete) {
 		decision->reason = REASON_PASS;
@@ -370,11 +398,34 @@ decide(const struct config *config, const struct decision_facts *facts,
 		decision->settled = decision_settles(config, facts, decision);
 }
 
+void
+decision_greylist(struct decision *decision, const char *recipient,
+		  int outcome, unsigned wait)
+{
+	char	text[600];
+
+	decision->greylist = outcome;
+	decision->greylist_wait = wait;
+	if (outcome != GREYLIST_NEW && outcome != GREYLIST_EARLY) {
+		decision->action = DECISION_CONTINUE;
+		return;
+	}
+	snprintf(text, sizeof(text), "%s%sGreylisted, try again in %u seconds",
+		 recipient != NULL ? recipient : "",
+		 recipient != NULL ? ": Recipient address rejected: " : "", wait);
+	decision_reply(decision, DECISION_TEMPFAIL, decision->reason, "451",
+		       "4.7.1", text);
+}
+
 enum decision_kind
 decision_kind(const struct decision *decision)
 {
 	if (decision->reason == REASON_RELAY)
 		return DECISION_KIND_RELAY;
+	if (decision->action == DECISION_GREYLIST
+	    || decision->greylist == GREYLIST_NEW
+	    || decision->greylist == GREYLIST_EARLY)
+		return DECISION_KIND_GREYLIST;
 	if (decision->dry_run)
 		return DECISION_KIND_LOG;
 	switch (decision->action) {
@@ -386,6 +437,7 @@ decision_kind(const struct decision *decision)
 		return DECISION_KIND_TAG;
 	case DECISION_RELAY_OK:
 	case DECISION_CONTINUE:
+	case DECISION_GREYLIST:
 		break;
 	}
 	return decision->reason == REASON_ALLOW_LIST
@@ -404,6 +456,7 @@ decision_kind_name(enum decision_kind kind)
 		[DECISION_KIND_PASS] = "pass",
 		[DECISION_KIND_ALLOW] = "allow",
 		[DECISION_KIND_RELAY] = "relay",
+		[DECISION_KIND_GREYLIST] = "greylist",
 	};
 
 	return names[kind];
@@ -425,6 +478,7 @@ decision_reason_name(enum decision_reason reason)
 		[REASON_ALLOW_LIST] = "allow-list",
 		[REASON_DNSWL] = "dnswl",
 		[REASON_PASS] = "pass",
+		[REASON_GREYLIST] = "greylist",
 		[REASON_DNS_FAILURE] = "dns-failure",
 		[REASON_DNSBL] = "dnsbl",
 	};
@@ -449,6 +503,7 @@ decision_counter(const struct decision *decision)
 		[DECISION_KIND_PASS] = STATS_ACTION_PASS,
 		[DECISION_KIND_ALLOW] = STATS_ACTION_ALLOW,
 		[DECISION_KIND_RELAY] = STATS_ACTION_RELAY,
+		[DECISION_KIND_GREYLIST] = STATS_ACTION_GREYLIST,
 	};
 
 	return counters[decision_kind(decision)];

@@ -24,6 +24,9 @@ enum decision_action {
 	DECISION_TEMPFAIL,		/* 4xx with code, dsn, text */
 	DECISION_TAG,			/* accept, add header to the message */
 	DECISION_RELAY_OK,		/* the client may relay (policy: OK) */
+	DECISION_GREYLIST,		/* greylist the recipient: the front
+					 * end asks the greylisting state,
+					 * then decision_greylist() */
 };
 
 struct decision_facts {
@@ -61,6 +64,8 @@ enum decision_reason {
 	REASON_ALLOW_LIST,
 	REASON_DNSWL,
 	REASON_PASS,
+	REASON_GREYLIST,		/* greylist_threshold <= score <
+					 * dnsbl_threshold */
 	REASON_DNS_FAILURE,		/* incomplete verdict, dns_failure_action */
 	REASON_DNSBL,			/* at or over dnsbl_threshold */
 	DECISION_REASONS		/* how many; stays last */
@@ -87,10 +92,22 @@ struct decision {
 	bool	has_shadow;		/* the verdict has shadow zones: */
 	int	shadow_kind;		/* enum decision_kind, had they been
 					 * scored */
+	int	greylist;		/* enum greylist_outcome, once asked */
+	unsigned greylist_wait;		/* seconds, when new or early */
 };
 
 void	decide(const struct config *config, const struct decision_facts *facts,
 	       struct decision *decision);
+
+/*
+ * The answer to a DECISION_GREYLIST decision once the greylisting state
+ * said outcome (enum greylist_outcome) and wait: 451 4.7.1 for new and
+ * early, with "RCPT: Recipient address rejected: " in front of the text
+ * when recipient is not NULL (the policy service leaves it to Postfix,
+ * which writes it); nothing to say for passed and off.
+ */
+void	decision_greylist(struct decision *decision, const char *recipient,
+			  int outcome, unsigned wait);
 
 /* What a decision did, for logs and counters (stats.h keeps the order). */
 enum decision_kind {
@@ -101,12 +118,16 @@ enum decision_kind {
 	DECISION_KIND_PASS,
 	DECISION_KIND_ALLOW,		/* allow list or DNSWL */
 	DECISION_KIND_RELAY,		/* relay refused */
+	DECISION_KIND_GREYLIST,		/* greylisted (--check: would be) */
 	DECISION_KINDS			/* how many; stays last */
 };
 
 enum decision_kind decision_kind(const struct decision *decision);
 
-/* "reject", "tempfail", "tag", "log", "pass", "allow" or "relay". */
+/*
+ * "reject", "tempfail", "tag", "log", "pass", "allow", "relay" or
+ * "greylist".
+ */
 const char *decision_kind_name(enum decision_kind kind);
 
 /* The reason as the log writes it: "dnsbl", "relay-unchecked"... */

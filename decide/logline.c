@@ -14,6 +14,7 @@
 #include "decide/logline.h"
 #include "dnsbl/site.h"
 #include "dnsbl/verdict.h"
+#include "greylist/greylist.h"
 #include "lib/addr.h"
 #include "lib/kvline.h"
 #include "lib/msg.h"
@@ -32,6 +33,8 @@ const char *const logline_keys[LOGLINE_FIELDS] = {
 	[LOGLINE_SHADOW_ACTION] = "shadow_action",
 	[LOGLINE_LIST] = "list",
 	[LOGLINE_RCPT] = "rcpt",
+	[LOGLINE_GREYLIST] = "greylist",
+	[LOGLINE_GREYLIST_WAIT] = "greylist_wait",
 	[LOGLINE_CACHE] = "cache",
 };
 
@@ -117,6 +120,15 @@ logline_format(const struct logline *l, struct kvline *line)
 	if (l->rcpt != NULL) {
 		kvline_key(line, logline_keys[LOGLINE_RCPT]);
 		kvline_quote(line, l->rcpt);
+	}
+	if (l->decision->greylist != GREYLIST_NONE) {
+		kvline_key(line, logline_keys[LOGLINE_GREYLIST]);
+		kvline_printf(line, "%s",
+			      greylist_outcome_name(l->decision->greylist));
+	}
+	if (l->decision->greylist_wait > 0) {
+		kvline_key(line, logline_keys[LOGLINE_GREYLIST_WAIT]);
+		kvline_printf(line, "%u", l->decision->greylist_wait);
 	}
 	if (l->verdict != NULL) {
 		kvline_key(line, logline_keys[LOGLINE_CACHE]);

@@ -28,6 +28,7 @@
 #include "dnsbl/health.h"
 #include "dnsbl/site.h"
 #include "dnsbl/verdict.h"
+#include "greylist/greylist.h"
 #include "lib/domain.h"
 #include "lib/hash.h"
 #include "lib/msg.h"
@@ -57,6 +58,7 @@ struct stack {
 	struct lists *lists;
 	struct listsync *listsync;	/* NULL without Redis */
 	struct stats *stats;
+	struct greylist *greylist;	/* NULL: greylisting is off */
 	char	stats_key[300];
 	char	health_key[300];
 };
@@ -162,6 +164,26 @@ stack_health(const struct stack *stack, enum dnsbl_kind kind)
 	    dnsbl_engine_health(stack->kind[kind].engine) : NULL;
 }
 
+/* The greylisting state, when greylisting is on. */
+static int
+stack_greylist_create(struct stack *stack, const struct config *config,
+		      char *err, size_t errlen)
+{
+	struct greylist_options options = {
+		.store = stack->store,
+		.prefix = config->redis_prefix,
+		.delay = config->greylist_delay,
+		.max_wait = config->greylist_max_wait,
+		.pass_ttl = config->greylist_pass_ttl,
+		.memory_max = (unsigned) config->cache_size,
+	};
+
+	if (!config_greylists(config))
+		return 0;
+	stack->greylist = greylist_create(&options, err, errlen);
+	return stack->greylist == NULL ? -1 : 0;
+}
+
 struct stack *
 stack_create(struct event_base *base, const struct config *config,
 	       char *err, size_t errlen)
@@ -212,6 +234,8 @@ stack_create(struct event_base *base, const struct config *config,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	if (stack_greylist_create(stack, config, err, errlen) < 0)
+		goto fail;
 	return stack;
 
 fail:
@@ -243,6 +267,7 @@ stack_free(struct stack *stack)
 	if (stack->store != NULL)
 		store_free(stack->store);
 	listsync_free(stack->listsync);
+	greylist_free(stack->greylist);
 	for (kind = 0; kind < 2; kind++) {
 		zones = stack->kind + kind;
 		if (zones->vcache != NULL)
@@ -367,6 +392,26 @@ stack_join(const struct stack *stack, const struct verdict *ip,
 }
 
 void
+stack_greylist_triplet(const struct stack *stack, const struct addr *client,
+		       const char *sender, const char *recipient,
+		       struct greylist_triplet *triplet)
+{
+	greylist_triplet(triplet, client, sender, recipient,
+			 (unsigned) stack->config->greylist_network_v4,
+			 (unsigned) stack->config->greylist_network_v6);
+}
+
+void
+stack_greylist(struct stack *stack, const struct greylist_triplet *triplet,
+	       greylist_done_fn *done, void *arg)
+{
+	if (stack->greylist == NULL)
+		done(GREYLIST_OFF, 0, arg);
+	else
+		greylist_check(stack->greylist, triplet, time(NULL), done, arg);
+}
+
+void
 stack_abort(struct stack *stack)
 {
 	size_t	kind;
@@ -406,7 +451,16 @@ stack_count_decision(struct stack *stack, const struct decision *decision,
 	bool	shadow_rejects;
 	size_t	i;
 
+	static const enum stats_counter greylist[GREYLIST_OUTCOMES] = {
+		[GREYLIST_NEW] = STATS_GREYLIST_NEW,
+		[GREYLIST_EARLY] = STATS_GREYLIST_EARLY,
+		[GREYLIST_PASSED] = STATS_GREYLIST_PASSED,
+		[GREYLIST_OFF] = STATS_GREYLIST_OFF,
+	};
+
 	stats_count(stack->stats, decision_counter(decision));
+	if (decision->greylist != GREYLIST_NONE)
+		stats_count(stack->stats, greylist[decision->greylist]);
 	if (verdict == NULL)
 		return;
 	shadow_rejects = decision->has_shadow

@@ -18,6 +18,7 @@
 #include "cache/vcache.h"
 #include "dnsbl/health.h"
 #include "dnsbl/site.h"
+#include "greylist/greylist.h"
 #include "lib/domain.h"
 #include "lists/lists.h"
 
@@ -107,6 +108,24 @@ size_t	stack_names(const struct stack *stack, int role, const char *text,
  */
 struct verdict *stack_join(const struct stack *stack, const struct verdict *ip,
 			   const struct verdict_name *names, size_t count);
+
+/*
+ * The greylisting triplet of a recipient (greylist_triplet()), with the
+ * configuration's network widths; any thread may ask.
+ */
+void	stack_greylist_triplet(const struct stack *stack,
+			       const struct addr *client, const char *sender,
+			       const char *recipient,
+			       struct greylist_triplet *triplet);
+
+/*
+ * Record an attempt of triplet now and say what greylisting makes of it
+ * (greylist_check()); GREYLIST_OFF when greylisting is off.  On the
+ * loop's thread only.
+ */
+void	stack_greylist(struct stack *stack,
+		       const struct greylist_triplet *triplet,
+		       greylist_done_fn *done, void *arg);
 
 /*
  * End the DNS lookups in flight now and later ones at once, caching none

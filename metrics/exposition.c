@@ -176,6 +176,31 @@ exposition_cache(struct evbuffer *out)
 				  NULL}, (long) metrics_stat(rows[i].counter));
 }
 
+/* Greylisting's answers, by outcome (greylist/greylist.h). */
+static void
+exposition_greylist(struct evbuffer *out)
+{
+	static const struct {
+		const char *outcome;
+		enum stats_counter counter;
+	} rows[] = {
+		{"new", STATS_GREYLIST_NEW},
+		{"early", STATS_GREYLIST_EARLY},
+		{"passed", STATS_GREYLIST_PASSED},
+		{"off", STATS_GREYLIST_OFF},
+	};
+	size_t	i;
+
+	exposition_family(out, "greylist_checks_total", "counter",
+			  "Recipients of grey clients by greylisting's answer: "
+			  "new and early were deferred, passed and off "
+			  "(no state to ask) accepted.");
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		exposition_sample(out, "greylist_checks_total", (const char *[]) {
+				  "outcome", rows[i].outcome, NULL},
+				  (long) metrics_stat(rows[i].counter));
+}
+
 /*
  * Each zone counted since the start: DNS answer times, timeouts, and
  * what it was worth (listings, rejections it was needed for, and a
@@ -328,6 +353,7 @@ exposition_write(struct evbuffer *out, const struct config *config,
 	exposition_sample(out, "connections_total", NULL,
 			  (long) metrics_stat(STATS_CONNECTIONS));
 	exposition_cache(out);
+	exposition_greylist(out);
 	exposition_zones(out);
 	exposition_health(out, config, stack);
 	exposition_state(out, stack);

@@ -101,8 +101,9 @@ struct session {
 	char	helo[128];
 	char	daemon[64];		/* {daemon_name} */
 	char	queue_id[32];		/* i, per message */
-	char	sender[256];		/* the message's sender, without
-					 * <>, as its names were asked */
+	char	sender[320];		/* the message's sender, without
+					 * <>: its names were asked, and
+					 * greylisting's triplets take it */
 	unsigned lists;			/* LIST_* flags */
 	struct worker_lookup *lookup;	/* NULL: lists decided, or no memory */
 	struct filter_name names[VERDICT_MAX_NAMES];	/* looked up beside */
@@ -288,6 +289,23 @@ filter_answer(SMFICTX *ctx, const struct session *session,
 	    : SMFIS_TEMPFAIL;
 }
 
+/* Settle a DECISION_GREYLIST with the fleet's greylisting state. */
+static void
+filter_greylist(struct session *session, const char *recipient,
+		struct decision *decision)
+{
+	struct greylist_triplet triplet;
+	unsigned wait;
+	int	outcome;
+
+	stack_greylist_triplet(generation_stack(session->generation),
+			       &session->addr, session->sender, recipient,
+			       &triplet);
+	outcome = worker_greylist(filter_worker, session->generation, &triplet,
+				  &wait);
+	decision_greylist(decision, recipient, outcome, wait);
+}
+
 /*
  * Decide at stage (recipient and mailer at RCPT), log what is worth a
  * line, and answer.  A passing client is logged once per session;
@@ -311,6 +329,8 @@ filter_decide(SMFICTX *ctx, struct session *session, int stage,
 	if (stage == config->reject_stage && !session->authenticated)
 		facts.verdict = filter_verdict(session);
 	decide(config, &facts, &decision);
+	if (decision.action == DECISION_GREYLIST)
+		filter_greylist(session, recipient, &decision);
 	if (decision.missing != NULL)
 		msg_warn_limited(&filter_missing_macro, 60, "Postfix sent no %s "
 				 "at RCPT: recipients of clients not on the "
@@ -324,7 +344,8 @@ filter_decide(SMFICTX *ctx, struct session *session, int stage,
 		snprintf(session->tag, sizeof(session->tag), "%s",
 			 decision.header);
 	if (!session->logged || decision.action == DECISION_REJECT
-	    || decision.action == DECISION_TEMPFAIL) {
+	    || decision.action == DECISION_TEMPFAIL
+	    || decision.greylist != GREYLIST_NONE) {
 		filter_log(session, stage, recipient, &decision);
 		stack_count_decision(generation_stack(session->generation),
 				     &decision, session->verdict);

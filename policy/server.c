@@ -15,7 +15,8 @@
  * spinning the loop thread that every lookup needs.
  *
  * Answers: a reject is "action=550 5.7.1 text" (access(5)'s numeric form,
- * so that the code is the milter's), a tempfail DEFER_IF_PERMIT, a tag
+ * so that the code is the milter's), a tempfail or a greylisted recipient
+ * DEFER_IF_PERMIT (the convention of greylisting policy services), a tag
  * PREPEND X-RBL-Check, anything else DUNNO.  A request with
  * policy_context=relay (from smtpd_relay_restrictions) asks only whether
  * the client may relay: OK when the relay list (or SASL) says so, else
@@ -68,7 +69,13 @@ struct policy_conn {
 	struct generation *generation;	/* while a lookup runs */
 	struct addr addr;
 	unsigned lists;
-	bool	pending;		/* a lookup runs: read nothing more */
+	bool	pending;		/* a lookup or a greylisting check
+					 * runs: read nothing more */
+	struct verdict *verdict;	/* the request's, once looked up */
+	enum cache_level level;		/* where it came from */
+	struct decision decision;	/* while greylisting is asked */
+	bool	asking;			/* inside stack_greylist(), which may
+					 * answer before it returns */
 	struct timespec asked;		/* when it started (CLOCK_MONOTONIC) */
 	bool	gone;			/* closed while a lookup ran */
 	struct policy_conn *next;	/* in server->conns */
@@ -116,6 +123,25 @@ policy_close(struct policy_conn *conn)
 		free(conn);
 }
 
+/* The request is over: its verdict and generation go. */
+static void
+policy_done(struct policy_conn *conn)
+{
+	verdict_free(conn->verdict);
+	conn->verdict = NULL;
+	worker_release(conn->generation);
+	conn->generation = NULL;
+}
+
+/* Read the next request, the one before being over. */
+static void
+policy_resume(struct policy_conn *conn)
+{
+	request_init(&conn->request);
+	bufferevent_enable(conn->bev, EV_READ);
+	policy_on_read(conn->bev, conn);
+}
+
 /* Write the answer for a decision. */
 static void
 policy_answer(struct policy_conn *conn, const struct decision *decision)
@@ -139,6 +165,7 @@ policy_answer(struct policy_conn *conn, const struct decision *decision)
 		evbuffer_add_printf(out, "action=OK\n\n");
 		return;
 	case DECISION_CONTINUE:
+	case DECISION_GREYLIST:		/* settled before an answer */
 		break;
 	}
 	evbuffer_add_printf(out, "action=DUNNO\n\n");
@@ -169,35 +196,79 @@ policy_log(const struct policy_conn *conn, const struct config *config,
 	logline_write(&line);
 }
 
-/* Decide, answer, log and count; the request is over. */
+/* Answer, log and count the decision; the request is over. */
 static void
-policy_decide(struct policy_conn *conn, const struct verdict *verdict,
-	      enum cache_level level)
+policy_finish(struct policy_conn *conn, const struct decision *decision,
+	      int stage)
+{
+	const struct config *config = generation_config(conn->generation);
+
+	policy_answer(conn, decision);
+	if (!decision_silent(decision)) {
+		policy_log(conn, config, conn->verdict, conn->level, decision,
+			   stage);
+		stack_count_decision(generation_stack(conn->generation),
+				     decision, conn->verdict);
+		metrics_count_decision(METRICS_POLICY, decision_kind(decision),
+				       decision->reason);
+	}
+	policy_done(conn);
+}
+
+/* The greylisting state answered: finish the decision with it. */
+static void
+policy_on_greylist(enum greylist_outcome outcome, unsigned wait, void *arg)
+{
+	struct policy_conn *conn = arg;
+
+	conn->pending = false;
+	if (conn->gone) {
+		policy_done(conn);
+		free(conn);
+		return;
+	}
+	decision_greylist(&conn->decision, NULL, outcome, wait);
+	policy_finish(conn, &conn->decision, STAGE_RCPT);
+	if (!conn->asking)
+		policy_resume(conn);
+}
+
+/*
+ * Decide on the request's verdict; answer now, or once the greylisting
+ * state has (then pending, and policy_on_greylist() goes on).
+ */
+static void
+policy_decide(struct policy_conn *conn)
 {
 	const struct config *config = generation_config(conn->generation);
 	struct decision_facts facts = {0};
-	struct decision decision;
+	struct greylist_triplet triplet;
 
 	facts.client = &conn->addr;
 	facts.lists = conn->lists;
-	facts.verdict = verdict;
+	facts.verdict = conn->verdict;
 	facts.authenticated = conn->request.sasl_username[0] != 0;
 	facts.stage = policy_stage(conn->request.protocol_state);
 	facts.recipient = conn->request.recipient[0] ?
 	    conn->request.recipient : NULL;
 	facts.relay_question = strcmp(conn->request.policy_context,
 				      "relay") == 0;
-	decide(config, &facts, &decision);
-	policy_answer(conn, &decision);
-	if (!decision_silent(&decision)) {
-		policy_log(conn, config, verdict, level, &decision, facts.stage);
-		stack_count_decision(generation_stack(conn->generation),
-				     &decision, verdict);
-		metrics_count_decision(METRICS_POLICY, decision_kind(&decision),
-				       decision.reason);
+	decide(config, &facts, &conn->decision);
+	if (conn->decision.action != DECISION_GREYLIST) {
+		policy_finish(conn, &conn->decision, facts.stage);
+		return;
 	}
-	worker_release(conn->generation);
-	conn->generation = NULL;
+	stack_greylist_triplet(generation_stack(conn->generation), &conn->addr,
+			       conn->request.sender, conn->request.recipient,
+			       &triplet);
+	conn->pending = true;
+	conn->asking = true;
+	bufferevent_disable(conn->bev, EV_READ);
+	stack_greylist(generation_stack(conn->generation), &triplet,
+		       policy_on_greylist, conn);
+	conn->asking = false;
+	if (!conn->pending)
+		bufferevent_enable(conn->bev, EV_READ);
 }
 
 /* The verdict of a lookup a request waited for. */
@@ -207,17 +278,17 @@ policy_on_verdict(struct verdict *verdict, enum cache_level level, void *arg)
 	struct policy_conn *conn = arg;
 
 	conn->pending = false;
+	conn->verdict = verdict;
+	conn->level = level;
 	metrics_session_wait(METRICS_POLICY, &conn->asked);
 	if (conn->gone) {
-		worker_release(conn->generation);
+		policy_done(conn);
 		free(conn);
-	} else {
-		policy_decide(conn, verdict, level);
-		request_init(&conn->request);
-		bufferevent_enable(conn->bev, EV_READ);
-		policy_on_read(conn->bev, conn);
+		return;
 	}
-	verdict_free(verdict);
+	policy_decide(conn);
+	if (!conn->pending)
+		policy_resume(conn);
 }
 
 /* Look the client's IP and names up (gather.h). */
@@ -272,7 +343,8 @@ policy_request(struct policy_conn *conn)
 		conn->pending = false;
 		bufferevent_enable(conn->bev, EV_READ);
 	}
-	policy_decide(conn, NULL, CACHE_MISS);
+	conn->level = CACHE_MISS;
+	policy_decide(conn);
 }
 
 /* Input: parse as far as it goes, one request at a time. */

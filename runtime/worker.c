@@ -27,6 +27,7 @@
 #include "decide/stack.h"
 #include "conf/config.h"
 #include "dnsbl/verdict.h"
+#include "greylist/greylist.h"
 #include "lib/domain.h"
 #include "lib/msg.h"
 #include "runtime/worker.h"
@@ -75,6 +76,9 @@ struct worker_lookup {
 	enum cache_level level;
 	int	kind;			/* enum dnsbl_kind */
 	char	subject[DOMAIN_NAME_SIZE];	/* the IP as text, or a name */
+	struct greylist_triplet triplet;	/* a greylisting check's */
+	int	greylist;		/* its enum greylist_outcome */
+	unsigned wait;			/* and seconds */
 	struct generation *generation;	/* referenced */
 	struct timespec deadline;	/* CLOCK_MONOTONIC */
 	struct worker *worker;
@@ -297,19 +301,18 @@ worker_lookup_run(struct worker *worker, void *arg)
 		worker_on_verdict(NULL, CACHE_MISS, lookup);
 }
 
-struct worker_lookup *
-worker_submit(struct worker *worker, struct generation *generation,
-	      int kind, const char *subject)
+/*
+ * A lookup with its deadline ms from now and a reference on generation,
+ * held by the caller (refs 1); NULL when out of memory.
+ */
+static struct worker_lookup *
+worker_lookup_new(struct worker *worker, struct generation *generation,
+		  unsigned ms)
 {
-	const struct config *config = generation->config;
 	struct worker_lookup *lookup;
 	pthread_condattr_t attr;
-	unsigned ms = config->redis_timeout + config->dnsbl_timeout
-	    + WORKER_MARGIN_MS;
-	struct verdict *verdict;
 
-	if (strlen(subject) >= DOMAIN_NAME_SIZE
-	    || (lookup = calloc(1, sizeof(*lookup))) == NULL)
+	if ((lookup = calloc(1, sizeof(*lookup))) == NULL)
 		return NULL;
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -321,8 +324,6 @@ worker_submit(struct worker *worker, struct generation *generation,
 	}
 	pthread_condattr_destroy(&attr);
 	lookup->worker = worker;
-	lookup->kind = kind;
-	strcpy(lookup->subject, subject);
 	lookup->generation = generation;
 	__atomic_add_fetch(&generation->refs, 1, __ATOMIC_ACQ_REL);
 	clock_gettime(CLOCK_MONOTONIC, &lookup->deadline);
@@ -333,14 +334,52 @@ worker_submit(struct worker *worker, struct generation *generation,
 		lookup->deadline.tv_nsec -= 1000000000;
 	}
 	lookup->refs = 1;
+	return lookup;
+}
+
+/* Hand a lookup to the loop thread, which holds it until run ends it. */
+static void
+worker_lookup_post(struct worker_lookup *lookup,
+		   void (*run) (struct worker *, void *))
+{
+	lookup->refs = 2;
+	lookup->msg.run = run;
+	lookup->msg.arg = lookup;
+	worker_post(lookup->worker, &lookup->msg);
+}
+
+/* Wait (lock held) for the loop thread until the deadline; done? */
+static bool
+worker_lookup_await(struct worker_lookup *lookup)
+{
+	while (!lookup->done
+	       && pthread_cond_timedwait(&lookup->cond, &lookup->lock,
+					 &lookup->deadline) != ETIMEDOUT)
+		;
+	return lookup->done;
+}
+
+struct worker_lookup *
+worker_submit(struct worker *worker, struct generation *generation,
+	      int kind, const char *subject)
+{
+	const struct config *config = generation->config;
+	struct worker_lookup *lookup;
+	struct verdict *verdict;
+
+	if (strlen(subject) >= DOMAIN_NAME_SIZE
+	    || (lookup = worker_lookup_new(worker, generation,
+					   config->redis_timeout
+					   + config->dnsbl_timeout
+					   + WORKER_MARGIN_MS)) == NULL)
+		return NULL;
+	lookup->kind = kind;
+	strcpy(lookup->subject, subject);
 	if ((verdict = stack_cached(generation->stack, kind, subject)) != NULL) {
 		worker_complete(lookup, verdict, CACHE_MEMORY);
 		return lookup;
 	}
-	lookup->refs = 2;
-	lookup->msg.run = worker_lookup_run;
-	lookup->msg.arg = lookup;
-	worker_post(worker, &lookup->msg);
+	worker_lookup_post(lookup, worker_lookup_run);
 	return lookup;
 }
 
@@ -350,11 +389,7 @@ worker_wait(struct worker_lookup *lookup, enum cache_level *level)
 	const struct verdict *verdict = NULL;
 
 	pthread_mutex_lock(&lookup->lock);
-	while (!lookup->done
-	       && pthread_cond_timedwait(&lookup->cond, &lookup->lock,
-					 &lookup->deadline) != ETIMEDOUT)
-		;
-	if (lookup->done) {
+	if (worker_lookup_await(lookup)) {
 		verdict = lookup->verdict;
 		*level = lookup->level;
 	}
@@ -366,6 +401,56 @@ void
 worker_lookup_free(struct worker_lookup *lookup)
 {
 	worker_lookup_unref(lookup);
+}
+
+/* Loop thread: the greylisting state answered a session's check. */
+static void
+worker_on_greylist(enum greylist_outcome outcome, unsigned wait, void *arg)
+{
+	struct worker_lookup *lookup = arg;
+
+	pthread_mutex_lock(&lookup->lock);
+	lookup->greylist = outcome;
+	lookup->wait = wait;
+	lookup->done = true;
+	pthread_cond_broadcast(&lookup->cond);
+	pthread_mutex_unlock(&lookup->lock);
+	worker_lookup_unref(lookup);
+}
+
+/* Loop thread: start the greylisting check a session submitted. */
+static void
+worker_greylist_run(struct worker *worker, void *arg)
+{
+	struct worker_lookup *lookup = arg;
+
+	(void) worker;
+	stack_greylist(lookup->generation->stack, &lookup->triplet,
+		       worker_on_greylist, lookup);
+}
+
+int
+worker_greylist(struct worker *worker, struct generation *generation,
+		const struct greylist_triplet *triplet, unsigned *wait)
+{
+	struct worker_lookup *lookup;
+	int	outcome = GREYLIST_OFF;
+
+	*wait = 0;
+	if ((lookup = worker_lookup_new(worker, generation,
+					3 * generation->config->redis_timeout
+					+ WORKER_MARGIN_MS)) == NULL)
+		return GREYLIST_OFF;
+	lookup->triplet = *triplet;
+	worker_lookup_post(lookup, worker_greylist_run);
+	pthread_mutex_lock(&lookup->lock);
+	if (worker_lookup_await(lookup)) {
+		outcome = lookup->greylist;
+		*wait = lookup->wait;
+	}
+	pthread_mutex_unlock(&lookup->lock);
+	worker_lookup_unref(lookup);
+	return outcome;
 }
 
 /* What a reload message carries. */

@@ -22,6 +22,7 @@ struct verdict;
 struct worker;
 struct worker_lookup;
 struct generation;
+struct greylist_triplet;
 
 /*
  * A front end that lives on the loop thread (the policy service, the
@@ -95,5 +96,14 @@ const struct verdict *worker_wait(struct worker_lookup *lookup,
 
 /* The session is done with the lookup (finished or not). */
 void	worker_lookup_free(struct worker_lookup *lookup);
+
+/*
+ * Ask the greylisting state about triplet from a session thread
+ * (stack_greylist()), and wait for its enum greylist_outcome and the
+ * seconds to wait; GREYLIST_OFF when no answer came within three Redis
+ * commands' time.
+ */
+int	worker_greylist(struct worker *worker, struct generation *generation,
+			const struct greylist_triplet *triplet, unsigned *wait);
 
 #endif

@@ -29,9 +29,11 @@
 static const char *const stats_names[STATS_COUNTERS] = {
 	"connections", "action:reject", "action:tempfail", "action:tag",
 	"action:log", "action:pass", "action:allow", "action:relay",
+	"action:greylist",
 	"cache:memory", "cache:redis", "cache:miss",
 	"name-cache:memory", "name-cache:redis", "name-cache:miss",
 	"list:relay", "list:allow", "list:deny",
+	"greylist:new", "greylist:early", "greylist:passed", "greylist:off",
 };
 
 static const char *const stats_zone_names[STATS_ZONE_COUNTERS] = {

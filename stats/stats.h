@@ -30,6 +30,7 @@ enum stats_counter {
 	STATS_ACTION_PASS,
 	STATS_ACTION_ALLOW,		/* allow list or DNSWL */
 	STATS_ACTION_RELAY,		/* relay refusals */
+	STATS_ACTION_GREYLIST,		/* recipients greylisted */
 	STATS_CACHE_MEMORY,		/* verdicts found in memory */
 	STATS_CACHE_REDIS,		/* ... in Redis */
 	STATS_CACHE_MISS,		/* ... looked up in DNS */
@@ -39,6 +40,10 @@ enum stats_counter {
 	STATS_LIST_RELAY,		/* clients on a list */
 	STATS_LIST_ALLOW,
 	STATS_LIST_DENY,
+	STATS_GREYLIST_NEW,		/* greylisting's answers, by outcome */
+	STATS_GREYLIST_EARLY,
+	STATS_GREYLIST_PASSED,
+	STATS_GREYLIST_OFF,
 	STATS_COUNTERS
 };
 

@@ -139,6 +139,42 @@ START_TEST(test_passes)
 }
 END_TEST
 
+/* A grey client: action=greylist, exit 1, no state read or written. */
+START_TEST(test_greylist)
+{
+	struct tenv_output r;
+	char	text[512];
+	char	args[512];
+	char   *path;
+
+	snprintf(text, sizeof(text), "dns_servers = %s\n"
+		 "dnsbl_sites = bl.test=127.0.0.2*3, bl.test=127.0.0.3\n"
+		 "dnsbl_threshold = 2\ngreylist_threshold = 1\n", env.servers);
+	path = tenv_write(env.dir, "grey.conf", text);
+	/* Alone, it exits 1 as a tempfail would. */
+	snprintf(args, sizeof(args), "-c '%s' --check 192.0.2.10 192.0.2.99",
+		 path);
+	run(&r, args, "");
+	ck_assert_int_eq(r.status, 1);
+	snprintf(args, sizeof(args), "-c '%s' --check 192.0.2.10 192.0.2.99 "
+		 "127.0.0.2", path);
+	free(path);
+	run(&r, args, "");
+	ck_assert_int_eq(r.status, 1);
+	ck_assert_str_eq(r.out, CHECKED("192.0.2.10") "action=greylist "
+			 "reason=greylist cache=miss score=1 "
+			 "listed=bl.test(127.0.0.3) unknown= ttl=300\n"
+			 CHECKED("192.0.2.99") "action=pass reason=pass "
+			 "cache=miss score=0 listed= unknown= ttl=60\n"
+			 CHECKED("127.0.0.2") "action=reject reason=dnsbl "
+			 "decisive=bl.test cache=miss score=3 "
+			 "listed=bl.test(127.0.0.2) unknown= ttl=300\n");
+	/* Without Redis the state would be this host's: said. */
+	ck_assert_ptr_nonnull(strstr(r.err, "a fleet behind a load balancer "
+				     "needs Redis"));
+}
+END_TEST
+
 /* A shadow zone is asked and shown, never scored. */
 START_TEST(test_shadow)
 {
@@ -608,6 +644,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_stdin);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_shadow);
+	tcase_add_test(tc, test_greylist);
 	tcase_add_test(tc, test_many_in_order);
 	tcase_add_test(tc, test_hostile_input);
 	tcase_add_test(tc, test_print_config);

@@ -283,6 +283,28 @@ START_TEST(test_bad_values)
 		 ":2: dnsbl_min_ttl (7200s) is above dnsbl_max_ttl (3600s)");
 	load_bad("dnsbl_sites = bl.test\ndnsbl_max_ttl = 30s\n",
 		 ":2: dnsbl_min_ttl (60s) is above dnsbl_max_ttl (30s)");
+	load_bad("dnsbl_sites = bl.test\ngreylist_threshold = some\n",
+		 ":2: greylist_threshold = \"some\": not an integer");
+	load_bad("dnsbl_sites = bl.test\ngreylist_threshold = 0\n",
+		 ":2: greylist_threshold = 0: must be from 1 to 1000000");
+	load_bad("dnsbl_sites = bl.test\ngreylist_threshold = 1\n",
+		 ":2: greylist_threshold (1) must be under dnsbl_threshold (1): "
+		 "it greylists the scores between");
+	load_bad("dnsbl_sites = bl.test\ndnsbl_threshold = 3\n"
+		 "greylist_threshold = 1\nreject_stage = mail\n",
+		 ":3: greylisting needs reject_stage = rcpt: a triplet has a "
+		 "recipient");
+	load_bad("dnsbl_sites = bl.test\naction = greylist\n"
+		 "reject_stage = helo\n",
+		 ":2: greylisting needs reject_stage = rcpt: a triplet has a "
+		 "recipient");
+	load_bad("dnsbl_sites = bl.test\ngreylist_delay = 1d\n",
+		 ": greylist_max_wait (86400s) must be over greylist_delay "
+		 "(86400s): a retry must have time to come");
+	load_bad("dnsbl_sites = bl.test\ngreylist_network_v4 = 33\n",
+		 ":2: greylist_network_v4 = 33: must be from 8 to 32");
+	load_bad("dnsbl_sites = bl.test\ngreylist_network_v6 = 129\n",
+		 ":2: greylist_network_v6 = 129: must be from 16 to 128");
 	load_bad("dnsbl_sites = bl.test\ndnsbl_reply_text = maybe\n",
 		 ":2: dnsbl_reply_text = \"maybe\": write yes or no");
 	load_bad("dnsbl_sites = bl.test\ndns_servers = 127.0.0.1:99999\n",

@@ -12,6 +12,7 @@
 #include "conf/config.h"
 #include "decide/decision.h"
 #include "dnsbl/verdict.h"
+#include "greylist/greylist.h"
 #include "lib/addr.h"
 #include "lib/kvline.h"
 #include "t/tenv.h"
@@ -70,10 +71,14 @@ verdict(bool listed, bool dnswl, bool complete, const char *text)
 	return v;
 }
 
-/* Decide for 127.0.0.2 at stage, with recipient/mailer at RCPT. */
+/*
+ * Decide for 127.0.0.2 at stage, with recipient/mailer at RCPT, logged
+ * in with SASL or not.
+ */
 static void
-run(const struct config *config, const struct verdict *v, unsigned lists,
-    int stage, const char *rcpt, const char *mailer, struct decision *d)
+run_as(const struct config *config, const struct verdict *v, unsigned lists,
+       bool authenticated, int stage, const char *rcpt, const char *mailer,
+       struct decision *d)
 {
 	struct decision_facts facts = {0};
 	struct addr client;
@@ -82,11 +87,20 @@ run(const struct config *config, const struct verdict *v, unsigned lists,
 	facts.client = &client;
 	facts.lists = lists;
 	facts.verdict = v;
+	facts.authenticated = authenticated;
 	facts.stage = stage;
 	facts.recipient = rcpt;
 	facts.rcpt_mailer = mailer;
 	facts.has_transport = true;
 	decide(config, &facts, d);
+}
+
+/* Decide for 127.0.0.2, not authenticated (run_as()). */
+static void
+run(const struct config *config, const struct verdict *v, unsigned lists,
+    int stage, const char *rcpt, const char *mailer, struct decision *d)
+{
+	run_as(config, v, lists, false, stage, rcpt, mailer, d);
 }
 
 /* Assert a reply. */
@@ -121,6 +135,92 @@ START_TEST(test_listed)
 	ck_assert_str_eq(decision_reason_name(d.reason), "later");
 	verdict_free(v);
 	config_free(config);
+}
+END_TEST
+
+/* A verdict of score, complete, from bl.test alone. */
+static struct verdict *
+scored(int score)
+{
+	struct verdict *v = verdict(false, false, true, NULL);
+
+	v->zone[0].state = score > 0 ? VERDICT_ZONE_LISTED : VERDICT_ZONE_PASS;
+	v->zone[0].score = v->score = score;
+	return v;
+}
+
+START_TEST(test_greylist)
+{
+	struct config *config = configure("greylist_threshold = 1\n");
+	struct verdict *grey = scored(2);
+	struct verdict *clean = scored(0);
+	struct verdict *listed = scored(3);
+	struct decision d;
+
+	/* Under dnsbl_threshold, at or over greylist_threshold, at RCPT. */
+	run(config, grey, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_int_eq(d.action, DECISION_GREYLIST);
+	ck_assert_str_eq(decision_reason_name(d.reason), "greylist");
+	ck_assert_str_eq(decision_kind_name(decision_kind(&d)), "greylist");
+	ck_assert_int_eq(decision_counter(&d), STATS_ACTION_GREYLIST);
+	/* The state's answers: new and early defer, passed and off accept. */
+	decision_greylist(&d, "<u@example.com>", GREYLIST_NEW, 300);
+	assert_reply(&d, DECISION_TEMPFAIL, "greylist", "451", "4.7.1",
+		     "<u@example.com>: Recipient address rejected: "
+		     "Greylisted, try again in 300 seconds");
+	ck_assert_str_eq(decision_kind_name(decision_kind(&d)), "greylist");
+	ck_assert_uint_eq(d.greylist_wait, 300);
+	run(config, grey, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	decision_greylist(&d, NULL, GREYLIST_EARLY, 12);
+	assert_reply(&d, DECISION_TEMPFAIL, "greylist", "451", "4.7.1",
+		     "Greylisted, try again in 12 seconds");
+	run(config, grey, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	decision_greylist(&d, "<u@example.com>", GREYLIST_PASSED, 0);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	ck_assert_str_eq(decision_kind_name(decision_kind(&d)), "pass");
+	ck_assert_int_eq(d.greylist, GREYLIST_PASSED);
+	ck_assert(!decision_silent(&d));
+	run(config, grey, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	decision_greylist(&d, "<u@example.com>", GREYLIST_OFF, 0);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	/* Clean and listed clients are not greylisted. */
+	run(config, clean, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_str_eq(decision_reason_name(d.reason), "pass");
+	run(config, listed, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_int_eq(d.action, DECISION_REJECT);
+	/* Never relay-listed, authenticated, allow-listed, exempt. */
+	run(config, grey, LIST_RELAY, STAGE_RCPT, "<u@example.com>", "relay",
+	    &d);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	ck_assert_str_eq(decision_reason_name(d.reason), "pass");
+	run(config, grey, LIST_ALLOW, STAGE_RCPT, "<u@example.com>", "local",
+	    &d);
+	ck_assert_str_eq(decision_reason_name(d.reason), "allow-list");
+	run(config, grey, 0, STAGE_RCPT, "<postmaster@example.com>", "local",
+	    &d);
+	ck_assert_str_eq(decision_reason_name(d.reason), "exempt");
+	run_as(config, grey, 0, true, STAGE_RCPT, "<u@example.com>", "local",
+	       &d);
+	ck_assert_str_eq(decision_reason_name(d.reason), "authenticated");
+	/* Without a recipient (--check), at RCPT: greylist all the same. */
+	run(config, grey, 0, STAGE_RCPT, NULL, NULL, &d);
+	ck_assert_int_eq(d.action, DECISION_GREYLIST);
+	config_free(config);
+
+	/* action = greylist: listed clients too; off, a grey one passes. */
+	config = configure("action = greylist\n");
+	run(config, listed, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_int_eq(d.action, DECISION_GREYLIST);
+	ck_assert_str_eq(decision_reason_name(d.reason), "dnsbl");
+	run(config, listed, LIST_RELAY, STAGE_RCPT, "<u@example.com>", "relay",
+	    &d);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	run(config, grey, 0, STAGE_RCPT, "<u@example.com>", "local", &d);
+	ck_assert_str_eq(decision_reason_name(d.reason), "pass");
+	config_free(config);
+	verdict_free(grey);
+	verdict_free(clean);
+	verdict_free(listed);
 }
 END_TEST
 
@@ -176,22 +276,10 @@ START_TEST(test_lists_and_dnswl)
 	ck_assert_int_eq(d.action, DECISION_CONTINUE);
 	ck_assert_str_eq(decision_reason_name(d.reason), "dnswl");
 	/* Authenticated clients are never checked. */
-	{
-		struct decision_facts facts = {0};
-		struct addr client;
-
-		ck_assert_int_eq(addr_parse("127.0.0.2", &client), 0);
-		facts.client = &client;
-		facts.verdict = listed;
-		facts.lists = LIST_DENY;
-		facts.authenticated = true;
-		facts.stage = STAGE_RCPT;
-		facts.recipient = "<u@elsewhere.example>";
-		facts.rcpt_mailer = "smtp";
-		decide(config, &facts, &d);
-		ck_assert_int_eq(d.action, DECISION_CONTINUE);
-		ck_assert_str_eq(decision_reason_name(d.reason), "authenticated");
-	}
+	run_as(config, listed, LIST_DENY, true, STAGE_RCPT,
+	       "<u@elsewhere.example>", "smtp", &d);
+	ck_assert_int_eq(d.action, DECISION_CONTINUE);
+	ck_assert_str_eq(decision_reason_name(d.reason), "authenticated");
 	verdict_free(listed);
 	verdict_free(both);
 	config_free(config);
@@ -662,6 +750,7 @@ decision_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_listed);
 	tcase_add_test(tc, test_actions);
+	tcase_add_test(tc, test_greylist);
 	tcase_add_test(tc, test_lists_and_dnswl);
 	tcase_add_test(tc, test_relay);
 	tcase_add_test(tc, test_settled);

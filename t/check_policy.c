@@ -2,7 +2,8 @@
  * check_policy - the policy service: the request parser on its own
  * (split anywhere, limits, hostile bytes), then the daemon's policy
  * socket against a real rbldnsd: answers, many requests per connection,
- * malformed input, a flood, and many idle connections.
+ * malformed input, a flood, and many idle connections; greylisting in
+ * memory through both front ends.
  */
 #include <check.h>
 #include <signal.h>
@@ -127,6 +128,7 @@ static struct {
 	pid_t	daemon;
 	char	spec[64];		/* its milter socket */
 	int	port;			/* its policy socket */
+	int	dns_port;		/* rbldnsd's */
 	char   *log;			/* its output */
 } env;
 
@@ -144,6 +146,7 @@ start_servers(void)
 	free(tenv_write(env.dir, "zone4", zone4));
 	free(tenv_write(env.dir, "dbl", dbl));
 	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &dns_port);
+	env.dns_port = dns_port;
 	env.port = tenv_free_port(SOCK_STREAM);
 	snprintf(env.spec, sizeof(env.spec), "inet:%d@127.0.0.1",
 		 tenv_free_port(SOCK_STREAM));
@@ -332,6 +335,100 @@ START_TEST(test_names)
 }
 END_TEST
 
+/*
+ * Greylisting without Redis (state in memory, answered before the check
+ * returns): requests sent at once on one connection are answered in
+ * order, the milter defers with the same rule, and both pass the client
+ * after greylist_delay.
+ */
+START_TEST(test_greylist)
+{
+	static const struct msession_smtp smtp = {
+		.host = "[127.0.0.2]", .ip = "127.0.0.2", .port = 25,
+		.helo = "grey.test", .queue_id = "QGREY1",
+		.from = "<a@sender.test>", .rcpt = "<v@here.test>",
+		.mailer = "local",
+	};
+	static const char grey[] = "protocol_state=RCPT\n"
+	    "client_address=127.0.0.2\nsender=a@sender.test\n"
+	    "recipient=u@here.test\n\n";
+	static const char deferred[] = "action=DEFER_IF_PERMIT 4.7.1 "
+	    "Greylisted, try again in 1 seconds\n\n";
+	struct msession s;
+	char	text[512];
+	char	spec[64];
+	char	buf[4096];
+	char   *log;
+	pid_t	pid;
+	int	policy = tenv_free_port(SOCK_STREAM);
+	int	fd;
+
+	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
+		 tenv_free_port(SOCK_STREAM));
+	snprintf(text, sizeof(text), "dns_servers = 127.0.0.1:%d\n"
+		 "dnsbl_sites = bl.test\ndnsbl_threshold = 2\n"
+		 "greylist_threshold = 1\ngreylist_delay = 1s\n"
+		 "greylist_network_v4 = 32\nmilter_socket = %s\n"
+		 "policy_socket = inet:127.0.0.1:%d\n%s", env.dns_port, spec,
+		 policy, tenv_user());
+	free(tenv_write(env.dir, "grey.conf", text));
+	pid = tenv_rblmilter(env.dir, "grey", spec, 0, &log);
+	fd = tenv_connect(policy);
+	/* New, early, a clean client, an exempt recipient. */
+	tenv_send(fd, "protocol_state=RCPT\nclient_address=127.0.0.2\n"
+		  "sender=a@sender.test\nrecipient=u@here.test\n\n"
+		  "protocol_state=RCPT\nclient_address=127.0.0.2\n"
+		  "sender=A@Sender.test\nrecipient=<U@here.test>\n\n"
+		  "protocol_state=RCPT\nclient_address=127.0.0.1\n"
+		  "sender=a@sender.test\nrecipient=u@here.test\n\n"
+		  "protocol_state=RCPT\nclient_address=127.0.0.2\n"
+		  "sender=a@sender.test\nrecipient=postmaster@here.test\n\n");
+	tenv_answers(fd, buf, sizeof(buf), 4);
+	snprintf(text, sizeof(text), "%s%saction=DUNNO\n\naction=DUNNO\n\n",
+		 deferred, deferred);
+	ck_assert_str_eq(buf, text);
+	ck_assert_int_eq(tenv_count_matches(log, "greylist=new "), 1);
+	ck_assert_int_eq(tenv_count_matches(log, "greylist=early "), 1);
+	ck_assert_int_eq(tenv_count_matches(log, "no redis_server, so the "
+					    "greylisting state is this "
+					    "host's only"), 1);
+	/*
+	 * A request cut after one answered at once: its first part is
+	 * kept while the other is answered, and the rest completes it.
+	 */
+	tenv_send(fd, "protocol_state=RCPT\nclient_address=127.0.0.2\n"
+		  "sender=a@sender.test\nrecipient=x@here.test\n\n"
+		  "protocol_state=RCPT\nclient_address=127.0.0.2\n"
+		  "sender=a@sender.test\nrecipient=y@here.test");
+	tenv_answers(fd, buf, sizeof(buf), 1);
+	ck_assert_str_eq(buf, deferred);
+	tenv_send(fd, "\n\n");
+	tenv_answers(fd, buf, sizeof(buf), 1);
+	ck_assert_str_eq(buf, deferred);
+	/* The milter, another recipient: a first attempt of its own. */
+	msession_init(&s, spec, 5000, &smtp);
+	ck_assert_msg(msession_run(&s, MSESSION_RCPT) == 0, "%s", s.err);
+	ck_assert_int_eq(s.reply.code, 'y');
+	ck_assert_str_eq(s.reply.text, "451 4.7.1 <v@here.test>: Recipient "
+			 "address rejected: Greylisted, try again in 1 seconds");
+	msession_close(&s);
+	/* After the delay the policy retry passes, and so the client. */
+	usleep(1100 * 1000);
+	tenv_send(fd, grey);
+	tenv_answers(fd, buf, sizeof(buf), 1);
+	ck_assert_str_eq(buf, "action=DUNNO\n\n");
+	ck_assert_int_eq(tenv_count_matches(log, "greylist=passed"), 1);
+	msession_init(&s, spec, 5000, &smtp);
+	ck_assert_msg(msession_run(&s, MSESSION_RCPT) == 0, "%s", s.err);
+	ck_assert_int_eq(s.reply.code, 'c');
+	msession_close(&s);
+	ck_assert_int_eq(tenv_count_matches(log, "greylist=passed"), 2);
+	close(fd);
+	tenv_milter_stop(pid, spec);
+	free(log);
+}
+END_TEST
+
 START_TEST(test_malformed)
 {
 	static char many[500 * 16];
@@ -426,6 +523,7 @@ policy_suite(void)
 	tcase_add_test(daemon, test_relay_question);
 	tcase_add_test(daemon, test_same_line);
 	tcase_add_test(daemon, test_names);
+	tcase_add_test(daemon, test_greylist);
 	tcase_add_test(daemon, test_malformed);
 	tcase_add_test(daemon, test_flood_and_idle);
 	suite_add_tcase(suite, daemon);

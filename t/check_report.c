@@ -21,6 +21,7 @@
 #include "decide/logline.h"
 #include "lists/lists.h"
 #include "dnsbl/verdict.h"
+#include "greylist/greylist.h"
 #include "lib/addr.h"
 #include "t/tenv.h"
 
@@ -139,6 +140,7 @@ static const char test_text[] =
 	"  pass                                1    8.3%\n"
 	"  allow                               1    8.3%\n"
 	"  relay                               1    8.3%\n"
+	"  greylist                            0    0.0%\n"
 	"\n"
 	"top rejected clients (of 5)     rejects\n"
 	"  127.0.0.2                           2\n"
@@ -187,8 +189,11 @@ static const char test_json[] =
 	"  \"other\": 5,\n"
 	"  \"skipped\": 6,\n"
 	"  \"actions\": {\"reject\": 6, \"tempfail\": 1, \"tag\": 1, "
-	"\"log\": 1, \"pass\": 1, \"allow\": 1, \"relay\": 1},\n"
+	"\"log\": 1, \"pass\": 1, \"allow\": 1, \"relay\": 1, "
+	"\"greylist\": 0},\n"
 	"  \"relay_refusals\": 1,\n"
+	"  \"greylist\": {\"new\": 0, \"early\": 0, \"passed\": 0, "
+	"\"off\": 0},\n"
 	"  \"rejected_clients\": {\"distinct\": 5, \"untracked\": 0, "
 	"\"top\": [\n"
 	"    {\"client\": \"127.0.0.2\", \"rejects\": 2},\n"
@@ -596,6 +601,38 @@ START_TEST(test_report_decisive)
 }
 END_TEST
 
+START_TEST(test_report_greylist)
+{
+	static const char log[] =
+	    "rblmilter: queue_id= client=192.0.2.7 daemon=smtpd helo=\"g\" "
+	    "stage=rcpt action=greylist reason=greylist rcpt=\"<u@here.test>\" "
+	    "greylist=new greylist_wait=300 cache=miss score=1 "
+	    "listed=pbl.test(127.0.0.10) unknown= ttl=60 dns_ms=3\n"
+	    "rblmilter: queue_id= client=192.0.2.7 daemon=smtpd helo=\"g\" "
+	    "stage=rcpt action=greylist reason=greylist rcpt=\"<v@here.test>\" "
+	    "greylist=early greylist_wait=12 cache=memory score=1 "
+	    "listed=pbl.test(127.0.0.10) unknown= ttl=60 dns_ms=0\n"
+	    "rblmilter: queue_id=4Xy client=192.0.2.7 daemon=smtpd helo=\"g\" "
+	    "stage=rcpt action=pass reason=greylist rcpt=\"<u@here.test>\" "
+	    "greylist=passed cache=memory score=1 "
+	    "listed=pbl.test(127.0.0.10) unknown= ttl=60 dns_ms=0\n"
+	    "rblmilter: queue_id= client=192.0.2.8 daemon=smtpd helo=\"g\" "
+	    "stage=rcpt action=pass reason=greylist greylist=maybe\n";
+	char   *text = report_of(log, sizeof(log) - 1, false);
+
+	ck_assert_msg(strstr(text, "  greylist                            2   "
+			     "66.7%\n") != NULL, "%s", text);
+	ck_assert_msg(strstr(text, "greylisting                  recipients\n"
+			     "  new                                 1\n"
+			     "  early                               1\n"
+			     "  passed                              1\n"
+			     "  off                                 0\n") != NULL,
+		      "%s", text);
+	ck_assert_ptr_nonnull(strstr(text, "skipped (cut or garbled)            1"));
+	free(text);
+}
+END_TEST
+
 START_TEST(test_report_text)
 {
 	char   *text = report_of(test_log, sizeof(test_log) - 1, false);
@@ -630,8 +667,10 @@ START_TEST(test_report_empty)
 			 "  \"skipped\": 0,\n"
 			 "  \"actions\": {\"reject\": 0, \"tempfail\": 0, "
 			 "\"tag\": 0, \"log\": 0, \"pass\": 0, \"allow\": 0, "
-			 "\"relay\": 0},\n"
+			 "\"relay\": 0, \"greylist\": 0},\n"
 			 "  \"relay_refusals\": 0,\n"
+			 "  \"greylist\": {\"new\": 0, \"early\": 0, "
+			 "\"passed\": 0, \"off\": 0},\n"
 			 "  \"rejected_clients\": {\"distinct\": 0, "
 			 "\"untracked\": 0, \"top\": []},\n"
 			 "  \"rejected_networks\": {\"distinct\": 0, "
@@ -842,19 +881,26 @@ START_TEST(test_round_trip)
 		enum decision_action action;
 		enum decision_reason reason;
 		bool	dry_run;
+		int	greylist;
+		unsigned wait;
 	} cases[] = {
-		{DECISION_REJECT, REASON_RELAY, false},
-		{DECISION_TEMPFAIL, REASON_RELAY_UNCHECKED, false},
-		{DECISION_REJECT, REASON_DENY_LIST, false},
-		{DECISION_CONTINUE, REASON_ALLOW_LIST, false},
-		{DECISION_CONTINUE, REASON_DNSWL, false},
-		{DECISION_CONTINUE, REASON_PASS, false},
-		{DECISION_TEMPFAIL, REASON_DNS_FAILURE, false},
-		{DECISION_CONTINUE, REASON_DNS_FAILURE, false},
-		{DECISION_REJECT, REASON_DNSBL, false},
-		{DECISION_TEMPFAIL, REASON_DNSBL, false},
-		{DECISION_TAG, REASON_DNSBL, false},
-		{DECISION_CONTINUE, REASON_DNSBL, true},
+		{DECISION_REJECT, REASON_RELAY, false, GREYLIST_NONE, 0},
+		{DECISION_TEMPFAIL, REASON_RELAY_UNCHECKED, false, GREYLIST_NONE, 0},
+		{DECISION_REJECT, REASON_DENY_LIST, false, GREYLIST_NONE, 0},
+		{DECISION_CONTINUE, REASON_ALLOW_LIST, false, GREYLIST_NONE, 0},
+		{DECISION_CONTINUE, REASON_DNSWL, false, GREYLIST_NONE, 0},
+		{DECISION_CONTINUE, REASON_PASS, false, GREYLIST_NONE, 0},
+		{DECISION_TEMPFAIL, REASON_DNS_FAILURE, false, GREYLIST_NONE, 0},
+		{DECISION_CONTINUE, REASON_DNS_FAILURE, false, GREYLIST_NONE, 0},
+		{DECISION_REJECT, REASON_DNSBL, false, GREYLIST_NONE, 0},
+		{DECISION_TEMPFAIL, REASON_DNSBL, false, GREYLIST_NONE, 0},
+		{DECISION_TAG, REASON_DNSBL, false, GREYLIST_NONE, 0},
+		{DECISION_CONTINUE, REASON_DNSBL, true, GREYLIST_NONE, 0},
+		{DECISION_GREYLIST, REASON_GREYLIST, false, GREYLIST_NONE, 0},
+		{DECISION_TEMPFAIL, REASON_GREYLIST, false, GREYLIST_NEW, 300},
+		{DECISION_TEMPFAIL, REASON_DNSBL, false, GREYLIST_EARLY, 7},
+		{DECISION_CONTINUE, REASON_GREYLIST, false, GREYLIST_PASSED, 0},
+		{DECISION_CONTINUE, REASON_GREYLIST, false, GREYLIST_OFF, 0},
 	};
 	char   *dir = tenv_mkdir();
 	char   *conf = tenv_write(dir, "rblmilter.conf",
@@ -867,6 +913,7 @@ START_TEST(test_round_trip)
 	struct addr client;
 	char	err[CONFIG_ERR_SIZE];
 	char	buf[2048];
+	char	wait[16];
 	size_t	i;
 	int	front;
 	int	with;
@@ -899,6 +946,8 @@ START_TEST(test_round_trip)
 		decision.action = cases[i].action;
 		decision.reason = cases[i].reason;
 		decision.dry_run = cases[i].dry_run;
+		decision.greylist = cases[i].greylist;
+		decision.greylist_wait = cases[i].wait;
 		line.front = front;
 		line.verdict = with ? verdict : NULL;
 		line.lists = with ? 0 : LIST_RELAY | LIST_DENY;
@@ -906,6 +955,10 @@ START_TEST(test_round_trip)
 		ck_assert_msg(report_parse(buf, strcspn(buf, "\n"), rd)
 			      == REPORT_DECISION, "not parsed: %s", buf);
 		ck_assert_int_eq(rd->kind, decision_kind(&decision));
+		ck_assert_int_eq(rd->greylist_outcome, decision.greylist);
+		snprintf(wait, sizeof(wait), "%u", decision.greylist_wait);
+		ck_assert_str_eq(rd->greylist_wait != NULL ? rd->greylist_wait
+				 : "0", wait);
 		ck_assert_str_eq(rd->reason,
 				 decision_reason_name(decision.reason));
 		ck_assert_str_eq(rd->front, logline_front_name(front));
@@ -1037,6 +1090,7 @@ report_suite(void)
 	tcase_add_test(tc, test_parse_rejects);
 	tcase_add_test(tc, test_zones);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_report_greylist);
 	tcase_add_test(tc, test_report_text);
 	tcase_add_test(tc, test_report_names);
 	tcase_add_test(tc, test_report_shadow);

@@ -238,6 +238,19 @@ postlog   unix-dgram n - n - 1 postlogd
 EOF
 }
 
+# lib_postfix_rblmilter POLICY_PORT: main.cf lines for rblmilter's front
+# ends: a Milter that fails closed (tempfail) with generous timeouts, and
+# $rbl_policy, a check_policy_service on POLICY_PORT for a listener's
+# smtpd_recipient_restrictions.
+lib_postfix_rblmilter() {
+	cat >>"$lib_postfix/main.cf" <<EOF
+milter_default_action = tempfail
+milter_connect_timeout = 10s
+milter_command_timeout = 10s
+rbl_policy = check_policy_service { inet:127.0.0.1:$1, timeout=10s, default_action=DUNNO }
+EOF
+}
+
 # lib_postfix_start PORT: start the private Postfix; wait for PORT.
 lib_postfix_start() {
 	postfix -c "$lib_postfix" check &&

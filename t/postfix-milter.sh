@@ -56,11 +56,8 @@ smtp_milter=$(lib_port)
 smtp_unix=$(lib_port)
 smtp_plain=$(lib_port)
 smtp_policy=$(lib_port)
+lib_postfix_rblmilter "$policy_port"
 cat >>"$lib_postfix/main.cf" <<EOF
-milter_default_action = tempfail
-milter_connect_timeout = 10s
-milter_command_timeout = 10s
-rbl_policy = check_policy_service { inet:127.0.0.1:$policy_port, timeout=10s, default_action=DUNNO }
 rbl_relay = check_policy_service { inet:127.0.0.1:$policy_port, timeout=10s, default_action=DUNNO, policy_context=relay }, reject_unauth_destination
 EOF
 cat >>"$lib_postfix/master.cf" <<EOF

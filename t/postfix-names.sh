@@ -76,12 +76,7 @@ lib_sinks
 lib_postfix_conf
 smtp_milter=$(lib_port)
 smtp_policy=$(lib_port)
-cat >>"$lib_postfix/main.cf" <<EOF
-milter_default_action = tempfail
-milter_connect_timeout = 10s
-milter_command_timeout = 10s
-rbl_policy = check_policy_service { inet:127.0.0.1:$policy_port, timeout=10s, default_action=DUNNO }
-EOF
+lib_postfix_rblmilter "$policy_port"
 cat >>"$lib_postfix/master.cf" <<EOF
 127.0.0.1:$smtp_milter inet n - n - - smtpd -o smtpd_milters=inet:127.0.0.1:$milter_port
 127.0.0.1:$smtp_policy inet n - n - - smtpd -o smtpd_milters= -o smtpd_recipient_restrictions=\$rbl_policy,permit

@@ -22,6 +22,14 @@
 #   g  a burst: BURST_N sessions at once (default 1000), every client
 #      listed by z1-z4, z5.test never answers: every one must be refused
 #      (the zones that answer decide while z5 holds its own share only)
+#   h  greylisting (dnsbl_threshold 6, greylist_threshold 1: the five
+#      zones make HIT_IPS grey clients), one session at a time, verdicts
+#      in memory, the clients' /24 networks passed (PREFIX gp: keys set
+#      with redis-cli first): each RCPT asks Redis once (EXISTS); compare
+#      with a1 for what greylisting adds to a passing grey client
+#   h2 the same clients as /32 networks, none passed, every triplet seen
+#      by the warm-up run: each RCPT is an early retry, deferred after
+#      three Redis commands (EXISTS, SET NX, GET), the most one costs
 #   r  rblmilter alone: RSS_N sessions (default 1,000,000), CONC at once,
 #      from RSS_IPS distinct IPs (default 50,000: the first pass misses,
 #      the rest hit), in ten milterload runs; its RSS (VmRSS) after each
@@ -48,10 +56,10 @@
 # Scale with CONC (sessions at once, default 50), HIT_N (20000), HIT_IPS
 # (1000), LAT_N (5000), MISS_N (10000), DROP_N (1000), MANY_N (100000),
 # CONC_F (1000), CONC_N (20000), BURST_N (1000), RSS_N, RSS_IPS;
-# SCENARIOS="a c" runs only those (default: a a1 b b1 c d e f g);
+# SCENARIOS="a c" runs only those (default: a a1 b b1 c d e f g h h2);
 # VERBOSE=1 prints milterload's whole output.  With the defaults it takes
 # about two and a half minutes on 2 cores.  Scenarios b and b1 need
-# redis-server.
+# redis-server, and so do h and h2.
 set -u
 here=$(cd "$(dirname "$0")/.." && pwd)
 RBLMILTER=${RBLMILTER:-$PWD/rblmilter}
@@ -73,7 +81,7 @@ RSS_N=${RSS_N:-1000000}
 RSS_IPS=${RSS_IPS:-50000}
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 VERBOSE=${VERBOSE:-0}
-SCENARIOS=${SCENARIOS:-a a1 b b1 c d e f g}
+SCENARIOS=${SCENARIOS:-a a1 b b1 c d e f g h h2}
 . "$here/lib.sh"
 
 lib_setup scenarios 26000
@@ -371,13 +379,25 @@ rss() {
 config a "$dns_port" 2s
 config a1 "$dns_port" 2s
 case " $SCENARIOS " in
-*" b "* | *" b1 "*)
+*" b "* | *" b1 "* | *" h "* | *" h2 "*)
 	lib_need redis-server redis-cli
 	lib_redis
 	config b "$dns_port" 2s "cache_size = 0
 redis_server = 127.0.0.1:$redis_port"
 	config b1 "$dns_port" 2s "cache_size = 0
 redis_server = 127.0.0.1:$redis_port"
+	grey="cache_size = 1000000
+redis_server = 127.0.0.1:$redis_port
+dnsbl_threshold = 6
+greylist_threshold = 1"
+	config h "$dns_port" 2s "$grey"
+	config h2 "$dns_port" 2s "$grey
+greylist_network_v4 = 32"
+	# Scenario h's networks have passed; h2's triplets are made by its
+	# warm-up run.
+	for k in $(seq 192 255); do
+		echo "SET rblmilter:gp:198.19.$k.0/24 0 EX 3600"
+	done | redis-cli -p "$redis_port" >/dev/null
 	;;
 esac
 config c "$dns_port" 2s
@@ -389,6 +409,7 @@ config r "$dns_port" 2s
 ipfile miss "$MISS_N"
 ipfile conc "$CONC_N"
 ipfile burst "$BURST_N" 1
+ipfile grey "$HIT_IPS" 1
 
 echo "milter-scenarios: milterload against t/nullmilter and rblmilter over $SOCKET_KIND sockets"
 echo "  $(nproc) CPUs, ulimit -n $(ulimit -n), ulimit -u $(ulimit -u); rblmilter: 5 zones on a local rbldnsd, threshold 1, reject at RCPT"
@@ -414,5 +435,9 @@ scenario f "$CONC_F sessions at once, $CONC_N distinct IPs, 1 in 10 listed" \
 	"" -c "$CONC_F" -n "$CONC_N" -i "$dir/conc.ips"
 scenario g "a burst beside a silent zone: $BURST_N sessions at once, every client listed, z5.test never answers, dnsbl_timeout = 2s" \
 	"" -c "$BURST_N" -n "$BURST_N" -i "$dir/burst.ips"
+scenario h "greylisting: $HIT_IPS grey clients, networks passed, verdicts in memory (warmed), one session at a time" \
+	"-c 1 -n $HIT_IPS -i $dir/grey.ips" -c 1 -n "$LAT_N" -i "$dir/grey.ips"
+scenario h2 "greylisting: the same grey clients as /32 networks, every RCPT an early retry (deferred), one session at a time" \
+	"-c 1 -n $HIT_IPS -i $dir/grey.ips" -c 1 -n "$LAT_N" -i "$dir/grey.ips"
 rss
 exit 0

@@ -132,11 +132,8 @@ lib_wait_for 10 lib_listening "$nodata_port" || lib_die "nullmilter -D did not s
 
 lib_sinks
 lib_postfix_conf
+lib_postfix_rblmilter "$policy_port"
 cat >>"$lib_postfix/main.cf" <<EOF
-milter_default_action = tempfail
-milter_connect_timeout = 10s
-milter_command_timeout = 10s
-rbl_policy = check_policy_service { inet:127.0.0.1:$policy_port, timeout=10s, default_action=DUNNO }
 postscreen_dnsbl_sites = bl.test
 postscreen_dnsbl_threshold = 1
 postscreen_dnsbl_action = enforce

@@ -17,6 +17,8 @@
  *                          zone was asked in DNS); none: the wait gives
  *                          no verdict; nolookup: the lookup cannot start
  *   zone N pass | listed A.B.C.D;... [TXT] | unknown REASON
+ *   greylist OUTCOME [WAIT] what the greylisting state says from now on
+ *                          (new, early, passed or off; off until set)
  *   connect inet ADDR [HOST] | inet6 ADDR [HOST] | unix PATH | null
  *   connect hex BYTES [HOST]   a raw sockaddr, any family and length
  *   helo [NAME], mail [ADDR], rcpt [ADDR] (no value: NULL), data, eom,
@@ -31,7 +33,8 @@
  * code is not the model): the conversation negotiated for the
  * configuration and the offer; the status, as the step allows it (none
  * for a no-reply step; accept where nothing can change the answer, and
- * at DATA unless a header is due); that a client which may not relay (not SASL, not
+ * at DATA unless a header is due); greylisting at RCPT (who is asked,
+ * the 451 of new and early, a line for every recipient asked); that a client which may not relay (not SASL, not
  * on the relay list, relay_policy = enforce) never gets a recipient
  * whose whole {rcpt_mailer} is not a word of local_transports (554), nor
  * one without a {rcpt_mailer} (451), whatever action, exemptions, lists
@@ -69,6 +72,7 @@
 #include "cli/report.h"
 #include "conf/config.h"
 #include "decide/stack.h"
+#include "greylist/greylist.h"
 #include "dnsbl/site.h"
 #include "dnsbl/verdict.h"
 #include "lib/addr.h"
@@ -158,6 +162,9 @@ static struct {
 	enum cache_level level;
 	bool	no_verdict;
 	bool	no_lookup;
+	int	greylist;		/* enum greylist_outcome to give */
+	unsigned greylist_wait;
+	unsigned greylist_asked;	/* worker_greylist() calls */
 	unsigned ttl;
 	unsigned dns_ms;
 	struct zone_spec zone[DNSBL_MAX_SITES];
@@ -541,6 +548,17 @@ worker_lookup_free(struct worker_lookup *lookup)
 	model.lookup = NULL;
 }
 
+int
+worker_greylist(struct worker *worker, struct generation *generation,
+		const struct greylist_triplet *triplet, unsigned *wait)
+{
+	CHECK(worker == &fz.worker && generation == &fz.generation
+	      && triplet != NULL);
+	fz.greylist_asked++;
+	*wait = fz.greylist_wait;
+	return fz.greylist;
+}
+
 /* The stack's stand-ins: no domain zones, so no names. */
 size_t
 stack_names(const struct stack *stack, int role, const char *text,
@@ -559,6 +577,16 @@ stack_join(const struct stack *stack, const struct verdict *ip,
 {
 	CHECK(stack == &fz.stack && count == 0);
 	return verdict_join(ip, fz.config->rhsbl_sites, names, count);
+}
+
+void
+stack_greylist_triplet(const struct stack *stack, const struct addr *client,
+		       const char *sender, const char *recipient,
+		       struct greylist_triplet *triplet)
+{
+	CHECK(stack == &fz.stack && addr_equal(client, &model.addr)
+	      && sender != NULL && recipient != NULL);
+	memset(triplet, 0, sizeof(*triplet));
 }
 
 unsigned
@@ -680,6 +708,7 @@ struct expect {
 					 * modelled */
 	bool	tag;
 	bool	settled;		/* nothing later can change it */
+	bool	greylisted;		/* the greylisting state was asked */
 	bool	missing;		/* the {rcpt_mailer} warning */
 };
 
@@ -735,6 +764,25 @@ model_exempt(const char *rcpt)
 	return false;
 }
 
+/*
+ * Greylisting was asked (at RCPT, a client not on the relay list): what
+ * the input's state says of the recipient, new and early deferred.
+ */
+static void
+model_greylist(struct expect *e, const char *rcpt)
+{
+	char	text[600];
+
+	e->greylisted = true;
+	e->settled = false;
+	if (fz.greylist != GREYLIST_NEW && fz.greylist != GREYLIST_EARLY)
+		return;
+	refuse(e, SMFIS_TEMPFAIL, "greylist", e->reason, "451", "4.7.1");
+	snprintf(text, sizeof(text), "%s: Recipient address rejected: "
+		 "Greylisted, try again in %u seconds", rcpt, fz.greylist_wait);
+	model_text(e->text, 512, text);
+}
+
 /* The rules of decide/decision.c's header, at stage. */
 static void
 model_decide(int stage, const char *rcpt, const char *mailer,
@@ -743,6 +791,8 @@ model_decide(int stage, const char *rcpt, const char *mailer,
 	const struct config *c = fz.config;
 	const struct verdict *v = model.verdict;
 	bool	relay = c->relay_policy == RELAY_ENFORCE
+	    && !(model.lists & LIST_RELAY);
+	bool	greylistable = stage == STAGE_RCPT
 	    && !(model.lists & LIST_RELAY);
 
 	memset(e, 0, sizeof(*e));
@@ -801,6 +851,10 @@ model_decide(int stage, const char *rcpt, const char *mailer,
 			e->tag = true;
 			e->settled = false;
 			return;
+		case ACTION_GREYLIST:
+			if (greylistable)
+				model_greylist(e, rcpt);
+			return;
 		default:
 			e->kind = "log";
 			return;
@@ -810,6 +864,12 @@ model_decide(int stage, const char *rcpt, const char *mailer,
 	    && v->score <= c->dnsbl_allowlist_threshold) {
 		e->kind = "allow";
 		e->reason = "dnswl";
+		return;
+	}
+	if (c->greylist_threshold > 0 && v != NULL
+	    && v->score >= c->greylist_threshold && greylistable) {
+		e->reason = "greylist";
+		model_greylist(e, rcpt);
 		return;
 	}
 	if (v != NULL && v->complete) {
@@ -838,6 +898,7 @@ reset_calls(void)
 	fz.warnings = 0;
 	fz.missing = 0;
 	fz.replies = 0;
+	fz.greylist_asked = 0;
 	fz.reply_bad = false;
 	fz.headers = 0;
 	fz.header_bad = false;
@@ -982,7 +1043,9 @@ check_decision(sfsistat status, int stage, unsigned long nr,
 	CHECK(status == model_answer(e->status, e->settled && !e->tag, nr));
 	check_reply(e);
 	/* Refusals each time, a passing client once. */
-	line = !e->silent && (!model.logged || e->status != SMFIS_CONTINUE);
+	line = !e->silent && (!model.logged || e->status != SMFIS_CONTINUE
+			      || e->greylisted);
+	CHECK(fz.greylist_asked == (e->greylisted ? 1u : 0u));
 	for (i = 0; i < fz.lines; i++) {
 		CHECK(printable(fz.line[i]));
 		if (strncmp(fz.line[i], "queue_id=", 9) == 0) {
@@ -1359,6 +1422,21 @@ do_zone(const char *arg)
 	}
 }
 
+/* greylist OUTCOME [WAIT] */
+static void
+do_greylist(const char *arg)
+{
+	char	outcome[16] = "";
+	int	i;
+
+	fz.greylist_wait = 0;
+	sscanf(arg, "%15s %u", outcome, &fz.greylist_wait);
+	fz.greylist = GREYLIST_OFF;
+	for (i = GREYLIST_NEW; i < GREYLIST_OUTCOMES; i++)
+		if (strcmp(outcome, greylist_outcome_name(i)) == 0)
+			fz.greylist = i;
+}
+
 /* verdict LEVEL [TTL [MS]] */
 static void
 do_verdict(const char *arg)
@@ -1397,6 +1475,8 @@ event(char *line)
 		do_verdict(arg);
 	else if (strcmp(line, "zone") == 0 && arg != NULL)
 		do_zone(arg);
+	else if (strcmp(line, "greylist") == 0 && arg != NULL)
+		do_greylist(arg);
 	else if (strcmp(line, "connect") == 0 && arg != NULL)
 		do_connect(arg);
 	else if (strcmp(line, "helo") == 0 || strcmp(line, "mail") == 0
@@ -1456,6 +1536,8 @@ reset_input(void)
 	fz.level = CACHE_MISS;
 	fz.no_verdict = fz.no_lookup = false;
 	fz.ttl = fz.dns_ms = 0;
+	fz.greylist = GREYLIST_OFF;
+	fz.greylist_wait = 0;
 	fz.offer_actions = SMFI_CURR_ACTS;
 	fz.offer_protocol = SMFI_CURR_PROT;
 	fz.config = NULL;
