@@ -43,6 +43,13 @@
 # and cleanup) and the answers it wrote, each a round trip Postfix waited
 # for (the negotiation's included).
 #
+# With PERF=1, then: perf record -a (999 Hz) during one more run of
+# PERF_MESSAGES messages (default 1000) through none, policy, null and
+# rblmilter each, until delivered: the CPU milliseconds per message of
+# each command (smtpd, cleanup, the checker, ...), and the symbols where
+# smtpd spends them with no check and with rblmilter (where a Milter's
+# cost to Postfix goes).  Needs perf (Debian's linux-perf).
+#
 # Last, the targets of issue 17: rblmilter at least 1.15 times the null
 # milter's messages/s on the same socket, Postfix's added CPU per message
 # with rblmilter at most 0.60 of the null milter's, the policy service at
@@ -58,6 +65,8 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 RBLMILTER=${RBLMILTER:-$PWD/rblmilter}
 NULLMILTER=${NULLMILTER:-$PWD/t/nullmilter}
 RBLMILTER_BEFORE=${RBLMILTER_BEFORE:-}
+PERF=${PERF:-}
+PERF_MESSAGES=${PERF_MESSAGES:-1000}
 MESSAGES=${MESSAGES:-2000}
 WARMUP=${WARMUP:-100}
 ROUNDS=${ROUNDS:-2}
@@ -72,6 +81,7 @@ lib_setup bench 24000
 trap lib_cleanup EXIT
 lib_need postfix postqueue smtp-sink smtp-source rbldnsd strace \
 	"$RBLMILTER" "$NULLMILTER"
+[ -z "$PERF" ] || lib_need perf
 
 # bl.test on port 53 of an address of its own: postscreen's dnsblog reads
 # only resolv.conf, which cannot name a port.
@@ -224,6 +234,31 @@ packets() {
 	done && !printed { printf "%d/%d\n", reads, answers; printed = 1 }'
 }
 
+# profile NAME: perf's samples during PERF_MESSAGES messages through NAME,
+# in $dir/perf.NAME; prints "COMMAND ms/msg" for the busiest commands.
+profile() {
+	local data=$dir/perf.$1 recorder
+	perf record -q -a -g -F 999 -o "$data" >/dev/null 2>&1 &
+	recorder=$!
+	sleep 1
+	lib_source "${port[$1]}" "$PERF_MESSAGES"
+	kill -INT "$recorder"
+	wait "$recorder"
+	perf report -i "$data" -n --stdio --no-children --sort comm -g none \
+		2>/dev/null | awk -v n="$PERF_MESSAGES" '
+		/^ +[0-9.]+%/ && $3 != "swapper" && $2 / n >= 0.02 {
+			printf " %s %.2f", $3, $2 / n }'
+	echo
+}
+
+# smtpd_symbols NAME: smtpd's ten busiest symbols in NAME's profile.
+smtpd_symbols() {
+	perf report -i "$dir/perf.$1" -n --stdio --no-children --comm smtpd \
+		--sort dso,sym -g none 2>/dev/null | awk -v n="$PERF_MESSAGES" '
+		/^ +[0-9.]+%/ && shown < 10 {
+			printf "    %6.3f ms/msg  %s %s\n", $2 / n, $3, $5; shown++ }'
+}
+
 for name in "${measured[@]}"; do
 	lib_source "${port[$name]}" "$WARMUP"
 done
@@ -262,6 +297,16 @@ echo "vs none, vs null: messages/s over no check's, and over the null milter's o
 echo "CPU per message: Postfix (all of its processes, postscreen's too), added (over no check), check (the checker's own)"
 echo "session ms: median of $LATENCY_N single-message sessions one at a time (null-nodata, which skips DATA: ${session[null-nodata]})"
 echo "packets: read/answered by the Milter in one single-message session over TCP (strace)"
+if [ -n "$PERF" ]; then
+	echo "perf: CPU ms per message of each command (samples at 999 Hz, $PERF_MESSAGES messages):"
+	for name in none policy null rblmilter; do
+		printf '  %-10s%s\n' "$name" "$(profile "$name")"
+	done
+	for name in none rblmilter; do
+		echo "  smtpd's busiest symbols, $name:"
+		smtpd_symbols "$name"
+	done
+fi
 awk -v t="${accept_total[rblmilter]}" -v nt="${accept_total[null]}" \
 	-v u="${accept_total[rbl-unix]}" -v nu="${accept_total[null-unix]}" \
 	-v pt="${postfix_total[rblmilter]}" -v pnt="${postfix_total[null]}" \
