@@ -358,6 +358,16 @@ lib_postfix_pids() {
 	pgrep -P "$master"
 }
 
+# lib_postscreen_pids: the private Postfix's postscreen and dnsblog
+# processes, those of a postscreen listener's DNSBL checks.
+lib_postscreen_pids() {
+	local pid
+	lib_postfix_pids | while read -r pid; do
+		grep -qxE 'postscreen|dnsblog' "/proc/$pid/comm" 2>/dev/null &&
+			echo "$pid"
+	done
+}
+
 # lib_measure ROUNDS COUNT NAME...: ROUNDS rounds of one lib_source run
 # of COUNT messages through each listener NAME (its port in the caller's
 # associative array port), the order reversed every other round so that

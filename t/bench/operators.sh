@@ -259,11 +259,7 @@ done
 lib_measure_pids() {
 	case $1 in
 	none) ;;
-	postscreen)
-		lib_postfix_pids | while read -r pid; do
-			grep -qxE 'postscreen|dnsblog' "/proc/$pid/comm" 2>/dev/null &&
-				echo "$pid"
-		done ;;
+	postscreen) lib_postscreen_pids ;;
 	policyd-weight) pgrep -u polw ;;
 	postfwd) pgrep -u postfw ;;
 	*) echo "$milter_pid" ;;

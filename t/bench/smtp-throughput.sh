@@ -197,11 +197,7 @@ done
 lib_measure_pids() {
 	case $1 in
 	none) ;;
-	postscreen)
-		lib_postfix_pids | while read -r p; do
-			grep -qxE 'postscreen|dnsblog' "/proc/$p/comm" 2>/dev/null &&
-				echo "$p"
-		done ;;
+	postscreen) lib_postscreen_pids ;;
 	*) echo "${pid[$1]}" ;;
 	esac
 }
