@@ -6,6 +6,9 @@
 # 127.0.0.2 in bl.test.  Shows, through real SMTP:
 #  - the relay rule applies to every recipient of a message with several
 #    (local, elsewhere, local: 250, 554, 250; both local ones delivered);
+#  - SASL clients (a private Dovecot's auth service, as Postfix is often
+#    set up) relay, listed or not: the login reaches rblmilter as
+#    {auth_authen} at RCPT, since MAIL is not sent;
 #  - a second and a third message on one connection are judged after the
 #    first was accepted at DATA (a listed client: postmaster accepted,
 #    then a recipient refused; a clean client: a relay refused);
@@ -17,11 +20,9 @@
 #  - Postfix's verbose milter log shows the steps negotiated away, and no
 #    end-of-message for a message accepted at DATA;
 #  - every daemon stops cleanly.
-# Not here: SASL.  Debian's Cyrus library in a private Postfix read no
+# Dovecot, not Cyrus: Debian's Cyrus library in a private Postfix read no
 # configuration from cyrus_sasl_config_path (it offered every mechanism
-# and opened /etc/sasldb2), so SASL clients are tested through the milter
-# protocol (t/check_milter: {auth_authen} at RCPT, as Postfix sends it
-# with the macro lists that rblmilter asks for).
+# and opened /etc/sasldb2).
 # Needs root (Postfix's own privilege separation).  Run by "make check".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +35,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 lib_setup steps 22000
 trap lib_cleanup EXIT
-lib_need postfix smtp-sink swaks rbldnsd perl
+lib_need postfix smtp-sink swaks rbldnsd perl dovecot
 
 lib_rbldnsd
 lib_sinks
@@ -45,6 +46,42 @@ chown postfix "$dir/msgs"
 smtp-sink -L -u postfix -d "$dir/msgs/%M." "127.0.0.1:$dump_lmtp" 100 &
 lib_pids+=($!)
 lib_postfix_conf
+
+# SASL: a private Dovecot with only its auth service, on a loopback port,
+# and one user, alice, password secret.
+auth_port=$(lib_port)
+mkdir -p "$dir/dovecot"
+echo 'alice:{PLAIN}secret' >"$dir/dovecot/users"
+chmod 644 "$dir/dovecot/users"
+cat >"$dir/dovecot/dovecot.conf" <<EOF
+base_dir = $dir/dovecot/run
+state_dir = $dir/dovecot/state
+instance_name = rblsteps
+log_path = $dir/dovecot.log
+protocols =
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+default_login_user = dovenull
+default_internal_user = dovecot
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $dir/dovecot/users
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}
+service auth {
+  inet_listener {
+    address = 127.0.0.1
+    port = $auth_port
+  }
+}
+EOF
+dovecot -F -c "$dir/dovecot/dovecot.conf" >>"$dir/dovecot.log" 2>&1 &
+lib_pids+=($!)
+lib_wait_for 10 lib_listening "$auth_port" || lib_die "dovecot did not start"
 
 # One daemon and one smtpd listener per NAME, with SETTINGS.
 declare -A settings=(
@@ -80,6 +117,9 @@ milter_connect_timeout = 10s
 milter_command_timeout = 10s
 virtual_transport = lmtp:inet:[127.0.0.1]:$dump_lmtp
 debug_peer_list = 127.0.0.3
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = inet:127.0.0.1:$auth_port
 EOF
 lib_postfix_start "${smtp[rcpt]}"
 for name in "${!smtp[@]}"; do
@@ -87,11 +127,13 @@ for name in "${!smtp[@]}"; do
 		lib_die "postfix does not listen for $name"
 done
 
-# send NAME SOURCE RCPT[,RCPT...]: one message.
+# send NAME SOURCE RCPT[,RCPT...] [SWAKS OPTION...]: one message.
 send() {
-	swaks --server "127.0.0.1:${smtp[$1]}" --local-interface "$2" \
-		--from a@sender.test --to "$3" --helo client.test \
-		--timeout 20 2>&1
+	local name=$1 source=$2 to=$3
+	shift 3
+	swaks --server "127.0.0.1:${smtp[$name]}" --local-interface "$source" \
+		--from a@sender.test --to "$to" --helo client.test \
+		--timeout 20 "$@" 2>&1
 }
 
 # delivered RCPT PORT: as lib_delivered, to the sink at PORT.
@@ -182,6 +224,21 @@ lib_check "listed client: postmaster's message accepted" \
 	grep -qx 'data: 250' <<<"$out"
 lib_check "listed client: the next message on the connection is refused" \
 	grep -qx 'second: 550' <<<"$out"
+
+out=$(send rcpt 127.0.0.1 s@elsewhere.test --auth PLAIN --auth-user alice \
+	--auth-password secret)
+lib_check "SASL client authenticated by Postfix" \
+	grep -q 'sasl_method=PLAIN, sasl_username=alice' "$dir/maillog"
+lib_check "SASL client relays" grep -q '<-  250 2.0.0 Ok: queued' <<<"$out"
+lib_check "SASL client's relayed message reaches the next hop" \
+	delivered s@elsewhere.test "$sink_smtp"
+out=$(send rcpt 127.0.0.2 t@elsewhere.test --auth PLAIN --auth-user alice \
+	--auth-password secret)
+lib_check "listed SASL client relays too" \
+	grep -q '<-  250 2.0.0 Ok: queued' <<<"$out"
+out=$(send rcpt 127.0.0.1 n@elsewhere.test)
+lib_check "the same client without SASL cannot relay" \
+	grep -q '<\*\* 554 5.7.1 <n@elsewhere.test>: Relay access denied' <<<"$out"
 
 out=$(send tag 127.0.0.2 tagged@local.test)
 lib_check "action = tag: the listed client's message is queued" \
