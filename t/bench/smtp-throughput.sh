@@ -46,9 +46,10 @@
 # With PERF=1, then: perf record -a (999 Hz) during one more run of
 # PERF_MESSAGES messages (default 1000) through none, policy, null and
 # rblmilter each, until delivered: the CPU milliseconds per message of
-# each command (smtpd, cleanup, the checker, ...), and the symbols where
+# each command (smtpd, cleanup, the checker, ...), the symbols where
 # smtpd spends them with no check and with rblmilter (where a Milter's
-# cost to Postfix goes).  Needs perf (Debian's linux-perf).
+# cost to Postfix goes), and the null milter's and rblmilter's by
+# object (kernel, libc, libmilter, their own code).  Needs perf (Debian's linux-perf).
 #
 # Last, the targets of issue 17: rblmilter at least 1.15 times the null
 # milter's messages/s on the same socket, Postfix's added CPU per message
@@ -251,12 +252,21 @@ profile() {
 	echo
 }
 
-# smtpd_symbols NAME: smtpd's ten busiest symbols in NAME's profile.
-smtpd_symbols() {
-	perf report -i "$dir/perf.$1" -n --stdio --no-children --comm smtpd \
+# busiest NAME COMMAND: COMMAND's ten busiest symbols in NAME's profile.
+busiest() {
+	perf report -i "$dir/perf.$1" -n --stdio --no-children --comm "$2" \
 		--sort dso,sym -g none 2>/dev/null | awk -v n="$PERF_MESSAGES" '
 		/^ +[0-9.]+%/ && shown < 10 {
 			printf "    %6.3f ms/msg  %s %s\n", $2 / n, $3, $5; shown++ }'
+}
+
+# objects NAME COMMAND: COMMAND's CPU ms per message in NAME's profile
+# by object (the kernel, libc, libmilter, its own code...).
+objects() {
+	perf report -i "$dir/perf.$1" -n --stdio --no-children \
+		--sort comm,dso -g none 2>/dev/null | awk -v n="$PERF_MESSAGES" \
+		-v comm="$2" '/^ +[0-9.]+%/ && $3 == comm && $2 / n >= 0.001 {
+			printf " %s %.3f", $4, $2 / n }'
 }
 
 for name in "${measured[@]}"; do
@@ -304,8 +314,12 @@ if [ -n "$PERF" ]; then
 	done
 	for name in none rblmilter; do
 		echo "  smtpd's busiest symbols, $name:"
-		smtpd_symbols "$name"
+		busiest "$name" smtpd
 	done
+	printf '  the null milter, by object:%s\n' \
+		"$(objects null "$(basename "$NULLMILTER")")"
+	printf '  rblmilter, by object:%s\n' \
+		"$(objects rblmilter "$(basename "$RBLMILTER")")"
 fi
 awk -v t="${accept_total[rblmilter]}" -v nt="${accept_total[null]}" \
 	-v u="${accept_total[rbl-unix]}" -v nu="${accept_total[null-unix]}" \
