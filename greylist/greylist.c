@@ -98,16 +98,9 @@ greylist_triplet(struct greylist_triplet *triplet, const struct addr *client,
 {
 	struct addr network = *client;
 	unsigned bits = client->family == AF_INET ? bits_v4 : bits_v6;
-	size_t	size = client->family == AF_INET ? 4 : 16;
-	size_t	i;
 	char	ip[ADDR_TEXT_SIZE];
 
-	for (i = 0; i < size; i++) {
-		if (bits >= 8 * (i + 1))
-			continue;
-		network.bytes[i] &= bits <= 8 * i ? 0
-		    : (unsigned char) (0xff << (8 * (i + 1) - bits));
-	}
+	addr_mask(&network, bits);
 	snprintf(triplet->network, sizeof(triplet->network), "%s/%u",
 		 addr_format(&network, ip), bits);
 	triplet->hash = hash_bytes(HASH_SEED, triplet->network,

@@ -80,8 +80,7 @@ addr_from_sockaddr(const struct sockaddr *sa, size_t len, struct addr *addr)
 	return 0;
 }
 
-/* Clear the bits of addr below a prefix of bits (at most 128). */
-static void
+void
 addr_mask(struct addr *addr, unsigned bits)
 {
 	size_t	i = bits / 8;

@@ -50,6 +50,9 @@ int	addr_from_sockaddr(const struct sockaddr *sa, size_t len,
 int	addr_parse_prefix(const char *text, struct addr *addr,
 			  unsigned *bits, char *err, size_t errlen);
 
+/* Clear the bits of addr below a prefix of bits (at most 128). */
+void	addr_mask(struct addr *addr, unsigned bits);
+
 /* Canonical text (inet_ntop) into buf of ADDR_TEXT_SIZE bytes. */
 const char *addr_format(const struct addr *addr, char *buf);
 
