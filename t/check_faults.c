@@ -14,8 +14,9 @@
  * and a daemon that serves on afterwards with its descriptors back.
  *
  * Decision times are taken over TCP, from the session's connect; t/mclient
- * sends a step's macros with its command in one write, so no delayed ACK
- * of the client's counts in them.
+ * writes a step's macros, and the steps the daemon does not answer, with
+ * the next step it answers, in one write (as Postfix does), so no
+ * delayed ACK of the client's counts in them.
  *
  * What it does not: measure throughput (t/bench), or run for long
  * (t/soak.sh watches memory and descriptors over minutes).

@@ -474,6 +474,7 @@ fake_serve(int listener, const struct script *script, const char *path)
 			else
 				fprintf(log, "<%02x>", data[i]);
 		fputc('\n', log);
+		fflush(log);
 		if (head[4] == SMFIC_QUIT)
 			break;
 		if (head[4] == SMFIC_MACRO || head[4] == SMFIC_ABORT
@@ -677,6 +678,54 @@ START_TEST(test_macro_lists)
 }
 END_TEST
 
+/*
+ * Steps the filter gives no reply to are not written until a step that
+ * waits for one, as Postfix's buffered stream writes them: alone, a
+ * step would wait on Nagle's algorithm for the filter's delayed ACK.
+ */
+START_TEST(test_held_steps)
+{
+	static const char *const opened =
+	"O <00><00><00><06><00><00><01><ff><00><1f><ff><ff>\n";
+	static const char *const want =
+	"C client.example<00>4<00><19>192.0.2.1<00>\n"
+	"H helo.example<00>\n"
+	"R <b@example.net><00>\n"
+	"Q \n";
+	struct script script = {.len = 0};
+	unsigned long actions;
+	unsigned long protocol;
+	struct mclient *client;
+	struct mreply reply;
+	struct fake fake;
+	char   *dir = tenv_mkdir();
+	char	log[4096];
+	char	path[300];
+
+	script_optneg(&script, 6, 0, SMFIP_NR_CONN | SMFIP_NR_HELO
+		      | SMFIP_NOMAIL);
+	script_reply(&script, SMFIR_CONTINUE);		/* rcpt */
+	fake_start(&fake, dir, &script);
+	client = open_client(fake.spec, &actions, &protocol);
+	continues(client, mclient_connect(client, "client.example",
+					  "192.0.2.1", 25, &reply), &reply,
+		  "connect");
+	continues(client, mclient_helo(client, "helo.example", &reply),
+		  &reply, "helo");
+	/* Time for the filter to log anything written so far. */
+	usleep(200000);
+	snprintf(path, sizeof(path), "%s/fake.log", dir);
+	tenv_slurp(path, log, sizeof(log));
+	ck_assert_str_eq(log, opened);
+	continues(client, mclient_rcpt(client, "<b@example.net>", &reply),
+		  &reply, "rcpt");
+	mclient_close(client);
+	fake_wait(&fake, log, sizeof(log));
+	ck_assert_str_eq(log + strlen(opened), want);
+	tenv_rmdir(dir);
+}
+END_TEST
+
 /* A filter that adds more headers than struct mreply holds. */
 START_TEST(test_many_headers)
 {
@@ -841,6 +890,7 @@ mclient_suite(void)
 	tcase_add_test(tc, test_refused);
 	tcase_add_test(tc, test_wire);
 	tcase_add_test(tc, test_macro_lists);
+	tcase_add_test(tc, test_held_steps);
 	tcase_add_test(tc, test_many_headers);
 	tcase_add_test(tc, test_long_body);
 	tcase_add_loop_test(tc, test_hostile, 0,

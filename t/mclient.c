@@ -7,11 +7,13 @@
  * timeout_ms per packet.  A packet from the filter is read whole into one
  * buffer once its length is known to be within the protocol's 64 KB
  * limit, and every string in it is looked for within that length.  The
- * first error is kept for mclient_error().  A macro packet is held back
- * and written with the command it belongs to (or, for a step the filter
- * turned off, with the next command sent), in one send(), as Postfix's
- * buffered stream does: written alone, Nagle's algorithm would hold the
- * command until the filter's delayed ACK, 40 ms later on Linux.
+ * first error is kept for mclient_error().  Macro packets and the
+ * commands the filter gives no reply to are held back and written with
+ * the next command whose reply is waited for (or QUIT or ABORT), in one
+ * send(), as Postfix's buffered stream does (it flushes only before it
+ * reads): written alone, Nagle's algorithm would hold the next command
+ * until the filter's delayed ACK, 40 ms later on Linux.  A dropped
+ * connection loses what was held, as an MTA that dies does.
  *
  * What it does not: retry, reconnect, try more than the first address a
  * host name has, or write to stderr.
@@ -46,7 +48,7 @@
 /* A packet starts with its length and its command byte. */
 #define MCLIENT_HEAD	(MILTER_LEN_BYTES + 1)
 
-/* Macro packets up to this size wait for their command; longer go alone. */
+/* Held packets, up to Postfix's VSTREAM_BUFSIZE; more is written at once. */
 #define MCLIENT_HELD_SIZE	4096
 
 /* Steps a filter may give macro lists for: SMFIM_CONNECT to SMFIM_EOH. */
@@ -70,7 +72,7 @@ struct mclient {
 	bool	failed;			/* a call returned -1 */
 	char	skip;			/* step answered SMFIR_SKIP */
 	char	error[256];		/* the first error */
-	unsigned char held[MCLIENT_HELD_SIZE];	/* a macro packet, unsent */
+	unsigned char held[MCLIENT_HELD_SIZE];	/* packets not written yet */
 	size_t	held_len;
 	/* The packet being written or read. */
 	unsigned char buf[MCLIENT_HEAD + MILTER_MAX_DATA_SIZE];
@@ -265,6 +267,21 @@ mclient_send(struct mclient *client, char cmd, size_t len)
 			     &deadline);
 }
 
+/*
+ * Hold the command whose len data bytes mclient_put() left in the buffer,
+ * after those held before; send them all now if they do not fit.
+ */
+static int
+mclient_hold(struct mclient *client, char cmd, size_t len)
+{
+	if (client->held_len + MCLIENT_HEAD + len > sizeof(client->held))
+		return mclient_send(client, cmd, len);
+	mclient_frame(client, cmd, len);
+	memcpy(client->held + client->held_len, client->buf, MCLIENT_HEAD + len);
+	client->held_len += MCLIENT_HEAD + len;
+	return 0;
+}
+
 /* Read one packet: its command, and its data in the buffer. */
 static int
 mclient_recv(struct mclient *client, char *cmd, const unsigned char **data,
@@ -436,8 +453,9 @@ mclient_clear(struct mreply *reply)
 
 /*
  * Send a step whose data mclient_put() built, unless the filter turned it
- * off (flag off) or skips its kind, and wait for the reply unless the
- * filter gives none (flag noreply).  Postfix's milter8_event() in short.
+ * off (flag off) or skips its kind, and wait for the reply; a step the
+ * filter gives no reply to (flag noreply) is held for the next write.
+ * Postfix's milter8_event() in short.
  */
 static int
 mclient_step(struct mclient *client, char cmd, unsigned long off,
@@ -451,10 +469,10 @@ mclient_step(struct mclient *client, char cmd, unsigned long off,
 	client->skip = 0;
 	if (client->off & off)
 		return 0;
+	if (client->protocol & noreply)
+		return mclient_hold(client, cmd, len);
 	if (mclient_send(client, cmd, len) < 0)
 		return -1;
-	if (client->protocol & noreply)
-		return 0;
 	return mclient_reply(client, cmd, reply);
 }
 
@@ -696,12 +714,7 @@ mclient_macro(struct mclient *client, char cmd, const char *const *pairs)
 			return -1;
 	}
 	/* Held after any held before (a step turned off sends none). */
-	if (client->held_len + MCLIENT_HEAD + len > sizeof(client->held))
-		return mclient_send(client, SMFIC_MACRO, len);
-	mclient_frame(client, SMFIC_MACRO, len);
-	memcpy(client->held + client->held_len, client->buf, MCLIENT_HEAD + len);
-	client->held_len += MCLIENT_HEAD + len;
-	return 0;
+	return mclient_hold(client, SMFIC_MACRO, len);
 }
 
 int

@@ -4,8 +4,9 @@
  *
  * One call sends one SMTP step to a filter and waits for its reply.  The
  * steps the filter negotiated away (SMFIP_NO*) are not sent, and replies
- * it negotiated away (SMFIP_NR_*) are not waited for; both are reported
- * as SMFIR_CONTINUE, as Postfix treats them.  Every packet read or
+ * it negotiated away (SMFIP_NR_*) are not waited for (such a step is
+ * written with the next one that is, as Postfix's buffered stream does);
+ * both are reported as SMFIR_CONTINUE, as Postfix treats them.  Every packet read or
  * written, and the connect, has a deadline.  Lengths read from the filter
  * are checked before use, so a hostile filter gets an error, not a crash.
  *
