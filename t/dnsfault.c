@@ -64,6 +64,8 @@
 #define DF_TCP_QUERY	1024		/* longest query taken over TCP */
 #define DF_MAX_MSG	4096		/* longest reply built */
 #define DF_PORT_TRIES	20		/* for a port free on UDP and TCP */
+#define DF_PORT_WAIT_MS	5000		/* for a given port held by another */
+#define DF_PORT_PAUSE_MS	50
 #define DF_RANDOM_LEN	64
 
 #define DF_TYPE_A	1
@@ -623,28 +625,39 @@ df_bind(int type, const struct sockaddr_in *addr)
 
 /*
  * Listen on UDP and TCP at addr; with port 0, on a port free for both.
- * fds[0] is UDP, fds[1] TCP.  0 or -1.
+ * A given port (a server restarted where it was) is tried again while
+ * another socket holds it: the kernel may have given it meanwhile to a
+ * client's connection, as a local port of its own.  fds[0] is UDP, fds[1]
+ * TCP.  0 or -1.
  */
 static int
 df_listen(struct sockaddr_in *addr, int fds[2])
 {
+	const struct timespec pause = {0, DF_PORT_PAUSE_MS * 1000000L};
 	socklen_t len = sizeof(*addr);
 	bool	any = addr->sin_port == 0;
 	int	tries;
+	int	error;
 
-	for (tries = 0; tries < DF_PORT_TRIES; tries++) {
+	for (tries = 1;; tries++) {
 		if (any)
 			addr->sin_port = 0;
-		if ((fds[0] = df_bind(SOCK_DGRAM, addr)) < 0
-		    || getsockname(fds[0], (struct sockaddr *) addr, &len) < 0)
+		if ((fds[0] = df_bind(SOCK_DGRAM, addr)) < 0)
+			error = errno;
+		else if (getsockname(fds[0], (struct sockaddr *) addr, &len) < 0)
 			return -1;
-		if ((fds[1] = df_bind(SOCK_STREAM, addr)) >= 0)
+		else if ((fds[1] = df_bind(SOCK_STREAM, addr)) >= 0)
 			return 0;
-		close(fds[0]);
-		if (!any || errno != EADDRINUSE)
+		else {
+			error = errno;
+			close(fds[0]);
+		}
+		if (error != EADDRINUSE || (any ? tries >= DF_PORT_TRIES
+				 : tries * DF_PORT_PAUSE_MS >= DF_PORT_WAIT_MS))
 			return -1;
+		if (!any)
+			nanosleep(&pause, NULL);
 	}
-	return -1;
 }
 
 static volatile sig_atomic_t df_stop;
