@@ -7,10 +7,13 @@
  * SIGTERM and SIGINT and stops the milter on any of them, which would
  * make SIGHUP a stop.  So the main thread keeps those signals unblocked,
  * with handlers that only write to a pipe, from before the milter thread
- * starts, while every other thread blocks them: Linux delivers a process
- * signal to the main thread first when it accepts it, so libmilter's
- * thread never sees one, and the main thread reloads on SIGHUP and calls
- * smfi_stop() on SIGTERM/SIGINT.
+ * starts, while every other thread blocks them; and libmilter's sigwait()
+ * is this file's, which never returns for them.  Linux gives a process
+ * signal to the main thread first, but to another thread that accepts it
+ * while the main thread is stopped or has a signal pending; a thread in
+ * libc's sigwait() accepts it, so a second signal close behind a first
+ * (or one under strace) would have stopped the milter.  The main thread
+ * reloads on SIGHUP and calls smfi_stop() on SIGTERM/SIGINT.
  *
  * Paths: the pid file and unix sockets live in directories that the
  * daemon's user may write (so that it can remove them at the stop), so
@@ -75,6 +78,30 @@ daemon_on_signal(int sig)
 		/* The pipe is full: a signal is pending anyway. */
 	}
 	errno = saved;
+}
+
+/*
+ * libmilter's signal thread calls this in place of libc's sigwait(): a
+ * definition in the program comes before the C library's for every
+ * shared library.  Asked for a signal the main thread handles, it never
+ * returns, so the thread keeps them blocked and the kernel has no other
+ * thread to give them to; any other set is waited for as libc does.
+ */
+int
+sigwait(const sigset_t *set, int *sig)
+{
+	size_t	i;
+	int	got;
+
+	for (i = 0; i < sizeof(daemon_signals) / sizeof(daemon_signals[0]); i++)
+		if (sigismember(set, daemon_signals[i]) == 1)
+			for (;;)
+				pause();
+	while ((got = sigwaitinfo(set, NULL)) < 0)
+		if (errno != EINTR)
+			return errno;
+	*sig = got;
+	return 0;
 }
 
 /* Block (how = SIG_BLOCK) or unblock our signals in this thread. */

@@ -1,6 +1,7 @@
 /*
  * check_daemon - the rblmilter daemon's life as an operator sees it: a
- * stop while Postfix has sessions open, idle or waiting for DNS.
+ * stop while Postfix has sessions open, idle or waiting for DNS, and a
+ * SIGHUP that comes while the main thread cannot take it.
  *
  * Each test starts its own daemon (milter socket on a loopback port,
  * Redis for the counters, t/dnsfault for a zone that never
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -472,6 +474,56 @@ START_TEST(test_socket_path_not_a_socket)
 }
 END_TEST
 
+/*
+ * A SIGHUP while the main thread cannot take it: stopped here (a
+ * debugger); in production, busy before its handler ran for another
+ * signal.  Linux then gives a signal to another thread that takes it,
+ * and libmilter's signal thread would stop the milter.  The milter
+ * must serve on, and the main thread reload once it runs again.
+ */
+START_TEST(test_sighup_main_thread_stopped)
+{
+	struct msession s;
+	char	spec[256];
+	char   *log;
+	unsigned ms;
+	pid_t	pid;
+	long	mark;
+	int	status;
+
+	pid = start_daemon("stopped", "ok.test", "", spec, sizeof(spec), &log);
+	ck_assert_int_eq(open_session(&s, spec, "192.0.2.1"), 'c');
+	msession_close(&s);
+	mark = tenv_size(log);
+	/* The main thread alone: its thread ID is the process ID. */
+	ck_assert_int_eq(ptrace(PTRACE_SEIZE, pid, NULL, NULL), 0);
+	ck_assert_int_eq(ptrace(PTRACE_INTERRUPT, pid, NULL, NULL), 0);
+	ck_assert_int_eq(waitpid(pid, &status, __WALL), pid);
+	ck_assert(WIFSTOPPED(status));
+	ck_assert_int_eq(kill(pid, SIGHUP), 0);
+	usleep(300000);
+	msession_init(&s, spec, 5000, &(struct msession_smtp) {
+		.host = "[client]", .ip = "192.0.2.2", .port = 25,
+		.helo = "client.test", .from = "<a@sender.test>",
+		.rcpt = "<b@here.test>", .mailer = "local",
+	});
+	status = msession_run(&s, MSESSION_OPEN);
+	report("SIGHUP with the main thread stopped: a new session %s",
+	       status == 0 ? "opened" : s.err);
+	ck_assert_msg(status == 0, "the milter stopped: %s", s.err);
+	msession_close(&s);
+	ck_assert_int_eq(ptrace(PTRACE_DETACH, pid, NULL, NULL), 0);
+	ck_assert_msg(tenv_wait_line(log, mark, "configuration reloaded",
+				     5000), "%s", tenv_tail(log, 600));
+	ck_assert_int_eq(open_session(&s, spec, "192.0.2.3"), 'c');
+	msession_close(&s);
+	status = stop_daemon(pid, log, &ms);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "exit status 0x%x", status);
+	free(log);
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -485,6 +537,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_pidfile_through_symlink);
 	tcase_add_test(tc, test_unix_sockets);
 	tcase_add_test(tc, test_socket_path_not_a_socket);
+	tcase_add_test(tc, test_sighup_main_thread_stopped);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
