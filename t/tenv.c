@@ -393,13 +393,19 @@ tenv_redis_restart(struct tenv_redis *redis, const char *dir)
 		argv[argc++] = redis->password;
 	}
 	argv[argc] = NULL;
-	ck_assert_int_ge(redis->pid = fork(), 0);
-	if (redis->pid == 0) {
-		tenv_child_guard(parent);
-		execv(argv[0], (char *const *) argv);
-		_exit(127);
-	}
 	for (tries = 0; tries < 100; tries++) {
+		/*
+		 * Started again if it ended: a port it had before may be a
+		 * client connection's local port for a moment.
+		 */
+		if (tries == 0 || waitpid(redis->pid, NULL, WNOHANG) == redis->pid) {
+			ck_assert_int_ge(redis->pid = fork(), 0);
+			if (redis->pid == 0) {
+				tenv_child_guard(parent);
+				execv(argv[0], (char *const *) argv);
+				_exit(127);
+			}
+		}
 		if ((c = tenv_redis_connect(redis)) != NULL) {
 			redisFree(c);
 			return;
