@@ -45,9 +45,10 @@
 # one lost twice makes the zone time out.
 #
 # Milters listen on unix sockets by default (SOCKET_KIND=unix);
-# SOCKET_KIND=inet runs them over TCP on loopback.  t/mclient writes a
-# macro packet and its command in one send(), as Postfix does, so TCP
-# costs no Nagle stall.
+# SOCKET_KIND=inet runs them over TCP on loopback.  t/mclient writes
+# macro packets, and the steps a milter does not answer, with the next
+# step it answers, in one send(), as Postfix does, so TCP costs no Nagle
+# stall.
 #
 # Numbers, not assertions: exit status 1 only when something could not be
 # set up.  From a build tree (or set RBLMILTER, NULLMILTER, DNSDELAY,
@@ -414,8 +415,6 @@ ipfile grey "$HIT_IPS" 1
 echo "milter-scenarios: milterload against t/nullmilter and rblmilter over $SOCKET_KIND sockets"
 echo "  $(nproc) CPUs, ulimit -n $(ulimit -n), ulimit -u $(ulimit -u); rblmilter: 5 zones on a local rbldnsd, threshold 1, reject at RCPT"
 echo "  columns: sessions/s; RCPT step p50/p99 ms; whole-session p99 ms; errors; milter CPU s in the run (ms/sess: CPU ms per session); peak RSS"
-[ "$SOCKET_KIND" = inet ] &&
-	echo "  note: over TCP, t/mclient's separate macro writes can hold connect, MAIL and RCPT for a delayed ACK (see the top of this script)"
 
 scenario a "every verdict in the memory cache ($HIT_IPS IPs, warmed first), $CONC sessions at once" \
 	"-c $CONC -n $HIT_IPS -r $HIT_IPS" -c "$CONC" -n "$HIT_N" -r "$HIT_IPS"
