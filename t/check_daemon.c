@@ -1,7 +1,8 @@
 /*
  * check_daemon - the rblmilter daemon's life as an operator sees it: a
- * stop while Postfix has sessions open, idle or waiting for DNS, and a
- * SIGHUP that comes while the main thread cannot take it.
+ * stop while Postfix has sessions open, idle or waiting for DNS, a
+ * SIGHUP that comes while the main thread cannot take it, and TCP_NODELAY
+ * on the milter's connections.
  *
  * Each test starts its own daemon (milter socket on a loopback port,
  * Redis for the counters, t/dnsfault for a zone that never
@@ -20,9 +21,12 @@
  * sessions decide (check_milter).
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -32,6 +36,7 @@
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -536,6 +541,109 @@ START_TEST(test_sighup_main_thread_stopped)
 }
 END_TEST
 
+/* What the daemon's sockets on a TCP port are, seen from a test. */
+struct port_sockets {
+	int	listening;		/* listening sockets */
+	int	connected;		/* connections accepted */
+	int	nodelay;		/* of both, with TCP_NODELAY */
+};
+
+/*
+ * Count the daemon's sockets on port, through copies of its descriptors
+ * (pidfd_getfd(2)); false when this process may not copy them.
+ */
+static bool
+port_sockets(pid_t pid, int port, struct port_sockets *seen)
+{
+	struct sockaddr_in sin;
+	struct dirent *entry;
+	socklen_t len;
+	char	path[64];
+	DIR    *dir;
+	int	pidfd;
+	int	copy;
+	int	flag;
+
+	memset(seen, 0, sizeof(*seen));
+	ck_assert_int_ge(pidfd = (int) syscall(SYS_pidfd_open, pid, 0), 0);
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long) pid);
+	ck_assert_ptr_nonnull(dir = opendir(path));
+	while ((entry = readdir(dir)) != NULL) {
+		if (entry->d_name[0] == '.')
+			continue;
+		copy = (int) syscall(SYS_pidfd_getfd, pidfd,
+				     atoi(entry->d_name), 0);
+		if (copy < 0) {
+			ck_assert_msg(errno == EPERM || errno == EBADF,
+				      "pidfd_getfd: %s", strerror(errno));
+			if (errno == EPERM)
+				break;
+			continue;
+		}
+		len = sizeof(sin);
+		if (getsockname(copy, (struct sockaddr *) &sin, &len) == 0
+		    && sin.sin_family == AF_INET
+		    && ntohs(sin.sin_port) == port) {
+			len = sizeof(flag);
+			ck_assert_int_eq(getsockopt(copy, SOL_SOCKET,
+						    SO_ACCEPTCONN, &flag,
+						    &len), 0);
+			if (flag)
+				seen->listening++;
+			else
+				seen->connected++;
+			ck_assert_int_eq(getsockopt(copy, IPPROTO_TCP,
+						    TCP_NODELAY, &flag,
+						    &len), 0);
+			seen->nodelay += flag != 0;
+		}
+		close(copy);
+	}
+	closedir(dir);
+	close(pidfd);
+	return entry == NULL;
+}
+
+/*
+ * The milter's TCP connections do not wait on Nagle's algorithm: with
+ * action = tag, the header and the end-of-message answer are two
+ * packets, and Postfix sends no ACK between them for 40 ms.
+ */
+START_TEST(test_milter_nodelay)
+{
+	struct port_sockets seen;
+	struct msession s;
+	char	spec[256];
+	char   *log;
+	unsigned ms;
+	pid_t	pid;
+	bool	copied;
+
+	pid = start_daemon("nodelay", "ok.test", "action = tag\n", spec,
+			   sizeof(spec), &log);
+	msession_init(&s, spec, 5000, &(struct msession_smtp) {
+		.host = "[client]", .ip = "192.0.2.1", .port = 25,
+	});
+	ck_assert_msg(msession_run(&s, MSESSION_OPEN) == 0, "%s", s.err);
+	copied = port_sockets(pid, atoi(spec + strlen("inet:")), &seen);
+	msession_close(&s);
+	if (copied)
+		report("milter sockets on TCP: %d listening, %d connected, %d "
+		       "with TCP_NODELAY", seen.listening, seen.connected,
+		       seen.nodelay);
+	else
+		report("milter sockets on TCP: not seen, pidfd_getfd is not "
+		       "permitted here");
+	ck_assert_int_eq(WEXITSTATUS(stop_daemon(pid, log, &ms)), 0);
+	free(log);
+	if (!copied)
+		return;
+	ck_assert_int_eq(seen.listening, 1);
+	ck_assert_int_eq(seen.connected, 1);
+	ck_assert_int_eq(seen.nodelay, 2);
+}
+END_TEST
+
 static Suite *
 daemon_suite(void)
 {
@@ -550,6 +658,7 @@ daemon_suite(void)
 	tcase_add_test(tc, test_unix_sockets);
 	tcase_add_test(tc, test_socket_path_not_a_socket);
 	tcase_add_test(tc, test_sighup_main_thread_stopped);
+	tcase_add_test(tc, test_milter_nodelay);
 	suite_add_tcase(suite, tc);
 	return suite;
 }

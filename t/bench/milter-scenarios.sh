@@ -30,6 +30,11 @@
 #   h2 the same clients as /32 networks, none passed, every triplet seen
 #      by the warm-up run: each RCPT is an early retry, deferred after
 #      three Redis commands (EXISTS, SET NX, GET), the most one costs
+#   t  action = tag: HIT_IPS clients, every one listed, verdicts in
+#      memory, one session at a time (LAT_N sessions): each message gets
+#      the tag header at end of message, a reply of two packets (over
+#      TCP, what TCP_NODELAY on the milter socket is for); the end of
+#      message's p50 and p99 are shown too
 #   r  rblmilter alone: RSS_N sessions (default 1,000,000), CONC at once,
 #      from RSS_IPS distinct IPs (default 50,000: the first pass misses,
 #      the rest hit), in ten milterload runs; its RSS (VmRSS) after each
@@ -57,7 +62,7 @@
 # Scale with CONC (sessions at once, default 50), HIT_N (20000), HIT_IPS
 # (1000), LAT_N (5000), MISS_N (10000), DROP_N (1000), MANY_N (100000),
 # CONC_F (1000), CONC_N (20000), BURST_N (1000), RSS_N, RSS_IPS;
-# SCENARIOS="a c" runs only those (default: a a1 b b1 c d e f g h h2);
+# SCENARIOS="a c" runs only those (default: a a1 b b1 c d e f g h h2 t);
 # VERBOSE=1 prints milterload's whole output.  With the defaults it takes
 # about two and a half minutes on 2 cores.  Scenarios b and b1 need
 # redis-server, and so do h and h2.
@@ -82,7 +87,7 @@ RSS_N=${RSS_N:-1000000}
 RSS_IPS=${RSS_IPS:-50000}
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 VERBOSE=${VERBOSE:-0}
-SCENARIOS=${SCENARIOS:-a a1 b b1 c d e f g h h2}
+SCENARIOS=${SCENARIOS:-a a1 b b1 c d e f g h h2 t}
 . "$here/lib.sh"
 
 lib_setup scenarios 26000
@@ -328,6 +333,10 @@ scenario() {
 		-v t="$(kv "$rbl" total_p99_ms)" -v u="$(kv "$null" total_p99_ms)" 'BEGIN {
 		printf "  ratio rblmilter/null tps %.2f; added p99 (ms): rcpt %+.3f, session %+.3f\n",
 		    (b > 0 ? a / b : 0), r - s, t - u }'
+	[ "$(kv "$rbl" eom_n)" -gt 0 ] 2>/dev/null &&
+		printf '  end of message p50/p99 (ms): null %s/%s, rblmilter %s/%s\n' \
+			"$(kv "$null" eom_p50_ms)" "$(kv "$null" eom_p99_ms)" \
+			"$(kv "$rbl" eom_p50_ms)" "$(kv "$rbl" eom_p99_ms)"
 	[ "$(kv "$rbl" dns_drops)" -gt 0 ] || [ "$(kv "$rbl" other_drops)" -gt 0 ] &&
 		printf '  %s: %s queries at rbldnsd, %s elsewhere %s\n' \
 			"UDP datagrams dropped for a full receive buffer in the rblmilter run" \
@@ -407,10 +416,13 @@ config e "$dns_port" 2s
 config f "$dns_port" 2s
 config g "$drop_port" 2s
 config r "$dns_port" 2s
+config t "$dns_port" 2s "cache_size = 1000000
+action = tag"
 ipfile miss "$MISS_N"
 ipfile conc "$CONC_N"
 ipfile burst "$BURST_N" 1
 ipfile grey "$HIT_IPS" 1
+ipfile listed "$HIT_IPS" 1
 
 echo "milter-scenarios: milterload against t/nullmilter and rblmilter over $SOCKET_KIND sockets"
 echo "  $(nproc) CPUs, ulimit -n $(ulimit -n), ulimit -u $(ulimit -u); rblmilter: 5 zones on a local rbldnsd, threshold 1, reject at RCPT"
@@ -438,5 +450,7 @@ scenario h "greylisting: $HIT_IPS grey clients, networks passed, verdicts in mem
 	"-c 1 -n $HIT_IPS -i $dir/grey.ips" -c 1 -n "$LAT_N" -i "$dir/grey.ips"
 scenario h2 "greylisting: the same grey clients as /32 networks, every RCPT an early retry (deferred), one session at a time" \
 	"-c 1 -n $HIT_IPS -i $dir/grey.ips" -c 1 -n "$LAT_N" -i "$dir/grey.ips"
+scenario t "action = tag: $HIT_IPS listed clients, every message tagged, verdicts in memory (warmed), one session at a time" \
+	"-c 1 -n $HIT_IPS -i $dir/listed.ips" -c 1 -n "$LAT_N" -i "$dir/listed.ips"
 rss
 exit 0
