@@ -251,8 +251,18 @@ rbl_policy = check_policy_service { inet:127.0.0.1:$1, timeout=10s, default_acti
 EOF
 }
 
-# lib_postfix_start PORT: start the private Postfix; wait for PORT.
+# lib_postfix_start PORT: start the private Postfix; wait for PORT.  A
+# main.cf that sets a parameter twice is refused: every Postfix process
+# warns of it as it starts, to postlogd's datagram socket, which queues
+# 10 (net.unix.max_dgram_qlen); postlogd logs its own start to that
+# socket too, and on a busy machine it found the queue full and waited
+# on itself for good, and so did every smtpd.  (postconf's "unused
+# parameter" warnings are postconf's alone.)
 lib_postfix_start() {
+	local twice
+	twice=$(postconf -c "$lib_postfix" -n 2>&1 >/dev/null |
+		grep 'overriding earlier entry')
+	[ -z "$twice" ] || lib_die "main.cf sets a parameter twice: $twice"
 	postfix -c "$lib_postfix" check &&
 		postfix -c "$lib_postfix" start >/dev/null ||
 		lib_die "postfix did not start"

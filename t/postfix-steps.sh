@@ -111,11 +111,13 @@ ${settings[$name]}
 		>>"$lib_postfix/master.cf"
 done
 
+# In place: a parameter set twice makes every Postfix process warn (see
+# lib_postfix_start).
+postconf -c "$lib_postfix" -e "virtual_transport = lmtp:inet:[127.0.0.1]:$dump_lmtp"
 cat >>"$lib_postfix/main.cf" <<EOF
 milter_default_action = tempfail
 milter_connect_timeout = 10s
 milter_command_timeout = 10s
-virtual_transport = lmtp:inet:[127.0.0.1]:$dump_lmtp
 debug_peer_list = 127.0.0.3
 smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = dovecot
