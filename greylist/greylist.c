@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 
 #include "greylist/greylist.h"
+#include "lib/domain.h"
 #include "lib/hash.h"
 #include "lib/msg.h"
 #include "redis/store.h"
@@ -75,14 +76,11 @@ greylist_outcome_name(enum greylist_outcome outcome)
 static uint64_t
 greylist_hash_address(uint64_t hash, const char *address)
 {
-	size_t	len = strlen(address);
 	unsigned char lower;
+	size_t	len;
 	size_t	i;
 
-	if (len >= 2 && address[0] == '<' && address[len - 1] == '>') {
-		address++;
-		len -= 2;
-	}
+	address = domain_unbracket(address, &len);
 	for (i = 0; i < len; i++) {
 		lower = (unsigned char) tolower((unsigned char) address[i]);
 		hash = hash_bytes(hash, &lower, 1);

@@ -97,10 +97,22 @@ domain_normalise(const char *text, size_t len, char out[DOMAIN_NAME_SIZE])
 	return 0;
 }
 
+const char *
+domain_unbracket(const char *text, size_t *len)
+{
+	*len = strlen(text);
+	if (*len >= 2 && text[0] == '<' && text[*len - 1] == '>') {
+		*len -= 2;
+		return text + 1;
+	}
+	return text;
+}
+
 int
 domain_from_role(enum domain_role role, const char *text,
 		 char out[DOMAIN_NAME_SIZE])
 {
+	const char *bare;
 	const char *at;
 	size_t	len;
 
@@ -112,13 +124,11 @@ domain_from_role(enum domain_role role, const char *text,
 			return -1;
 		break;
 	case DOMAIN_SENDER:
-		len = strlen(text);
-		if (*text == '<') {
-			if (len < 2 || text[len - 1] != '>')
-				return -1;
-			text++;
-			len -= 2;
-		}
+		/* "<" with no ">" after it is no address. */
+		if ((bare = domain_unbracket(text, &len)) == text
+		    && *text == '<')
+			return -1;
+		text = bare;
 		/* The last "@": a quoted local part may hold one. */
 		for (at = text + len; at > text && at[-1] != '@'; at--)
 			;

@@ -45,6 +45,12 @@ int	domain_normalise(const char *text, size_t len,
 			 char out[DOMAIN_NAME_SIZE]);
 
 /*
+ * An envelope address as SMTP gives it, "<a@b.example>" or "a@b.example":
+ * where it starts without the <> around it, its length in *len.
+ */
+const char *domain_unbracket(const char *text, size_t *len);
+
+/*
  * The name to look up for what a client gave in role: a HELO name but
  * not an address literal ("[192.0.2.1]"); the domain after the last "@"
  * of a sender, "<a@b.example>" or "a@b.example", but not the null sender

@@ -581,13 +581,9 @@ filter_step(SMFICTX *ctx, struct session *session, int stage,
 static void
 filter_sender(struct session *session, const char *sender)
 {
-	const char *text = sender != NULL ? sender : "";
-	size_t	len = strlen(text);
+	size_t	len;
+	const char *text = domain_unbracket(sender != NULL ? sender : "", &len);
 
-	if (len >= 2 && text[0] == '<' && text[len - 1] == '>') {
-		text++;
-		len -= 2;
-	}
 	if (len < sizeof(session->sender) && session->sender[len] == 0
 	    && strncmp(session->sender, text, len) == 0)
 		return;
