@@ -358,7 +358,7 @@ START_TEST(test_refuses_root)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(text, sizeof(text), "dnsbl_sites = bl.test\n"
 			 "milter_socket = inet:%d@127.0.0.1\n%s",
-			 tenv_free_port(SOCK_STREAM), cases[i].user);
+			 tenv_free_port(), cases[i].user);
 		path = tenv_write(env.dir, "root.conf", text);
 		snprintf(args, sizeof(args), "-c '%s'", path);
 		run(&r, args, "");

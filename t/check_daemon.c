@@ -109,7 +109,7 @@ static pid_t
 start_daemon(const char *name, const char *zone, const char *extra,
 	     char *spec, size_t size, char **log)
 {
-	snprintf(spec, size, "inet:%d@127.0.0.1", tenv_free_port(SOCK_STREAM));
+	snprintf(spec, size, "inet:%d@127.0.0.1", tenv_free_port());
 	write_conf(name, spec, zone, extra);
 	return tenv_rblmilter(env.dir, name, spec, 0, log);
 }

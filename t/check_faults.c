@@ -223,7 +223,7 @@ start_servers(void)
 	env.dir = tenv_mkdir();
 	env.queries = tenv_write(env.dir, "queries", "");
 	env.dnsfault = tenv_dnsfault(zones, env.queries, &env.dns_port);
-	env.port = tenv_free_port(SOCK_STREAM);
+	env.port = tenv_free_port();
 	snprintf(env.spec, sizeof(env.spec), "inet:%d@127.0.0.1", env.port);
 	write_config("rblmilter.conf", env.spec, env.dns_port, "ok.test", "");
 	env.milter = tenv_rblmilter(env.dir, "rblmilter", env.spec, 0, &env.log);
@@ -398,7 +398,7 @@ START_TEST(test_dns_faults)
 
 	for (i = 0; i < sizeof(dns_faults) / sizeof(dns_faults[0]); i++) {
 		f = dns_faults + i;
-		reload(f->flags & FAULT_NO_SERVER ? tenv_free_port(SOCK_DGRAM)
+		reload(f->flags & FAULT_NO_SERVER ? tenv_free_port()
 		       : env.dns_port,
 		       f->sites, "dns_failure_action = tempfail\n"
 		       "dnsbl_min_ttl = 60\ndnsbl_max_ttl = 3600\n"
@@ -896,13 +896,13 @@ START_TEST(test_low_ulimit)
 	const char *why = "";
 	pid_t	pid;
 	long	mark;
-	int	policy_port = tenv_free_port(SOCK_STREAM);
+	int	policy_port = tenv_free_port();
 	int	policy;
 	int	decided;
 	int	failed;
 
 	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
-		 tenv_free_port(SOCK_STREAM));
+		 tenv_free_port());
 	snprintf(extra, sizeof(extra), "dns_failure_action = tempfail\n"
 		 "policy_socket = inet:127.0.0.1:%d\n", policy_port);
 	write_config("starved.conf", spec, env.dns_port, "ok.test", extra);

@@ -119,7 +119,7 @@ inet_session(const char *ip)
 	pid_t	pid;
 
 	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
-		 tenv_free_port(SOCK_STREAM));
+		 tenv_free_port());
 	pid = null_start(spec, NULL);
 	client = open_client(spec, &actions, &protocol);
 	ck_assert_uint_eq(actions, 0);
@@ -177,7 +177,7 @@ START_TEST(test_nodata)
 	pid_t	pid;
 
 	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
-		 tenv_free_port(SOCK_STREAM));
+		 tenv_free_port());
 	pid = null_start(spec, "-D");
 	client = open_client(spec, &actions, &protocol);
 	ck_assert_uint_eq(protocol, NULL_PROTOCOL | SMFIP_NODATA);
@@ -198,7 +198,7 @@ START_TEST(test_added_header)
 	pid_t	pid;
 
 	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
-		 tenv_free_port(SOCK_STREAM));
+		 tenv_free_port());
 	pid = null_start(spec, "-H");
 	client = open_client(spec, &actions, &protocol);
 	ck_assert_uint_eq(actions, SMFIF_ADDHDRS);
@@ -222,7 +222,7 @@ START_TEST(test_two_sessions)
 	int	session;
 
 	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
-		 tenv_free_port(SOCK_STREAM));
+		 tenv_free_port());
 	pid = null_start(spec, "-H");
 	for (session = 0; session < 2; session++) {
 		client = open_client(spec, &actions, &protocol);
@@ -256,7 +256,7 @@ START_TEST(test_macros)
 	pid_t	pid;
 
 	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
-		 tenv_free_port(SOCK_STREAM));
+		 tenv_free_port());
 	pid = null_start(spec, NULL);
 	client = open_client(spec, &actions, &protocol);
 	ck_assert_int_eq(mclient_macro(client, SMFIC_CONNECT, conn), 0);
@@ -299,7 +299,7 @@ START_TEST(test_bad_client_address)
 	pid_t	pid;
 
 	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
-		 tenv_free_port(SOCK_STREAM));
+		 tenv_free_port());
 	pid = null_start(spec, NULL);
 	/* Postfix sends IPv6 text bare, so a prefixed one is a caller bug. */
 	client = open_client(spec, &actions, &protocol);
@@ -335,7 +335,7 @@ START_TEST(test_refused)
 	size_t	i;
 
 	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
-		 tenv_free_port(SOCK_STREAM));
+		 tenv_free_port());
 	snprintf(want, sizeof(want), "%s: connect: Connection refused", spec);
 	ck_assert_ptr_null(mclient_open(spec, TIMEOUT_MS, err, sizeof(err)));
 	ck_assert_str_eq(err, want);

@@ -64,10 +64,10 @@ start_servers(void)
 				   &rbldnsd_port);
 	env.dnsdelay = tenv_dnsdelay(rbldnsd_port, rules, NULL, &dns_port);
 	tenv_redis_start(&env.redis, env.dir, false, "");
-	env.policy = tenv_free_port(SOCK_STREAM);
-	env.metrics = tenv_free_port(SOCK_STREAM);
+	env.policy = tenv_free_port();
+	env.metrics = tenv_free_port();
 	snprintf(env.spec, sizeof(env.spec), "inet:%d@127.0.0.1",
-		 tenv_free_port(SOCK_STREAM));
+		 tenv_free_port());
 	relay = tenv_write(env.dir, "relay_hosts", "127.0.0.5\n");
 	snprintf(env.text, sizeof(env.text), "dns_servers = 127.0.0.1:%d\n"
 		 "dnsbl_sites = key123.bl.test, slow.test\n"

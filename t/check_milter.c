@@ -80,7 +80,7 @@ start_servers(void)
 	free(tenv_write(env.dir, "dbl", dbl));
 	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &env.dns_port);
 	snprintf(env.spec, sizeof(env.spec), "inet:%d@127.0.0.1",
-		 tenv_free_port(SOCK_STREAM));
+		 tenv_free_port());
 	configure("");
 	env.milter = tenv_rblmilter(env.dir, "rblmilter", env.spec, 0, &env.log);
 }

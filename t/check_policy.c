@@ -147,9 +147,9 @@ start_servers(void)
 	free(tenv_write(env.dir, "dbl", dbl));
 	env.rbldnsd = tenv_rbldnsd(env.dir, datasets, "bl.test", &dns_port);
 	env.dns_port = dns_port;
-	env.port = tenv_free_port(SOCK_STREAM);
+	env.port = tenv_free_port();
 	snprintf(env.spec, sizeof(env.spec), "inet:%d@127.0.0.1",
-		 tenv_free_port(SOCK_STREAM));
+		 tenv_free_port());
 	relay = tenv_write(env.dir, "relay_hosts", "127.0.0.5\n");
 	snprintf(text, sizeof(text), "dns_servers = 127.0.0.1:%d\n"
 		 "dnsbl_sites = bl.test\nrhsbl_sites = dbl.test\n"
@@ -360,11 +360,11 @@ START_TEST(test_greylist)
 	char	buf[4096];
 	char   *log;
 	pid_t	pid;
-	int	policy = tenv_free_port(SOCK_STREAM);
+	int	policy = tenv_free_port();
 	int	fd;
 
 	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
-		 tenv_free_port(SOCK_STREAM));
+		 tenv_free_port());
 	snprintf(text, sizeof(text), "dns_servers = 127.0.0.1:%d\n"
 		 "dnsbl_sites = bl.test\ndnsbl_threshold = 2\n"
 		 "greylist_threshold = 1\ngreylist_delay = 1s\n"

@@ -1035,7 +1035,7 @@ START_TEST(test_daemon_zone_times)
 	unsigned long slow;
 	int	dns_port;
 	int	port;
-	int	policy = tenv_free_port(SOCK_STREAM);
+	int	policy = tenv_free_port();
 	int	fd;
 	int	i;
 
@@ -1044,7 +1044,7 @@ START_TEST(test_daemon_zone_times)
 	rbldnsd = tenv_rbldnsd(dir, datasets, "fast.test", &dns_port);
 	dnsdelay = tenv_dnsdelay(dns_port, rules, NULL, &port);
 	snprintf(spec, sizeof(spec), "inet:%d@127.0.0.1",
-		 tenv_free_port(SOCK_STREAM));
+		 tenv_free_port());
 	snprintf(text, sizeof(text), "dns_servers = 127.0.0.1:%d\n"
 		 "dnsbl_sites = fast.test, slow.test\nmilter_socket = %s\n"
 		 "policy_socket = inet:127.0.0.1:%d\n%s", port, spec, policy,

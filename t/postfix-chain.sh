@@ -20,7 +20,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "postfix-chain: needs root to run a private Postfix; skipped"
 	exit 77
 fi
-lib_setup chain 22000
+lib_setup chain 14000
 trap lib_cleanup EXIT
 lib_need postfix smtp-sink swaks rbldnsd redis-server redis-cli haproxy
 

@@ -33,6 +33,9 @@
 
 /* Words on the command line of dnsdelay or dnsfault, at most. */
 #define TENV_HELPER_ARGS	80
+#define TENV_PORT_LOW	2000		/* test ports: 2000 to 11999 */
+#define TENV_PORT_COUNT	10000
+#define TENV_PORTS_GIVEN	256		/* remembered per process */
 
 char   *
 tenv_mkdir(void)
@@ -71,19 +74,54 @@ tenv_write(const char *dir, const char *name, const char *text)
 	return path;
 }
 
-int
-tenv_free_port(int type)
+/* Whether 127.0.0.1:port can be bound with type right now. */
+static bool
+tenv_port_free(int type, int port)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
-	socklen_t len = sizeof(sin);
 	int	fd;
+	int	ok;
 
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((unsigned short) port);
 	ck_assert_int_ge(fd = socket(AF_INET, type, 0), 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *) &sin, sizeof(sin)), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
+	ok = bind(fd, (struct sockaddr *) &sin, sizeof(sin)) == 0;
 	close(fd);
-	return ntohs(sin.sin_port);
+	return ok;
+}
+
+/*
+ * Ports come from a range below the kernel's ephemeral ports (32768 and
+ * up), never from the kernel: a server restarted on its port would
+ * otherwise find it taken, for 60 s, by a client connection of the load
+ * that got it as its local port and ended in TIME_WAIT.  The shell tests
+ * have 12000 and up (t/lib.sh).  Free on UDP and TCP both, so that one
+ * port serves DNS on both; one this process handed out is not handed out
+ * again, as its server may not listen yet.
+ */
+int
+tenv_free_port(void)
+{
+	static int given[TENV_PORTS_GIVEN];
+	static int ngiven;
+	int	port;
+	int	tries;
+	int	i;
+
+	for (tries = 0; tries < 1000; tries++) {
+		port = TENV_PORT_LOW + (int) arc4random_uniform(TENV_PORT_COUNT);
+		for (i = 0; i < ngiven && given[i] != port; i++)
+			continue;
+		if (i < ngiven || !tenv_port_free(SOCK_STREAM, port)
+		    || !tenv_port_free(SOCK_DGRAM, port))
+			continue;
+		if (ngiven < TENV_PORTS_GIVEN)
+			given[ngiven++] = port;
+		return port;
+	}
+	ck_abort_msg("no free port from %d to %d", TENV_PORT_LOW,
+		     TENV_PORT_LOW + TENV_PORT_COUNT - 1);
+	return -1;
 }
 
 int
@@ -172,7 +210,7 @@ tenv_rbldnsd(const char *dir, const char *const *datasets,
 
 	ck_assert_msg(access(RBLDNSD, X_OK) == 0, "%s not found: "
 		      "apt-get install rbldnsd", RBLDNSD);
-	*port = tenv_free_port(SOCK_DGRAM);
+	*port = tenv_free_port();
 	snprintf(bind, sizeof(bind), "127.0.0.1/%d", *port);
 	argv[argc++] = RBLDNSD;
 	argv[argc++] = "-n";
@@ -274,11 +312,13 @@ pid_t
 tenv_dnsdelay(int upstream, const char *const *rules, const char *log,
 	      int *port)
 {
+	char	listen[64];
 	char	up[64];
 	const char *argv[TENV_HELPER_ARGS] = {
-		tenv_program("DNSDELAY"), "-l", "127.0.0.1:0", "-u", up,
+		tenv_program("DNSDELAY"), "-l", listen, "-u", up,
 	};
 
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", tenv_free_port());
 	snprintf(up, sizeof(up), "127.0.0.1:%d", upstream);
 	return tenv_helper(argv, 5, "-r", rules, log, port);
 }
@@ -291,7 +331,8 @@ tenv_dnsfault(const char *const *zones, const char *log, int *port)
 		tenv_program("DNSFAULT"), "-l", listen,
 	};
 
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", *port);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d",
+		 *port ? *port : tenv_free_port());
 	return tenv_helper(argv, 3, "-z", zones, log, port);
 }
 
@@ -426,7 +467,7 @@ tenv_redis_start(struct tenv_redis *redis, const char *dir, bool on_socket,
 	if (on_socket)
 		snprintf(redis->path, sizeof(redis->path), "%s/redis.sock", dir);
 	else
-		redis->port = tenv_free_port(SOCK_STREAM);
+		redis->port = tenv_free_port();
 	tenv_redis_restart(redis, dir);
 }
 

@@ -143,8 +143,11 @@ void	tenv_child_guard(pid_t parent);
  */
 const char *tenv_user(void);
 
-/* A port of type (SOCK_STREAM, SOCK_DGRAM) on 127.0.0.1, free right now. */
-int	tenv_free_port(int type);
+/*
+ * A port on 127.0.0.1, free on TCP and UDP right now, below the kernel's
+ * ephemeral ports and not handed out before by this process.
+ */
+int	tenv_free_port(void);
 
 /* A TCP connection to 127.0.0.1:port, or fail. */
 int	tenv_connect(int port);

@@ -48,7 +48,7 @@ SCRAPES=2000
 RUN_TIMEOUT=${RUN_TIMEOUT:-120}
 . "$here/lib.sh"
 
-lib_setup scrape 32000
+lib_setup scrape 24000
 scraper_pid=""
 trap '[ -z "$scraper_pid" ] || kill -- "-$scraper_pid"; lib_cleanup' EXIT
 lib_need rbldnsd curl awk timeout "$RBLMILTER" "$MILTERLOAD"
