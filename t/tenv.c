@@ -36,6 +36,7 @@
 #define TENV_PORT_LOW	2000		/* test ports: 2000 to 11999 */
 #define TENV_PORT_COUNT	10000
 #define TENV_PORTS_GIVEN	256		/* remembered per process */
+#define TENV_PORT_LOCKS	"/tmp/rbltest-ports.lock"	/* see tenv_port_claim() */
 
 char   *
 tenv_mkdir(void)
@@ -91,6 +92,36 @@ tenv_port_free(int type, int port)
 }
 
 /*
+ * Claim port against the other test programs running side by side (make
+ * -j): a write lock on its byte of one shared file, held until the
+ * process ends, so two of them never hand out the same port before its
+ * server binds it.  Open file description locks are not released by a
+ * close() elsewhere in the process.  0 or -1 when another holds it.
+ */
+static int
+tenv_port_claim(int port)
+{
+	static int fd = -1;
+	struct flock lock = {
+		.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = port,
+		.l_len = 1,
+	};
+
+	if (fd < 0) {
+		fd = open(TENV_PORT_LOCKS, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+		ck_assert_msg(fd >= 0, "%s: %s", TENV_PORT_LOCKS,
+			      strerror(errno));
+		/* Any user's tests take their locks in it. */
+		(void) fchmod(fd, 0666);
+	}
+	if (fcntl(fd, F_OFD_SETLK, &lock) == 0)
+		return 0;
+	ck_assert_msg(errno == EAGAIN || errno == EACCES, "%s: lock: %s",
+		      TENV_PORT_LOCKS, strerror(errno));
+	return -1;
+}
+
+/*
  * Ports come from a range below the kernel's ephemeral ports (32768 and
  * up), never from the kernel: a server restarted on its port would
  * otherwise find it taken, for 60 s, by a client connection of the load
@@ -113,7 +144,8 @@ tenv_free_port(void)
 		for (i = 0; i < ngiven && given[i] != port; i++)
 			continue;
 		if (i < ngiven || !tenv_port_free(SOCK_STREAM, port)
-		    || !tenv_port_free(SOCK_DGRAM, port))
+		    || !tenv_port_free(SOCK_DGRAM, port)
+		    || tenv_port_claim(port) < 0)
 			continue;
 		if (ngiven < TENV_PORTS_GIVEN)
 			given[ngiven++] = port;
