@@ -5,8 +5,8 @@
  *
  * Usage: dnsfault -l 127.0.0.1:PORT -z ZONE=MODE... [-L LOGFILE]
  *
- * It listens on UDP and TCP on the same loopback port; with PORT 0 it
- * picks one, and prints "port N" on stdout once both listen.  Each zone
+ * It listens on UDP and TCP on the same loopback port (the caller picks
+ * one free on both), and prints "port N" on stdout once both listen.  Each zone
  * lists one client, 127.0.0.2: an A query for 2.0.0.127.ZONE is answered
  * 127.0.0.2, any other name in the zone NXDOMAIN with the zone's SOA in
  * the authority section (RFC 2308), TTL 300 on every record, unless the
@@ -63,8 +63,7 @@
 #define DF_MAX_NAME	255		/* text of a name, without the root */
 #define DF_TCP_QUERY	1024		/* longest query taken over TCP */
 #define DF_MAX_MSG	4096		/* longest reply built */
-#define DF_PORT_TRIES	20		/* for a port free on UDP and TCP */
-#define DF_PORT_WAIT_MS	5000		/* for a given port held by another */
+#define DF_PORT_WAIT_MS	5000		/* for a port held by another */
 #define DF_PORT_PAUSE_MS	50
 #define DF_RANDOM_LEN	64
 
@@ -624,39 +623,33 @@ df_bind(int type, const struct sockaddr_in *addr)
 }
 
 /*
- * Listen on UDP and TCP at addr; with port 0, on a port free for both.
- * A given port (a server restarted where it was) is tried again while
- * another socket holds it: the kernel may have given it meanwhile to a
- * client's connection, as a local port of its own.  fds[0] is UDP, fds[1]
- * TCP.  0 or -1.
+ * Listen on UDP and TCP at addr, trying again while another socket holds
+ * the port: a server restarted where it was may find it held for a moment
+ * by a client connection of a test's load.  fds[0] is UDP, fds[1] TCP.
+ * 0 or -1.
  */
 static int
-df_listen(struct sockaddr_in *addr, int fds[2])
+df_listen(const struct sockaddr_in *addr, int fds[2])
 {
 	const struct timespec pause = {0, DF_PORT_PAUSE_MS * 1000000L};
-	socklen_t len = sizeof(*addr);
-	bool	any = addr->sin_port == 0;
 	int	tries;
 	int	error;
 
 	for (tries = 1;; tries++) {
-		if (any)
-			addr->sin_port = 0;
 		if ((fds[0] = df_bind(SOCK_DGRAM, addr)) < 0)
 			error = errno;
-		else if (getsockname(fds[0], (struct sockaddr *) addr, &len) < 0)
-			return -1;
 		else if ((fds[1] = df_bind(SOCK_STREAM, addr)) >= 0)
 			return 0;
 		else {
 			error = errno;
 			close(fds[0]);
 		}
-		if (error != EADDRINUSE || (any ? tries >= DF_PORT_TRIES
-				 : tries * DF_PORT_PAUSE_MS >= DF_PORT_WAIT_MS))
+		if (error != EADDRINUSE
+		    || tries * DF_PORT_PAUSE_MS >= DF_PORT_WAIT_MS) {
+			errno = error;
 			return -1;
-		if (!any)
-			nanosleep(&pause, NULL);
+		}
+		nanosleep(&pause, NULL);
 	}
 }
 
@@ -738,9 +731,9 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'l':
 			if (sscanf(optarg, "%31[0-9.]:%u", host, &port) != 2
-			    || port > 65535
+			    || port == 0 || port > 65535
 			    || inet_pton(AF_INET, host, &addr.sin_addr) != 1)
-				df_usage("-l wants IPv4:PORT");
+				df_usage("-l wants IPv4:PORT, PORT from 1");
 			addr.sin_port = htons((uint16_t) port);
 			break;
 		case 'z':
